@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# bpfnet: build every tool, its BPF object and skeleton, the common library
+# and the selftests. Adding a tool is adding its name to TOOLS; a tool with a
+# second user-space binary lists it in <tool>_EXTRA (built from <tool>/<name>.c),
+# and extra sources of the main binary in <tool>_SRCS.
+
+# Tools are added here once they build: elephant rss netcost
+TOOLS :=
+rss_EXTRA := rss-client
+
+OUTPUT ?= .output
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+PKG_CONFIG ?= pkg-config
+PREFIX ?= /usr/local
+BINDIR := $(PREFIX)/sbin
+
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+ifdef VMLINUX_H
+VMLINUX_H_GIVEN := 1
+else
+VMLINUX_H := $(OUTPUT)/vmlinux.h
+endif
+
+ifeq ($(V),1)
+Q :=
+msg =
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+Q := @
+msg =
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
+LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
+	  -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
+LDLIBS += $(LIBBPF_LIBS) -lm -lpthread
+
+# clang -target bpf does not search the system include dirs; add them the
+# way the kernel's tools/bpf Makefiles do.
+CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
+	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	      -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
+
+BINS := $(foreach t,$(TOOLS),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA)))
+
+# Selftest lists (TEST_PROGS, TEST_GEN_PROGS, TEST_BPF) live in selftests/Makefile.
+BPFNET_TOP := 1
+include selftests/Makefile
+TEST_BINS := $(addprefix selftests/,$(TEST_GEN_PROGS))
+
+LIBCOMMON := $(OUTPUT)/libcommon.a
+COMMON_OBJS := $(OUTPUT)/common/common.o $(OUTPUT)/common/probe.o
+
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all $(TOOLS) selftests deps ksft check vmtest bench demo install clean \
+	FORCE
+
+all: $(BINS) selftests
+
+$(foreach t,$(TOOLS),$(eval $(t): $(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA))))
+
+selftests: $(TEST_BINS)
+
+# ---- vmlinux.h ----
+ifndef VMLINUX_H_GIVEN
+$(VMLINUX_H):
+	$(Q)if [ ! -r "$(VMLINUX_BTF)" ]; then \
+		echo "bpfnet: no kernel BTF at $(VMLINUX_BTF): set VMLINUX_BTF=<file with BTF> or VMLINUX_H=<vmlinux.h>" >&2; \
+		exit 1; fi
+	$(Q)mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+else
+$(VMLINUX_H):
+	$(Q)echo "bpfnet: VMLINUX_H=$(VMLINUX_H) does not exist" >&2; exit 1
+endif
+
+# ---- BPF objects and skeletons: <dir>/<name>.bpf.c -> .output/<dir>/<name>.skel.h ----
+$(OUTPUT)/%.bpf.o: %.bpf.c $(VMLINUX_H) $(wildcard common/*.bpf.h) common/flow.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(<D) -include $(VMLINUX_H) $(CLANG_SYS_INCLUDES) \
+		-c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- user space ----
+$(OUTPUT)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -I$(<D) -I$(OUTPUT)/$(<D) -MMD -MP -c $< -o $@
+
+# Objects of a directory with BPF programs need that directory's skeletons
+# first (and the C selftests those listed in TEST_BPF).
+user_objs = $(patsubst %.c,$(OUTPUT)/%.o,$(filter-out %.bpf.c,$(wildcard $(1)/*.c)))
+$(foreach d,$(TOOLS) common,$(eval $(call user_objs,$(d)): \
+	$(patsubst %.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard $(d)/*.bpf.c))))
+$(call user_objs,selftests): $(patsubst %,$(OUTPUT)/selftests/%.skel.h,$(TEST_BPF))
+
+$(LIBCOMMON): $(COMMON_OBJS)
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+define tool_bin
+$(1)/$(2): $(OUTPUT)/$(1)/$(2).o $(patsubst %.c,$(OUTPUT)/%.o,$($(2)_SRCS)) $(LIBCOMMON)
+	$$(call msg,BINARY,$$@)
+	$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
+endef
+$(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),$(b)))))
+
+# C selftests build against the kselftest harness from linux-source-6.1.
+KSFT_DIR := $(OUTPUT)/ksft
+$(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \
+	-Wno-sign-compare -Wno-format-overflow
+$(OUTPUT)/selftests/%.o: | $(KSFT_DIR)/kselftest_harness.h
+selftests/%: $(OUTPUT)/selftests/%.o $(LIBCOMMON)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(KSFT_DIR)/kselftest_harness.h:
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/deps.sh ksft
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
+
+# ---- dependencies, tests, benchmarks, demo ----
+deps:
+	$(Q)OUTPUT=$(OUTPUT) ./selftests/deps.sh all
+
+check: deps
+	$(Q)$(MAKE) all
+	$(Q)./selftests/check.sh
+
+vmtest: deps
+	$(Q)$(MAKE) all
+	$(Q)./selftests/vmtest.sh
+
+bench: deps
+	$(Q)$(MAKE) all
+	$(Q)./selftests/bench/run.sh
+
+demo: deps
+	$(Q)$(MAKE) all
+	$(Q)./selftests/demo.sh
+
+install: $(BINS)
+	$(Q)install -d $(DESTDIR)$(BINDIR)
+	$(Q)for b in $(BINS); do install -m 0755 $$b $(DESTDIR)$(BINDIR)/; done
+
+clean:
+	$(call msg,CLEAN,)
+	$(Q)rm -rf $(OUTPUT)/*.o $(OUTPUT)/*.a $(OUTPUT)/vmlinux.h \
+		$(addprefix $(OUTPUT)/,common $(TOOLS) selftests) $(BINS) $(TEST_BINS)

@@ -1,0 +1,44 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# demo.sh - what `sudo make demo` runs: every built tool against real traffic
+# in throwaway namespaces, a few seconds each, output to the terminal.
+# Each tool has one function below; a tool that is not built is skipped.
+
+source "$(dirname "$0")/lib.sh"
+require_root
+trap cleanup EXIT
+
+banner() { printf '\n==== %s ====\n' "$*" >&2; }
+
+# Two namespaces joined by a veth pair: cli (198.18.1.1) and srv (198.18.1.2).
+demo_topology()
+{
+	setup_ns cli srv
+	add_veth "$cli" veth-cli "$srv" veth-srv
+	add_addrs "$cli" veth-cli 1 1
+	add_addrs "$srv" veth-srv 1 2
+}
+
+# <!-- demo:elephant -->
+demo_elephant() { :; }
+# <!-- /demo:elephant -->
+
+# <!-- demo:rss -->
+demo_rss() { :; }
+# <!-- /demo:rss -->
+
+# <!-- demo:netcost -->
+demo_netcost() { :; }
+# <!-- /demo:netcost -->
+
+for tool in elephant rss netcost; do
+	if [ ! -x "$TOP_DIR/$tool/$tool" ]; then
+		log_info "$tool: not built yet, skipped"
+		continue
+	fi
+	banner "$tool"
+	"demo_$tool"
+	cleanup
+done
+exit 0

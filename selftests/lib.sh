@@ -1,0 +1,217 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# lib.sh - shared by the shell selftests; source it, then `trap cleanup EXIT`.
+#
+# Address plan (RFC 2544 benchmarking range and the documentation prefix):
+#   link N (1..255) of a test:  198.18.N.0/24   and 2001:db8:N::/64
+#   host H on that link:        198.18.N.H       and 2001:db8:N::H
+# Every namespace a test creates gets a unique name (setup_ns), and cleanup
+# removes every namespace, link and leftover the test registered.
+
+ksft_pass=0
+ksft_fail=1
+ksft_xfail=2
+ksft_skip=4
+
+SELFTESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TOP_DIR=$(dirname "$SELFTESTS_DIR")
+
+# What cleanup removes, in reverse order of creation.
+NS_LIST=()
+LINK_LIST=()
+CLEANUP_CMDS=()
+RET=0
+
+log_ok()	{ printf '[ OK ] %s\n' "$*"; }
+log_fail()	{ printf '[FAIL] %s\n' "$*"; RET=$ksft_fail; }
+log_skip()	{ printf '[SKIP] %s\n' "$*"; }
+log_info()	{ printf '# %s\n' "$*"; }
+
+# check_ok "what" cmd...: run a check, log OK/FAIL.
+check()
+{
+	local what=$1
+
+	shift
+	if "$@"; then
+		log_ok "$what"
+	else
+		log_fail "$what"
+	fi
+}
+
+require_root()
+{
+	if [ "$(id -u)" != 0 ]; then
+		log_skip "needs root"
+		exit $ksft_skip
+	fi
+}
+
+require_cmd()
+{
+	local c
+
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null 2>&1; then
+			log_fail "missing command $c (run make deps)"
+			exit $ksft_fail
+		fi
+	done
+}
+
+# setup_ns VAR...: create one namespace per VAR with a unique name, store the
+# name in VAR, bring lo up. Registered for cleanup.
+setup_ns()
+{
+	local var name
+
+	for var in "$@"; do
+		name="bn-${var}-$$-${RANDOM}"
+		ip netns add "$name" || return 1
+		NS_LIST+=("$name")
+		ip -n "$name" link set lo up
+		# no DAD delay for IPv6 addresses: tests use them at once
+		ip netns exec "$name" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null
+		eval "$var=\$name"
+	done
+}
+
+# add_veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces, both up.
+# Pass "" as a namespace for the current one (links there are registered).
+add_veth()
+{
+	local nsa=$1 ifa=$2 nsb=$3 ifb=$4
+
+	ip link add "$ifa" type veth peer name "$ifb" || return 1
+	if [ -n "$nsa" ]; then
+		ip link set "$ifa" netns "$nsa"
+	else
+		LINK_LIST+=("$ifa")
+	fi
+	if [ -n "$nsb" ]; then
+		ip link set "$ifb" netns "$nsb"
+	else
+		LINK_LIST+=("$ifb")
+	fi
+	nsip "$nsa" link set "$ifa" up
+	nsip "$nsb" link set "$ifb" up
+}
+
+# add_bridge NS BR: a bridge in NS, up. add_port NS BR IF: enslave IF.
+add_bridge()
+{
+	nsip "$1" link add "$2" type bridge || return 1
+	[ -z "$1" ] && LINK_LIST+=("$2")
+	nsip "$1" link set "$2" up
+}
+
+add_port()
+{
+	nsip "$1" link set "$3" master "$2" && nsip "$1" link set "$3" up
+}
+
+# nsip NS args...: `ip` in NS ("" = current namespace).
+nsip()
+{
+	local ns=$1
+
+	shift
+	if [ -n "$ns" ]; then
+		ip -n "$ns" "$@"
+	else
+		ip "$@"
+	fi
+}
+
+# nsexec NS cmd...: run cmd in NS ("" = current namespace).
+nsexec()
+{
+	local ns=$1
+
+	shift
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" "$@"
+	else
+		"$@"
+	fi
+}
+
+# Address plan helpers: addr4 LINK HOST, addr6 LINK HOST.
+addr4() { echo "198.18.$1.$2"; }
+addr6() { printf '2001:db8:%x::%x\n' "$1" "$2"; }
+
+# add_addrs NS IF LINK HOST: the IPv4 /24 and IPv6 /64 addresses of HOST on LINK.
+add_addrs()
+{
+	nsip "$1" addr add "$(addr4 "$3" "$4")/24" dev "$2" &&
+	nsip "$1" -6 addr add "$(addr6 "$3" "$4")/64" dev "$2" nodad
+}
+
+# on_cleanup cmd...: run cmd (as one string, eval'd) during cleanup, before
+# the namespaces go (e.g. kill a tool, remove a qdisc on a host link).
+on_cleanup()
+{
+	CLEANUP_CMDS+=("$*")
+}
+
+cleanup()
+{
+	local i
+
+	for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP_CMDS[i]}" >/dev/null 2>&1
+	done
+	for ((i = ${#LINK_LIST[@]} - 1; i >= 0; i--)); do
+		ip link del "${LINK_LIST[i]}" >/dev/null 2>&1
+	done
+	for ((i = ${#NS_LIST[@]} - 1; i >= 0; i--)); do
+		# kill what still runs inside, then the namespace
+		ip netns pids "${NS_LIST[i]}" 2>/dev/null | xargs -r kill -9 2>/dev/null
+		ip netns del "${NS_LIST[i]}" >/dev/null 2>&1
+	done
+	CLEANUP_CMDS=()
+	LINK_LIST=()
+	NS_LIST=()
+}
+
+# wait_until TIMEOUT_S cmd...: poll cmd every 0.1 s until it succeeds.
+wait_until()
+{
+	local deadline=$(( $(date +%s%N) + $1 * 1000000000 ))
+
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -ge "$deadline" ] && return 1
+		sleep 0.1
+	done
+}
+
+# wait_for_file TIMEOUT_S FILE PATTERN: until FILE contains PATTERN (grep -E).
+wait_for_file()
+{
+	wait_until "$1" grep -qE -- "$3" "$2" 2>/dev/null
+}
+
+# listening NS PORT [tcp|udp]: is something listening on PORT in NS?
+listening()
+{
+	local flag=-Hltn
+
+	[ "${3:-tcp}" = udp ] && flag=-Hlun
+	[ -n "$(nsexec "$1" ss $flag "sport = :$2" 2>/dev/null)" ]
+}
+
+# wait_listen TIMEOUT_S NS PORT [tcp|udp]
+wait_listen()
+{
+	wait_until "$1" listening "$2" "$3" "${4:-tcp}"
+}
+
+# Multiplier for timeouts and durations: the VM stage runs under TCG.
+if [ "${BPFNET_VM:-0}" = 1 ]; then
+	SLOW=4
+else
+	SLOW=1
+fi

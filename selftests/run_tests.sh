@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# run_tests.sh [TEST...] - run selftests, print KTAP/TAP 13, end with one line
+# "N passed, N failed, N skipped". Default: every TEST_PROGS and TEST_GEN_PROGS
+# entry of selftests/Makefile. Exit 4 is a SKIP, 124 a TIMEOUT (a failure).
+# KSFT_TIMEOUT overrides the per-test timeout of selftests/settings.
+
+cd "$(dirname "$0")" || exit 1
+
+timeout_s=$(sed -n 's/^timeout=//p' settings 2>/dev/null)
+timeout_s=${KSFT_TIMEOUT:-${timeout_s:-300}}
+
+if [ $# -gt 0 ]; then
+	tests=("$@")
+else
+	read -r -a tests <<< "$(make -s print-tests)"
+fi
+
+passed=0
+failed=0
+skipped=0
+n=0
+
+echo "TAP version 13"
+echo "1..${#tests[@]}"
+for t in "${tests[@]}"; do
+	n=$((n + 1))
+	name="selftests: bpfnet: $t"
+	echo "# $name"
+	if [ ! -x "./$t" ]; then
+		echo "# $t: not found or not executable (run make)"
+		echo "not ok $n $name"
+		failed=$((failed + 1))
+		continue
+	fi
+	start=$(date +%s)
+	timeout --foreground -k 10 "$timeout_s" "./$t" 2>&1 | sed -u 's/^/# /'
+	rc=${PIPESTATUS[0]}
+	secs=$(( $(date +%s) - start ))
+	case $rc in
+	0)
+		echo "ok $n $name # ${secs}s"
+		passed=$((passed + 1))
+		;;
+	4)
+		echo "ok $n $name # SKIP"
+		skipped=$((skipped + 1))
+		;;
+	124|137)
+		echo "not ok $n $name # TIMEOUT $timeout_s seconds"
+		failed=$((failed + 1))
+		;;
+	*)
+		echo "not ok $n $name # exit=$rc"
+		failed=$((failed + 1))
+		;;
+	esac
+done
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
