@@ -251,27 +251,14 @@ int bn_parse_decimal(const char *s, uint64_t *out_nano)
 	return *end ? -EINVAL : 0;
 }
 
-/* Multiply a value in 1e-9 units by @mult and return whole units. */
+/* A value in 1e-9 units times @mult, in whole units (rounded down). */
 static int scale_nano(uint64_t nano, uint64_t mult, uint64_t *out)
 {
-	uint64_t ip = nano / 1000000000ULL, frac = nano % 1000000000ULL;
+	unsigned __int128 v = (unsigned __int128)nano * mult / 1000000000ULL;
 
-	if (ip && mult > UINT64_MAX / ip)
+	if (v > UINT64_MAX)
 		return -ERANGE;
-	ip *= mult;
-	/* frac * mult / 1e9 without overflow: mult is at most 2^40 here */
-	if (frac && mult > UINT64_MAX / frac) {
-		uint64_t part = frac * (mult / 1000000000ULL) + frac * (mult % 1000000000ULL) /
-				1000000000ULL;
-
-		if (ip > UINT64_MAX - part)
-			return -ERANGE;
-		*out = ip + part;
-		return 0;
-	}
-	if (ip > UINT64_MAX - frac * mult / 1000000000ULL)
-		return -ERANGE;
-	*out = ip + frac * mult / 1000000000ULL;
+	*out = v;
 	return 0;
 }
 
