@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# PID 1 of the selftests VM after switch_root (see selftests/vm/init): set up
+# the usual mounts, then run the selftests named in /vmtest/config (or a shell
+# with -s), write their TAP to /vmtest/tap.log and the exit status to
+# /vmtest/rc, and power off. The host (selftests/vmtest.sh) reads both.
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=${TERM:-linux} LANG=C.UTF-8
+export BPFNET_VM=1
+
+poweroff_now()
+{
+	sync
+	echo o > /proc/sysrq-trigger
+	sleep 30
+}
+
+mnt()
+{
+	mkdir -p "$3"
+	mount -t "$1" "$2" "$3" ${4:+-o "$4"} || echo "vmtest: cannot mount $1 on $3" >&2
+}
+
+mnt proc proc /proc
+mnt sysfs sysfs /sys
+mnt tmpfs tmpfs /run mode=0755
+mnt tmpfs tmpfs /tmp mode=1777
+mnt devpts devpts /dev/pts gid=5,mode=620,ptmxmode=666
+mnt tmpfs tmpfs /dev/shm mode=1777
+mnt debugfs debugfs /sys/kernel/debug
+mnt tracefs tracefs /sys/kernel/tracing
+mnt bpf bpf /sys/fs/bpf mode=0700
+mnt cgroup2 cgroup2 /sys/fs/cgroup
+mkdir -p /run/lock /var/tmp /run/netns
+[ -L /var/run ] || { rm -rf /var/run && ln -s /run /var/run; }
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+
+# shellcheck source=/dev/null
+. /vmtest/config
+
+hostname bpfnet-vm
+echo 1 > /proc/sys/kernel/sysrq
+ip link set lo up
+# libcrc32c (nf_conntrack's dependency) asks the crypto API for "crc32c",
+# which it only finds if the generic implementation is already loaded.
+modprobe -q crc32c_generic
+# A modest memlock limit would break pre-5.11 style loaders; be generous.
+ulimit -l unlimited
+
+cd "$VMTEST_REPO" || { echo "vmtest: no $VMTEST_REPO in the guest" >&2; poweroff_now; }
+echo "vmtest: guest up, kernel $(uname -r), $(nproc) CPUs"
+
+if [ "$VMTEST_MODE" = shell ]; then
+	echo "vmtest: interactive shell in $VMTEST_REPO (BPFNET_VM=1); exit to power off"
+	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
+	poweroff_now
+fi
+
+export KSFT_TIMEOUT=$VMTEST_KSFT_TIMEOUT
+# shellcheck disable=SC2086
+./selftests/run_tests.sh $VMTEST_TESTS 2>&1 | tee /vmtest/tap.log
+echo "${PIPESTATUS[0]}" > /vmtest/rc
+poweroff_now
