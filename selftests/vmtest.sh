@@ -5,14 +5,23 @@
 # where kprobes and fentry/fexit work (they do not on our 6.18 dev/CI kernel).
 #
 # The guest runs the binaries built on the host: the host's root is shared
-# read-only over virtio-9p with a tmpfs overlay on top, results come back over
-# a second, writable 9p share. TCG only (no KVM here), 2 vCPUs, 2 GiB.
+# read-only over virtio-9p with a tmpfs overlay on top (selftests/vm/init),
+# and a second, writable 9p share carries the run's config in and the TAP
+# output and exit status out (selftests/vm/guest-init.sh). TCG only (no KVM
+# here), 2 vCPUs, 2 GiB. The kernel, qemu and busybox come from
+# selftests/vm/fetch.sh (`make deps`), cached in $OUTPUT/vm.
 #
 # Prints the guest's console (TAP included) prefixed with "vm| ", then one
 # line "N passed, N failed, N skipped". Exit status 1 on any test failure,
-# guest panic, boot failure or timeout; 2 on usage errors.
+# guest panic, boot failure or timeout, 2 on usage errors; qemu is stopped on
+# every exit path.
 
 set -u
+
+TOTAL_TIMEOUT=${VMTEST_TIMEOUT:-2400}
+KSFT_TIMEOUT_VM=${VMTEST_KSFT_TIMEOUT:-600}
+MODE=run
+TESTS=()
 
 usage()
 {
@@ -23,18 +32,22 @@ Boot Debian's 6.1 kernel under qemu (TCG) and run selftests in it.
 
   -t, --test TEST        run TEST (a name from selftests/Makefile); repeatable.
                          Default: all of TEST_PROGS, TEST_GEN_PROGS, TEST_VM_ONLY
-  -s, --shell            interactive shell in the VM instead (Ctrl-a x quits qemu)
-  -T, --timeout SECONDS  bound on the whole VM run (default $TOTAL_TIMEOUT)
+  -s, --shell            interactive shell in the VM instead, in the repository
+                         with BPFNET_VM=1 (exit or Ctrl-a x ends it)
+  -T, --timeout SECONDS  bound on the whole VM run, boot included
+                         (default $TOTAL_TIMEOUT, env VMTEST_TIMEOUT)
   -k, --ksft-timeout SECONDS
-                         per-test timeout inside the VM (default $KSFT_TIMEOUT_VM)
+                         per-test timeout inside the VM
+                         (default $KSFT_TIMEOUT_VM, env VMTEST_KSFT_TIMEOUT)
   -h, --help             this help
 
 Environment: OUTPUT (default .output), VMTEST_SMP (2), VMTEST_MEM (2G).
+Run as root, after make (the guest runs the binaries built on the host).
 
 Examples:
   $0                          # every selftest in the VM
   $0 -t ct_hooks_test         # one test
-  $0 -s                       # debug: a shell in the VM, BPFNET_VM=1 set
+  $0 -s                       # debug: a shell in the VM
 EOF
 }
 
@@ -44,26 +57,23 @@ die()
 	exit 1
 }
 
-TOTAL_TIMEOUT=3000
-KSFT_TIMEOUT_VM=900
-MODE=run
-TESTS=()
+need_secs()
+{
+	[[ "$2" =~ ^[1-9][0-9]{0,5}$ ]] ||
+		{ echo "vmtest: $1 needs a number of seconds (1-999999), not '$2'" >&2; exit 2; }
+}
 
 while [ $# -gt 0 ]; do
 	case "$1" in
 	-t|--test)
-		[ $# -ge 2 ] || { usage >&2; exit 2; }
+		[ $# -ge 2 ] || { echo "vmtest: $1 needs a test name" >&2; exit 2; }
 		TESTS+=("$2"); shift 2 ;;
 	-s|--shell)
 		MODE=shell; shift ;;
 	-T|--timeout)
-		[ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] ||
-			{ echo "vmtest: --timeout needs a positive number of seconds" >&2; exit 2; }
-		TOTAL_TIMEOUT=$2; shift 2 ;;
+		need_secs "$1" "${2:-}"; TOTAL_TIMEOUT=$2; shift 2 ;;
 	-k|--ksft-timeout)
-		[ $# -ge 2 ] && [[ "$2" =~ ^[1-9][0-9]*$ ]] ||
-			{ echo "vmtest: --ksft-timeout needs a positive number of seconds" >&2; exit 2; }
-		KSFT_TIMEOUT_VM=$2; shift 2 ;;
+		need_secs "$1" "${2:-}"; KSFT_TIMEOUT_VM=$2; shift 2 ;;
 	-h|--help)
 		usage; exit 0 ;;
 	-*)
@@ -72,15 +82,17 @@ while [ $# -gt 0 ]; do
 		TESTS+=("$1"); shift ;;
 	esac
 done
+need_secs --timeout "$TOTAL_TIMEOUT"
+need_secs --ksft-timeout "$KSFT_TIMEOUT_VM"
 
 REPO=$(cd "$(dirname "$0")/.." && pwd) || die "cannot find the repository"
 cd "$REPO" || die "cannot cd to $REPO"
 OUTPUT=${OUTPUT:-.output}
-VMDIR=$(mkdir -p "$OUTPUT/vm" && cd "$OUTPUT/vm" && pwd) || die "cannot create $OUTPUT/vm"
-RUN=$VMDIR/run
 QEMU=qemu-system-x86_64
 
 [ "$(id -u)" = 0 ] || die "must run as root (the guest reads the host's root over 9p)"
+mkdir -p "$OUTPUT/vm" || die "cannot create $OUTPUT/vm"
+VMDIR=$(cd "$OUTPUT/vm" && pwd)
 
 if [ ! -e "$VMDIR/kernel/.complete" ] || ! command -v "$QEMU" >/dev/null ||
    ! command -v busybox >/dev/null; then
@@ -100,12 +112,40 @@ if [ "$MODE" = run ] && [ ${#TESTS[@]} -eq 0 ]; then
 	[ ${#TESTS[@]} -gt 0 ] || die "no tests listed in selftests/Makefile"
 fi
 
+# One directory per run, so that runs from the shared tree do not collide:
+# the initramfs, qemu's pid and console log, and the guest's share.
+RUN=$(mktemp -d "$VMDIR/run.XXXXXX") || die "cannot create a run directory in $VMDIR"
+SHARE=$RUN/share
+mkdir -p "$SHARE"
+KEEP_RUN=0
+
+cleanup()
+{
+	local pid
+
+	pid=$(cat "$RUN/qemu.pid" 2>/dev/null)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null
+		sleep 1
+		kill -9 "$pid" 2>/dev/null
+	fi
+	if [ "$KEEP_RUN" = 1 ]; then
+		echo "vmtest: console log and results kept in $RUN" >&2
+	else
+		rm -rf "$RUN"
+	fi
+	return 0
+}
+trap cleanup EXIT
+trap 'KEEP_RUN=1; exit 130' INT
+trap 'KEEP_RUN=1; exit 143' TERM
+
 # ---- initramfs: busybox, selftests/vm/init and the modules to mount 9p ----
 build_initramfs()
 {
-	local stage=$VMDIR/initramfs m dep
+	local stage=$RUN/initramfs m dep f
 
-	rm -rf "$stage" && mkdir -p "$stage/bin" "$stage/lib/modules/$KVER" || return 1
+	mkdir -p "$stage/bin" "$stage/lib/modules/$KVER" || return 1
 	cp "$(command -v busybox)" "$stage/bin/busybox" || return 1
 	cp selftests/vm/init "$stage/init" && chmod 755 "$stage/init" || return 1
 	for m in virtio_pci 9pnet_virtio 9p overlay; do
@@ -118,13 +158,12 @@ build_initramfs()
 	done
 	busybox depmod -b "$stage" "$KVER" || return 1
 	(cd "$stage" && find . | busybox cpio -o -H newc 2>/dev/null) | gzip -1 \
-		> "$VMDIR/initramfs.cpio.gz" || return 1
+		> "$RUN/initramfs.cpio.gz" || return 1
 	rm -rf "$stage"
 }
 build_initramfs || die "cannot build the initramfs"
 
-# ---- the run's share: config in, TAP and exit status out ----
-rm -rf "$RUN" && mkdir -p "$RUN" || die "cannot create $RUN"
+# ---- the run's config, read by the guest (init and guest-init.sh) ----
 q()
 {
 	printf "'%s'" "${1//\'/\'\\\'\'}"
@@ -136,60 +175,49 @@ q()
 	echo "VMTEST_MODE=$MODE"
 	echo "VMTEST_KSFT_TIMEOUT=$KSFT_TIMEOUT_VM"
 	echo "VMTEST_TESTS=$(q "${TESTS[*]}")"
-} > "$RUN/config"
+} > "$SHARE/config"
 
 QEMU_ARGS=(
 	-accel tcg,thread=multi -cpu max -smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-2G}"
 	-nodefaults -no-reboot -display none
-	-kernel "$VMLINUZ" -initrd "$VMDIR/initramfs.cpio.gz"
+	-kernel "$VMLINUZ" -initrd "$RUN/initramfs.cpio.gz"
 	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 mitigations=off"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
-	-fsdev "local,id=vmtest,path=$RUN,security_model=none"
+	-fsdev "local,id=vmtest,path=$SHARE,security_model=none"
 	-device virtio-9p-pci,fsdev=vmtest,mount_tag=vmtest
 	-pidfile "$RUN/qemu.pid"
 )
 
-cleanup()
-{
-	local pid
-
-	pid=$(cat "$RUN/qemu.pid" 2>/dev/null)
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill "$pid" 2>/dev/null
-		sleep 1
-		kill -9 "$pid" 2>/dev/null
-	fi
-	return 0
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 if [ "$MODE" = shell ]; then
-	echo "vmtest: booting $KVER (TCG); Ctrl-a x quits qemu" >&2
+	echo "vmtest: booting $KVER under qemu TCG; exit the shell or Ctrl-a x to quit" >&2
 	"$QEMU" "${QEMU_ARGS[@]}" -serial mon:stdio
 	exit $?
 fi
 
-echo "vmtest: booting $KVER under qemu TCG; tests: ${TESTS[*]}" >&2
+echo "vmtest: booting $KVER under qemu TCG (timeout ${TOTAL_TIMEOUT}s); tests: ${TESTS[*]}" >&2
 start=$(date +%s)
-# qemu's console goes to console.log and, prefixed, to our stdout.
+# qemu's console goes to console.log and, prefixed, to our stdout. In the
+# background, so that the INT/TERM traps run at once (bash defers them while
+# a foreground pipeline runs); they exit, and cleanup stops qemu.
 {
 	timeout -k 10 "$TOTAL_TIMEOUT" "$QEMU" "${QEMU_ARGS[@]}" -serial stdio </dev/null
 	echo $? > "$RUN/qemu.rc"
-} 2>&1 | tee "$RUN/console.log" | sed -u 's/\r$//; s/^/vm| /'
+} 2>&1 | tee "$RUN/console.log" | sed -u 's/\r$//; s/^/vm| /' &
+wait $!
 elapsed=$(( $(date +%s) - start ))
 qrc=$(cat "$RUN/qemu.rc" 2>/dev/null || echo 1)
 
 passed=0 failed=0 skipped=0 problem=
 summary='^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$'
-last=$(tail -n1 "$RUN/tap.log" 2>/dev/null | tr -d '\r')
+last=$(tail -n1 "$SHARE/tap.log" 2>/dev/null | tr -d '\r')
 if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	problem="timeout: the VM ran longer than ${TOTAL_TIMEOUT}s"
 elif grep -q 'Kernel panic' "$RUN/console.log"; then
-	problem="guest kernel panic (see $RUN/console.log)"
-elif [ ! -f "$RUN/rc" ]; then
+	problem="guest kernel panic"
+elif ! grep -q '^vmtest: guest up' "$RUN/console.log"; then
+	problem="the guest did not boot (qemu exit $qrc)"
+elif [ ! -f "$SHARE/rc" ]; then
 	problem="the guest stopped before the tests finished (qemu exit $qrc)"
 elif ! [[ "$last" =~ $summary ]]; then
 	problem="no summary line from the guest's run_tests.sh"
@@ -197,11 +225,11 @@ fi
 
 if [[ "$last" =~ $summary ]]; then
 	passed=${BASH_REMATCH[1]} failed=${BASH_REMATCH[2]} skipped=${BASH_REMATCH[3]}
-elif [ -f "$RUN/tap.log" ]; then
-	# Interrupted: count what finished.
-	skipped=$(grep -cE '^ok .*# *SKIP' "$RUN/tap.log")
-	passed=$(( $(grep -cE '^ok ' "$RUN/tap.log") - skipped ))
-	failed=$(grep -cE '^not ok ' "$RUN/tap.log")
+elif [ -f "$SHARE/tap.log" ]; then
+	# Cut short: count the tests that finished.
+	skipped=$(grep -cE '^ok .*# *SKIP' "$SHARE/tap.log")
+	passed=$(( $(grep -cE '^ok ' "$SHARE/tap.log") - skipped ))
+	failed=$(grep -cE '^not ok ' "$SHARE/tap.log")
 fi
 
 rc=0
@@ -209,9 +237,10 @@ if [ -n "$problem" ]; then
 	echo "vmtest: $problem" >&2
 	failed=$((failed + 1))
 	rc=1
-elif [ "$(cat "$RUN/rc")" != 0 ] || [ "$failed" != 0 ]; then
+elif [ "$(cat "$SHARE/rc")" != 0 ] || [ "$failed" != 0 ]; then
 	rc=1
 fi
+[ "$rc" = 0 ] || KEEP_RUN=1
 echo "vmtest: VM stage took ${elapsed}s" >&2
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc

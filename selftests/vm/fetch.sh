@@ -40,7 +40,6 @@ fetch_kernel()
 {
 	dir=$VMDIR/$name
 	if [ ! -f "$dir/.complete" ]; then
-		mkdir -p "$VMDIR"
 		rm -rf "$dir" "$VMDIR/dl"
 		mkdir -p "$VMDIR/dl"
 		chmod 755 "$VMDIR/dl"
@@ -60,4 +59,8 @@ fetch_kernel()
 }
 
 need_pkgs
+mkdir -p "$VMDIR"
+# Runs from the shared tree may start together: one fetch at a time.
+exec 9>"$VMDIR/.fetch.lock"
+flock 9
 fetch_kernel
