@@ -6,7 +6,7 @@
 # and extra sources of the main binary in <tool>_SRCS.
 
 # Tools are added here once they build: elephant rss netcost
-TOOLS :=
+TOOLS := rss
 rss_EXTRA := rss-client
 
 OUTPUT ?= .output

@@ -14,6 +14,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev"
 # tests and demo
 PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbsd tcpdump"
 PKGS="$PKGS iperf3 xz-utils procps"
+PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
 # VM stage
 PKGS="$PKGS qemu-system-x86 busybox-static"
 
