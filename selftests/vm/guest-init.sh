@@ -23,10 +23,24 @@ mnt()
 	mount -t "$1" "$2" "$3" ${4:+-o "$4"} || echo "vmtest: cannot mount $1 on $3" >&2
 }
 
+# VMTEST_REPO, VMTEST_MODE, VMTEST_TESTS, VMTEST_KSFT_TIMEOUT
+# shellcheck source=/dev/null
+. /vmtest/config
+
+# Fresh /run and /tmp, unless the repository lives there (a clone in /tmp):
+# then the overlay's copy stays, writable all the same.
+under()
+{
+	case "$VMTEST_REPO/" in
+	"$1"/*) return 0 ;;
+	esac
+	return 1
+}
+
 mnt proc proc /proc
 mnt sysfs sysfs /sys
-mnt tmpfs tmpfs /run mode=0755
-mnt tmpfs tmpfs /tmp mode=1777
+under /run || mnt tmpfs tmpfs /run mode=0755
+under /tmp || mnt tmpfs tmpfs /tmp mode=1777
 mnt devpts devpts /dev/pts gid=5,mode=620,ptmxmode=666
 mnt tmpfs tmpfs /dev/shm mode=1777
 mnt debugfs debugfs /sys/kernel/debug
@@ -40,9 +54,6 @@ ln -sf /proc/self/fd/0 /dev/stdin
 ln -sf /proc/self/fd/1 /dev/stdout
 ln -sf /proc/self/fd/2 /dev/stderr
 
-# shellcheck source=/dev/null
-. /vmtest/config
-
 hostname bpfnet-vm
 echo 1 > /proc/sys/kernel/sysrq
 ip link set lo up
@@ -52,8 +63,8 @@ modprobe -q crc32c_generic
 # A modest memlock limit would break pre-5.11 style loaders; be generous.
 ulimit -l unlimited
 
-cd "$VMTEST_REPO" || { echo "vmtest: no $VMTEST_REPO in the guest" >&2; poweroff_now; }
 echo "vmtest: guest up, kernel $(uname -r), $(nproc) CPUs"
+cd "$VMTEST_REPO" || { echo "vmtest: no $VMTEST_REPO in the guest" >&2; poweroff_now; }
 
 if [ "$VMTEST_MODE" = shell ]; then
 	echo "vmtest: interactive shell in $VMTEST_REPO (BPFNET_VM=1); exit to power off"
