@@ -170,6 +170,7 @@ q()
 }
 {
 	echo "VMTEST_REPO=$(q "$REPO")"
+	echo "VMTEST_KDIR=$(q "$KDIR")"
 	echo "VMTEST_MODULES=$(q "$MODDIR")"
 	echo "VMTEST_KVER=$(q "$KVER")"
 	echo "VMTEST_MODE=$MODE"
