@@ -6,8 +6,9 @@
 # and extra sources of the main binary in <tool>_SRCS.
 
 # Tools are added here once they build: elephant rss netcost
-TOOLS := rss
+TOOLS := rss netcost
 rss_EXTRA := rss-client
+netcost_SRCS := netcost/category.c
 
 OUTPUT ?= .output
 CLANG ?= clang

@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netcost.bpf.c - on-CPU time of NET_RX/NET_TX softirqs and socket operations.
+ *
+ * Each CPU has one "current operation" word, state[cpu].cur: the socket
+ * operation of the task running there, (start_ns << 2) | op while it runs,
+ * just op while a softirq has paused it, 0 when the task is in none.
+ *
+ *  - an operation's entry hook sets it, its exit hook takes it (atomic xchg,
+ *    since a softirq may run in the middle of the exit program);
+ *  - softirq_entry charges the running part to the operation and pauses it,
+ *    softirq_exit charges the softirq and resumes the operation, so time in
+ *    a softirq counts only as softirq, wherever it runs (ksoftirqd too);
+ *  - sched_switch charges and clears the outgoing task's operation and
+ *    restores the incoming one from its task storage (op, nesting depth).
+ *
+ * Softirqs do not nest and are not preempted, and sched_switch runs with
+ * interrupts off, so only the exit's read-and-clear needs to be atomic.
+ */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "netcost.h"
+
+#define NC_S_IFMT	00170000
+#define NC_S_IFSOCK	0140000
+#define NC_NET_TX	2	/* NET_TX_SOFTIRQ */
+#define NC_NET_RX	3	/* NET_RX_SOFTIRQ */
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile bool cgroups_on = false;
+const volatile __u32 sampler = NC_SAMPLER_NONE;
+const volatile __u32 slots_per_cpu = 1;	/* of the mmapable sample array */
+const volatile __u32 nr_cpus = 1;
+
+/* Task storage: a task's operation survives it being switched out. */
+struct nc_task {
+	__u32 op;
+	__u32 depth;		/* nested hooks of the same operation */
+	__u64 cgid;
+};
+
+struct nc_cpu cpus[NC_MAX_CPUS];
+struct nc_state state[NC_MAX_CPUS];
+
+/* Double-buffered sampler: user space flips active and reads the other half. */
+__u32 active;
+__u32 head[2][NC_MAX_CPUS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct nc_task);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct nc_cg);
+} cgroups SEC(".maps");
+
+/* 2 buffers x nr_cpus x slots_per_cpu; sized by user space before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nc_sample);
+} samples SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4096);
+} rb SEC(".maps");
+
+static __always_inline __u32 this_cpu(void)
+{
+	return bpf_get_smp_processor_id() & (NC_MAX_CPUS - 1);
+}
+
+static __always_inline struct nc_cg *cg_get(__u64 cgid, __u32 cpu)
+{
+	struct nc_cg zero = {}, *cg;
+
+	cg = bpf_map_lookup_elem(&cgroups, &cgid);
+	if (cg)
+		return cg;
+	bpf_map_update_elem(&cgroups, &cgid, &zero, BPF_NOEXIST);
+	cg = bpf_map_lookup_elem(&cgroups, &cgid);
+	if (!cg)
+		__sync_fetch_and_add(&cpus[cpu].cg_drops, 1);
+	return cg;
+}
+
+static __always_inline void cg_charge(__u64 cgid, __u32 kind, __u64 delta, __u32 cpu)
+{
+	struct nc_cg *cg = cg_get(cgid, cpu);
+
+	if (cg)
+		__sync_fetch_and_add(&cg->ns[kind == NC_SEND ? 0 : 1], delta);
+}
+
+/* An operation finished on @cpu. */
+static __always_inline void count_op(__u32 cpu, __u32 op, __u64 cgid)
+{
+	struct nc_cg *cg;
+	__u32 i = op == NC_OP_SEND ? 0 : 1;
+
+	__sync_fetch_and_add(&cpus[cpu].ops[i], 1);
+	if (!cgroups_on)
+		return;
+	cg = cg_get(cgid, cpu);
+	if (cg)
+		__sync_fetch_and_add(&cg->ops[i], 1);
+}
+
+/* Charge a running operation word @w up to @now. */
+static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
+{
+	__u64 start = w >> 2, delta;
+	__u32 kind;
+
+	if (!start || now <= start)
+		return;
+	delta = now - start;
+	kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	__sync_fetch_and_add(&cpus[cpu].ns[kind], delta);
+	if (cgroups_on)
+		cg_charge(cgid, kind, delta, cpu);
+}
+
+/*
+ * An operation starts. @top: a hook no socket operation can be nested in
+ * (a syscall, a file operation), so whatever the task storage says is stale
+ * (e.g. a kretprobe missed) and is reset.
+ */
+static __always_inline int op_enter(__u32 op, bool top)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	struct nc_task *t;
+	__u64 cgid;
+
+	t = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		__sync_fetch_and_add(&cpus[cpu].errors, 1);
+		return 0;
+	}
+	if (top)
+		t->depth = 0;
+	if (t->depth++)
+		return 0;
+	cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
+	t->op = op;
+	t->cgid = cgid;
+	st->cgid = cgid;
+	/* one store: a softirq sees either no operation or this one */
+	st->cur = (bpf_ktime_get_ns() << 2) | op;
+	return 0;
+}
+
+static __always_inline int op_exit(void)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	struct nc_task *t;
+	__u64 w;
+
+	t = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!t || !t->depth)
+		return 0;
+	if (--t->depth)
+		return 0;
+	w = __sync_lock_test_and_set(&st->cur, 0);
+	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
+	count_op(cpu, t->op, t->cgid);
+	return 0;
+}
+
+/*
+ * Exit of a syscall the tracepoint backend watches: most reads and writes
+ * are not on sockets, so look at the per-CPU word first (it belongs to the
+ * current task) and only touch the task storage when an operation runs.
+ */
+static __always_inline int sys_op_exit(void)
+{
+	struct task_struct *task;
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	struct nc_task *t;
+	__u64 w;
+
+	if (!st->cur)
+		return 0;
+	w = __sync_lock_test_and_set(&st->cur, 0);
+	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
+	if (w)
+		count_op(cpu, w & 3, st->cgid);
+	task = bpf_get_current_task_btf();
+	t = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (t)
+		t->depth = 0;
+	return 0;
+}
+
+/* ---- softirqs and context switches ---- */
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(nc_si_entry, unsigned int vec)
+{
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	__u64 now = bpf_ktime_get_ns(), w = st->cur;
+
+	if (w >> 2) {
+		charge_op(cpu, w, now, st->cgid);
+		st->cur = w & 3;	/* paused */
+	}
+	st->si_start = now;
+	st->si_vec = vec + 1;
+	return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(nc_si_exit, unsigned int vec)
+{
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	__u64 now = bpf_ktime_get_ns(), w, delta;
+
+	if (st->si_vec == vec + 1 && st->si_start && now > st->si_start) {
+		delta = now - st->si_start;
+		__sync_fetch_and_add(&cpus[cpu].softirq_ns, delta);
+		if (vec == NC_NET_RX)
+			__sync_fetch_and_add(&cpus[cpu].ns[NC_RX], delta);
+		else if (vec == NC_NET_TX)
+			__sync_fetch_and_add(&cpus[cpu].ns[NC_TX], delta);
+	}
+	st->si_vec = 0;
+	st->si_start = 0;
+	w = st->cur;
+	if (w && !(w >> 2))
+		st->cur = (now << 2) | (w & 3);	/* resumed */
+	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u32 cpu = this_cpu();
+	struct nc_state *st = &state[cpu];
+	__u64 now = bpf_ktime_get_ns(), w = st->cur;
+	struct nc_task *t;
+
+	if (w) {
+		charge_op(cpu, w, now, st->cgid);
+		st->cur = 0;
+	}
+	t = bpf_task_storage_get(&tasks, next, 0, 0);
+	if (t && t->depth && t->op) {
+		st->cgid = t->cgid;
+		st->cur = (now << 2) | (t->op & 3);
+	}
+	return 0;
+}
+
+/* sock_sendmsg/sock_recvmsg ended (kernels >= 6.0): count operations no hook timed. */
+static __always_inline int sock_length(void)
+{
+	__u32 cpu = this_cpu();
+
+	if (!state[cpu].cur)
+		__sync_fetch_and_add(&cpus[cpu].untimed_ops, 1);
+	return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(nc_send_length)
+{
+	return sock_length();
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(nc_recv_length)
+{
+	return sock_length();
+}
+
+/* ---- tracepoint backend: syscalls on socket file descriptors ---- */
+
+static __always_inline bool fd_is_socket(long fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt;
+	struct file **fds, *file;
+	unsigned int max;
+	umode_t mode;
+
+	if (fd < 0)
+		return false;
+	fdt = BPF_CORE_READ(task, files, fdt);
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned long)fd >= max)
+		return false;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+		return false;
+	mode = BPF_CORE_READ(file, f_inode, i_mode);
+	return (mode & NC_S_IFMT) == NC_S_IFSOCK;
+}
+
+SEC("tp/syscalls/sys_enter_sendto")
+int nc_tp_enter_sendto(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_SEND, true);
+}
+
+SEC("tp/syscalls/sys_enter_sendmsg")
+int nc_tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_SEND, true);
+}
+
+SEC("tp/syscalls/sys_enter_sendmmsg")
+int nc_tp_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_SEND, true);
+}
+
+SEC("tp/syscalls/sys_enter_recvfrom")
+int nc_tp_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_RECV, true);
+}
+
+SEC("tp/syscalls/sys_enter_recvmsg")
+int nc_tp_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_RECV, true);
+}
+
+SEC("tp/syscalls/sys_enter_recvmmsg")
+int nc_tp_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
+{
+	return op_enter(NC_OP_RECV, true);
+}
+
+SEC("tp/syscalls/sys_enter_write")
+int nc_tp_enter_write(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_SEND, true);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_writev")
+int nc_tp_enter_writev(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_SEND, true);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_read")
+int nc_tp_enter_read(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_RECV, true);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_enter_readv")
+int nc_tp_enter_readv(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_RECV, true);
+	return 0;
+}
+
+/* splice(fd_in, off_in, fd_out, off_out, len, flags) */
+SEC("tp/syscalls/sys_enter_splice")
+int nc_tp_enter_splice(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_RECV, true);
+	else if (fd_is_socket(ctx->args[2]))
+		op_enter(NC_OP_SEND, true);
+	return 0;
+}
+
+/* sendfile(out_fd, in_fd, offset, count) */
+SEC("tp/syscalls/sys_enter_sendfile64")
+int nc_tp_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
+{
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(NC_OP_SEND, true);
+	else if (fd_is_socket(ctx->args[1]))
+		op_enter(NC_OP_RECV, true);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_sendto")
+int nc_tp_exit_sendto(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_sendmsg")
+int nc_tp_exit_sendmsg(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_sendmmsg")
+int nc_tp_exit_sendmmsg(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_recvfrom")
+int nc_tp_exit_recvfrom(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_recvmsg")
+int nc_tp_exit_recvmsg(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_recvmmsg")
+int nc_tp_exit_recvmmsg(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_write")
+int nc_tp_exit_write(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_writev")
+int nc_tp_exit_writev(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_read")
+int nc_tp_exit_read(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_readv")
+int nc_tp_exit_readv(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_splice")
+int nc_tp_exit_splice(void *ctx) { return sys_op_exit(); }
+SEC("tp/syscalls/sys_exit_sendfile64")
+int nc_tp_exit_sendfile(void *ctx) { return sys_op_exit(); }
+
+/*
+ * ---- fentry/fexit and kprobe/kretprobe backends ----
+ * Slot 0 of each direction is sock_sendmsg/sock_recvmsg (reached by io_uring,
+ * io-wq workers, kernel callers, and nested in the syscalls on kernels that
+ * do not inline it); slots 1-5 are syscall entries and socket file
+ * operations, which never nest. User space picks the targets (netcost.c).
+ */
+SEC("fentry")
+int BPF_PROG(nc_fe_send0) { return op_enter(NC_OP_SEND, false); }
+SEC("fentry")
+int BPF_PROG(nc_fe_send1) { return op_enter(NC_OP_SEND, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_send2) { return op_enter(NC_OP_SEND, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_send3) { return op_enter(NC_OP_SEND, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_send4) { return op_enter(NC_OP_SEND, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_send5) { return op_enter(NC_OP_SEND, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv0) { return op_enter(NC_OP_RECV, false); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv1) { return op_enter(NC_OP_RECV, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv2) { return op_enter(NC_OP_RECV, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv3) { return op_enter(NC_OP_RECV, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv4) { return op_enter(NC_OP_RECV, true); }
+SEC("fentry")
+int BPF_PROG(nc_fe_recv5) { return op_enter(NC_OP_RECV, true); }
+
+SEC("fexit")
+int BPF_PROG(nc_fx_send0) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_send1) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_send2) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_send3) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_send4) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_send5) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv0) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv1) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv2) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv3) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv4) { return op_exit(); }
+SEC("fexit")
+int BPF_PROG(nc_fx_recv5) { return op_exit(); }
+
+SEC("kprobe")
+int nc_kp_send0(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, false); }
+SEC("kprobe")
+int nc_kp_send1(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, true); }
+SEC("kprobe")
+int nc_kp_send2(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, true); }
+SEC("kprobe")
+int nc_kp_send3(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, true); }
+SEC("kprobe")
+int nc_kp_send4(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, true); }
+SEC("kprobe")
+int nc_kp_send5(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, true); }
+SEC("kprobe")
+int nc_kp_recv0(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, false); }
+SEC("kprobe")
+int nc_kp_recv1(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
+SEC("kprobe")
+int nc_kp_recv2(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
+SEC("kprobe")
+int nc_kp_recv3(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
+SEC("kprobe")
+int nc_kp_recv4(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
+SEC("kprobe")
+int nc_kp_recv5(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
+
+SEC("kretprobe")
+int nc_krp_send0(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_send1(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_send2(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_send3(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_send4(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_send5(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv0(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv1(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv2(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv3(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv4(struct pt_regs *ctx) { return op_exit(); }
+SEC("kretprobe")
+int nc_krp_recv5(struct pt_regs *ctx) { return op_exit(); }
+
+/* ---- breakdown: cpu-clock samples while in networking context ---- */
+
+SEC("perf_event")
+int nc_sample(struct bpf_perf_event_data *ctx)
+{
+	__u32 cpu = this_cpu(), kind, b = 0, h, key;
+	struct nc_state *st = &state[cpu];
+	struct nc_sample *s;
+	__u64 w = st->cur;
+	long n;
+
+	if (st->si_vec == NC_NET_RX + 1)
+		kind = NC_RX;
+	else if (st->si_vec == NC_NET_TX + 1)
+		kind = NC_TX;
+	else if (st->si_vec)
+		return 0;	/* another softirq */
+	else if (w >> 2)
+		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	else
+		return 0;
+
+	if (sampler == NC_SAMPLER_RINGBUF) {
+		s = bpf_ringbuf_reserve(&rb, sizeof(*s), 0);
+		if (!s) {
+			__sync_fetch_and_add(&cpus[cpu].lost, 1);
+			return 0;
+		}
+	} else {
+		b = active & 1;
+		h = head[b][cpu];
+		if (h >= slots_per_cpu) {
+			__sync_fetch_and_add(&cpus[cpu].lost, 1);
+			return 0;
+		}
+		key = (b * nr_cpus + cpu) * slots_per_cpu + h;
+		s = bpf_map_lookup_elem(&samples, &key);
+		if (!s)
+			return 0;
+	}
+	s->kind = kind;
+	s->cpu = cpu;
+	s->cgid = st->cgid;
+	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), 0);
+	s->nr = n > 0 ? (__u64)n / 8 : 0;
+	__sync_fetch_and_add(&cpus[cpu].samples, 1);
+	if (sampler == NC_SAMPLER_RINGBUF) {
+		bpf_ringbuf_submit(s, 0);
+	} else {
+		/* published after the sample is written */
+		__sync_fetch_and_add(&head[b][cpu], 1);
+	}
+	return 0;
+}
