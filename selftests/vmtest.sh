@@ -113,7 +113,9 @@ if [ "$MODE" = run ] && [ ${#TESTS[@]} -eq 0 ]; then
 fi
 
 # One directory per run, so that runs from the shared tree do not collide:
-# the initramfs, qemu's pid and console log, and the guest's share.
+# the initramfs, qemu's pid and console log, and the guest's share. Failed
+# runs keep theirs for a day.
+find "$VMDIR" -maxdepth 1 -name 'run.*' -type d -mmin +1440 -exec rm -rf {} + 2>/dev/null
 RUN=$(mktemp -d "$VMDIR/run.XXXXXX") || die "cannot create a run directory in $VMDIR"
 SHARE=$RUN/share
 mkdir -p "$SHARE"
@@ -139,6 +141,7 @@ cleanup()
 trap cleanup EXIT
 trap 'KEEP_RUN=1; exit 130' INT
 trap 'KEEP_RUN=1; exit 143' TERM
+trap 'KEEP_RUN=1; exit 129' HUP
 
 # ---- initramfs: busybox, selftests/vm/init and the modules to mount 9p ----
 build_initramfs()
