@@ -1,0 +1,456 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * netcost_ops_test - every way of sending and receiving on a socket is
+ * timed, once per call, by each backend netcost has.
+ *
+ * In a network namespace of its own, the test opens a TCP connection on
+ * loopback and, for each method (send, sendto, sendmsg, sendmmsg, write,
+ * writev, splice, sendfile; recv, recvfrom, recvmsg, recvmmsg, read, readv,
+ * splice), moves itself into a cgroup of that method's name and makes a
+ * known number of calls. netcost runs with --cgroups; its whole-run cgroup
+ * records must show exactly that many operations of the right direction and
+ * some time for each. A recv that waits 1 s for data that never comes must
+ * count as one operation with next to no time: a task switched out in an
+ * operation stops accruing. The fentry and kprobe variants SKIP where the
+ * kernel cannot attach them (they run in the VM stage on Debian's 6.1).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+/* ASSERT_*() TH_LOG() expands to a for loop: not misleading here */
+#pragma GCC diagnostic ignored "-Wmisleading-indentation"
+#include "kselftest_harness.h"
+#include "common.h"
+
+#define NCALLS	20
+#define MSG	100
+
+enum dir { SEND, RECV };
+
+struct method {
+	const char *name;
+	enum dir dir;
+};
+
+static const struct method methods[] = {
+	{ "send", SEND }, { "sendto", SEND }, { "sendmsg", SEND }, { "sendmmsg", SEND },
+	{ "write", SEND }, { "writev", SEND }, { "splice_send", SEND }, { "sendfile", SEND },
+	{ "recv", RECV }, { "recvfrom", RECV }, { "recvmsg", RECV }, { "recvmmsg", RECV },
+	{ "read", RECV }, { "readv", RECV }, { "splice_recv", RECV },
+};
+#define NMETHODS (int)(sizeof(methods) / sizeof(methods[0]))
+
+FIXTURE(ops) {
+	char cg2[PATH_MAX];	/* cgroup v2 mount */
+	char base[64];		/* our cgroups: <cg2>/<base>/<method> */
+	char home[PATH_MAX];	/* the cgroup we started in */
+	char out[64], err[64];
+	pid_t nc;
+	int a, b;		/* connected TCP sockets: a sends, b receives */
+	int pipefd[2], memfd;
+	long calls[NMETHODS];	/* how many calls each method made */
+};
+
+FIXTURE_VARIANT(ops) {
+	const char *backend;
+	int hook;		/* BN_HOOK_* to probe, BN_HOOK_MAX: none */
+};
+
+FIXTURE_VARIANT_ADD(ops, tracepoint) { .backend = "tracepoint", .hook = BN_HOOK_MAX };
+FIXTURE_VARIANT_ADD(ops, fentry) { .backend = "fentry", .hook = BN_HOOK_FENTRY };
+FIXTURE_VARIANT_ADD(ops, kprobe) { .backend = "kprobe", .hook = BN_HOOK_KPROBE };
+
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int enter_cg(FIXTURE_DATA(ops) *self, const char *name)
+{
+	char path[2 * PATH_MAX + 128];
+
+	if (name)
+		snprintf(path, sizeof(path), "%s/%s/%s/cgroup.procs", self->cg2, self->base, name);
+	else
+		snprintf(path, sizeof(path), "%s%s/cgroup.procs", self->cg2, self->home);
+	return write_file(path, "0");
+}
+
+/* cgroup v2 mount point, mounting one in a private mount namespace if none. */
+static int find_cg2(char *buf, size_t len)
+{
+	char line[4096], mnt[PATH_MAX], *sep;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	buf[0] = '\0';
+	while (f && fgets(line, sizeof(line), f)) {
+		sep = strstr(line, " - ");
+		if (sep && !strncmp(sep + 3, "cgroup2 ", 8) &&
+		    sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1) {
+			snprintf(buf, len, "%s", mnt);
+			break;
+		}
+	}
+	if (f)
+		fclose(f);
+	if (buf[0])
+		return 0;
+	snprintf(buf, len, "/tmp/netcost_ops_cg2.XXXXXX");
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    !mkdtemp(buf) || mount("none", buf, "cgroup2", 0, NULL))
+		return -errno;
+	return 0;
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr = {};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	ifr.ifr_flags |= IFF_UP;
+	if (!ret && ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int tcp_pair(int *a, int *b)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sin);
+	int l, one = 1;
+
+	l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (l < 0 || bind(l, (struct sockaddr *)&sin, sizeof(sin)) || listen(l, 1) ||
+	    getsockname(l, (struct sockaddr *)&sin, &len))
+		return -errno;
+	*a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*a < 0 || connect(*a, (struct sockaddr *)&sin, sizeof(sin)))
+		return -errno;
+	*b = accept4(l, NULL, NULL, SOCK_CLOEXEC);
+	close(l);
+	if (*b < 0)
+		return -errno;
+	setsockopt(*a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return 0;
+}
+
+static bool file_has(const char *path, const char *what)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strstr(buf, what) != NULL;
+}
+
+FIXTURE_SETUP(ops)
+{
+	char exe[PATH_MAX], nc[PATH_MAX + 32], path[PATH_MAX + 160], *slash;
+	ssize_t n;
+	int i, err, fd;
+
+	self->nc = -1;
+	self->a = self->b = self->memfd = -1;
+	self->pipefd[0] = self->pipefd[1] = -1;
+	self->base[0] = '\0';
+	if (variant->hook != BN_HOOK_MAX) {
+		err = bn_probe_hook(variant->hook, "sock_sendmsg");
+		if (err)
+			SKIP(return, "kernel cannot attach %s: %s", bn_hook_name(variant->hook),
+			     strerror(-err));
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	ASSERT_GT(n, 0);
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	*slash = '\0';
+	snprintf(nc, sizeof(nc), "%s/../netcost/netcost", exe);
+	ASSERT_EQ(0, access(nc, X_OK)) TH_LOG("%s not built", nc);
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, lo_up());
+	ASSERT_EQ(0, find_cg2(self->cg2, sizeof(self->cg2)));
+	/* where we are now: "0::/path" */
+	{
+		FILE *f = fopen("/proc/self/cgroup", "re");
+		char line[PATH_MAX - 8];
+
+		self->home[0] = '\0';
+		while (f && fgets(line, sizeof(line), f))
+			if (!strncmp(line, "0::", 3)) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(self->home, sizeof(self->home), "%s",
+					 strcmp(line + 3, "/") ? line + 3 : "");
+			}
+		if (f)
+			fclose(f);
+	}
+	snprintf(self->base, sizeof(self->base), "bn-ncops-%d", getpid());
+	snprintf(path, sizeof(path), "%s/%s", self->cg2, self->base);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	for (i = 0; i < NMETHODS; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, methods[i].name);
+		ASSERT_EQ(0, mkdir(path, 0755));
+	}
+	snprintf(path, sizeof(path), "%s/%s/other", self->cg2, self->base);
+	ASSERT_EQ(0, mkdir(path, 0755));
+	snprintf(path, sizeof(path), "%s/%s/blocked", self->cg2, self->base);
+	ASSERT_EQ(0, mkdir(path, 0755));
+
+	ASSERT_EQ(0, tcp_pair(&self->a, &self->b));
+	ASSERT_EQ(0, pipe2(self->pipefd, O_CLOEXEC));
+	self->memfd = memfd_create("netcost_ops", MFD_CLOEXEC);
+	ASSERT_GE(self->memfd, 0);
+	ASSERT_EQ(MSG, write(self->memfd, exe, MSG));
+
+	snprintf(self->out, sizeof(self->out), "/tmp/netcost_ops.%d.out", getpid());
+	snprintf(self->err, sizeof(self->err), "/tmp/netcost_ops.%d.err", getpid());
+	self->nc = fork();
+	ASSERT_GE(self->nc, 0);
+	if (!self->nc) {
+		fd = open(self->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 1);
+		fd = open(self->err, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		dup2(fd, 2);
+		execl(nc, nc, "--backend", variant->backend, "-j", "-i", "60", "--cgroups=200",
+		      (char *)NULL);
+		_exit(127);
+	}
+	/* attached once it has said which backend it uses; up to 2 min in TCG */
+	for (i = 0; i < 1200 && !file_has(self->err, "backend "); i++) {
+		if (waitpid(self->nc, NULL, WNOHANG) == self->nc) {
+			self->nc = -1;
+			break;
+		}
+		usleep(100000);
+	}
+	ASSERT_TRUE(file_has(self->err, "backend ")) TH_LOG("netcost did not start");
+}
+
+FIXTURE_TEARDOWN(ops)
+{
+	char path[PATH_MAX + 160];
+	int i;
+
+	if (self->nc > 0) {
+		kill(self->nc, SIGKILL);
+		waitpid(self->nc, NULL, 0);
+	}
+	if (!self->base[0])
+		return;
+	enter_cg(self, NULL);
+	for (i = 0; i < NMETHODS; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, methods[i].name);
+		rmdir(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s/other", self->cg2, self->base);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/%s/blocked", self->cg2, self->base);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/%s", self->cg2, self->base);
+	rmdir(path);
+	unlink(self->out);
+	unlink(self->err);
+}
+
+/* One call of a send method; returns bytes sent. */
+static ssize_t do_send(FIXTURE_DATA(ops) *self, const char *m, char *buf)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = MSG };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct mmsghdr mm = { .msg_hdr = msg };
+	off_t off = 0;
+
+	if (!strcmp(m, "send"))
+		return send(self->a, buf, MSG, 0);
+	if (!strcmp(m, "sendto"))
+		return sendto(self->a, buf, MSG, 0, NULL, 0);
+	if (!strcmp(m, "sendmsg"))
+		return sendmsg(self->a, &msg, 0);
+	if (!strcmp(m, "sendmmsg"))
+		return sendmmsg(self->a, &mm, 1, 0) == 1 ? (ssize_t)mm.msg_len : -1;
+	if (!strcmp(m, "write"))
+		return write(self->a, buf, MSG);
+	if (!strcmp(m, "writev"))
+		return writev(self->a, &iov, 1);
+	if (!strcmp(m, "splice_send")) {
+		if (write(self->pipefd[1], buf, MSG) != MSG)
+			return -1;
+		return splice(self->pipefd[0], NULL, self->a, NULL, MSG, 0);
+	}
+	if (!strcmp(m, "sendfile"))
+		return sendfile(self->a, self->memfd, &off, MSG);
+	return -1;
+}
+
+/* One call of a receive method; returns bytes received. */
+static ssize_t do_recv(FIXTURE_DATA(ops) *self, const char *m, char *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct mmsghdr mm = { .msg_hdr = msg };
+	ssize_t n;
+
+	if (!strcmp(m, "recv"))
+		return recv(self->b, buf, len, 0);
+	if (!strcmp(m, "recvfrom"))
+		return recvfrom(self->b, buf, len, 0, NULL, NULL);
+	if (!strcmp(m, "recvmsg"))
+		return recvmsg(self->b, &msg, 0);
+	if (!strcmp(m, "recvmmsg"))
+		return recvmmsg(self->b, &mm, 1, 0, NULL) == 1 ? (ssize_t)mm.msg_len : -1;
+	if (!strcmp(m, "read"))
+		return read(self->b, buf, len);
+	if (!strcmp(m, "readv"))
+		return readv(self->b, &iov, 1);
+	if (!strcmp(m, "splice_recv")) {
+		n = splice(self->b, NULL, self->pipefd[1], NULL, len, 0);
+		if (n > 0 && read(self->pipefd[0], buf, n) != n)
+			return -1;
+		return n;
+	}
+	return -1;
+}
+
+/* Parse "key":number from a JSON line of netcost's (flat objects only). */
+static long long jnum(const char *line, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(line, k);
+	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
+TEST_F(ops, every_method)
+{
+	char buf[MSG * NCALLS], line[2048], want[256];
+	long long got[NMETHODS][4] = {}, blocked[4] = { -1, -1, -1, -1 };
+	struct timeval tv = { .tv_sec = 1 };
+	const char *m;
+	size_t have;
+	ssize_t n;
+	int i, k, status;
+	FILE *f;
+
+	if (!self->base[0])
+		SKIP(return, "backend %s unavailable", variant->backend);
+	memset(buf, 'x', sizeof(buf));
+	for (i = 0; i < NMETHODS; i++) {
+		m = methods[i].name;
+		if (methods[i].dir == SEND) {
+			ASSERT_EQ(0, enter_cg(self, m));
+			for (k = 0; k < NCALLS; k++)
+				ASSERT_EQ(MSG, do_send(self, m, buf)) TH_LOG("%s: %s", m,
+									      strerror(errno));
+			self->calls[i] = NCALLS;
+			/* drain elsewhere */
+			ASSERT_EQ(0, enter_cg(self, "other"));
+			for (have = 0; have < MSG * NCALLS; have += n) {
+				n = recv(self->b, buf, sizeof(buf) - have, 0);
+				ASSERT_GT(n, 0);
+			}
+			continue;
+		}
+		ASSERT_EQ(0, enter_cg(self, "other"));
+		for (k = 0; k < NCALLS; k++)
+			ASSERT_EQ(MSG, send(self->a, buf, MSG, 0));
+		ASSERT_EQ(0, enter_cg(self, m));
+		for (have = 0; have < MSG * NCALLS; have += n) {
+			n = do_recv(self, m, buf, MSG);
+			ASSERT_GT(n, 0) TH_LOG("%s: %s", m, strerror(errno));
+			self->calls[i]++;
+		}
+	}
+	/* a receive that waits 1 s for nothing */
+	ASSERT_EQ(0, setsockopt(self->b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	ASSERT_EQ(0, enter_cg(self, "blocked"));
+	ASSERT_EQ(-1, recv(self->b, buf, MSG, 0));
+	ASSERT_EQ(0, enter_cg(self, NULL));
+
+	ASSERT_EQ(0, kill(self->nc, SIGINT));
+	ASSERT_EQ(self->nc, waitpid(self->nc, &status, 0));
+	self->nc = -1;
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	f = fopen(self->out, "r");
+	ASSERT_NE(NULL, f);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strstr(line, "\"type\":\"cgroup\"") || !strstr(line, "\"average\":true"))
+			continue;
+		for (i = 0; i < NMETHODS; i++) {
+			snprintf(want, sizeof(want), "\"cgroup\":\"/%s/%s\"", self->base,
+				 methods[i].name);
+			if (!strstr(line, want))
+				continue;
+			got[i][0] = jnum(line, "send_ops");
+			got[i][1] = jnum(line, "recv_ops");
+			got[i][2] = jnum(line, "sock_send_ns");
+			got[i][3] = jnum(line, "sock_recv_ns");
+		}
+		snprintf(want, sizeof(want), "\"cgroup\":\"/%s/blocked\"", self->base);
+		if (strstr(line, want)) {
+			blocked[1] = jnum(line, "recv_ops");
+			blocked[3] = jnum(line, "sock_recv_ns");
+		}
+	}
+	fclose(f);
+
+	for (i = 0; i < NMETHODS; i++) {
+		int d = methods[i].dir;
+
+		TH_LOG("%-12s calls %ld: send_ops %lld recv_ops %lld send_ns %lld recv_ns %lld",
+		       methods[i].name, self->calls[i], got[i][0], got[i][1], got[i][2],
+		       got[i][3]);
+		EXPECT_EQ(self->calls[i], got[i][d]) TH_LOG("%s: operations", methods[i].name);
+		EXPECT_EQ(0, got[i][!d]) TH_LOG("%s: other direction", methods[i].name);
+		EXPECT_GT(got[i][2 + d], 0) TH_LOG("%s: no time", methods[i].name);
+	}
+	TH_LOG("blocked recv: recv_ops %lld, %lld ns", blocked[1], blocked[3]);
+	EXPECT_EQ(1, blocked[1]);
+	/* 1 s asleep in the call, on-CPU a few us: far below 50 ms even under TCG */
+	EXPECT_LT(blocked[3], 50000000);
+	EXPECT_GE(blocked[3], 0);
+}
+
+TEST_HARNESS_MAIN
