@@ -6,8 +6,9 @@
 # and extra sources of the main binary in <tool>_SRCS.
 
 # Tools are added here once they build: elephant rss netcost
-TOOLS := rss netcost
+TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
+elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
 
 OUTPUT ?= .output

@@ -1,0 +1,475 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * nl.c - raw netlink for elephant: ctnetlink events and GET, rtnetlink link
+ * and address dumps, netns ids.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/net_namespace.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+
+#include "nl.h"
+
+#define NL_BUF	(64 * 1024)
+
+static int nl_socket(int proto, unsigned int groups)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
+	int fd, sz = 8 << 20, one = 1;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+	if (fd < 0)
+		return -errno;
+	if (groups && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* ---- attribute helpers ---- */
+
+static void parse_attrs(struct nlattr **tb, int max, const void *data, int len)
+{
+	const struct nlattr *a = data;
+
+	memset(tb, 0, sizeof(*tb) * (max + 1));
+	while (len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= len) {
+		int type = a->nla_type & NLA_TYPE_MASK;
+
+		if (type <= max)
+			tb[type] = (struct nlattr *)a;
+		len -= NLA_ALIGN(a->nla_len);
+		a = (const void *)a + NLA_ALIGN(a->nla_len);
+	}
+}
+
+static void *nla_data(const struct nlattr *a)
+{
+	return (char *)a + NLA_HDRLEN;
+}
+
+static int nla_len(const struct nlattr *a)
+{
+	return a->nla_len - NLA_HDRLEN;
+}
+
+static void parse_nested(struct nlattr **tb, int max, const struct nlattr *a)
+{
+	parse_attrs(tb, max, nla_data(a), nla_len(a));
+}
+
+static __u64 be64(const struct nlattr *a)
+{
+	__u64 v;
+
+	if (nla_len(a) < 8)
+		return 0;
+	memcpy(&v, nla_data(a), 8);
+	return be64toh(v);
+}
+
+static __u16 be16(const struct nlattr *a)
+{
+	__u16 v;
+
+	if (nla_len(a) < 2)
+		return 0;
+	memcpy(&v, nla_data(a), 2);
+	return ntohs(v);
+}
+
+/* ---- ctnetlink ---- */
+
+int ctnl_open_events(bool new)
+{
+	unsigned int groups = NF_NETLINK_CONNTRACK_DESTROY;
+
+	if (new)
+		groups |= NF_NETLINK_CONNTRACK_NEW;
+	return nl_socket(NETLINK_NETFILTER, groups);
+}
+
+static int parse_tuple(const struct nlattr *a, struct el_key *key)
+{
+	struct nlattr *tb[CTA_TUPLE_MAX + 1], *ip[CTA_IP_MAX + 1], *pr[CTA_PROTO_MAX + 1];
+
+	parse_nested(tb, CTA_TUPLE_MAX, a);
+	if (!tb[CTA_TUPLE_IP] || !tb[CTA_TUPLE_PROTO])
+		return -EINVAL;
+	parse_nested(ip, CTA_IP_MAX, tb[CTA_TUPLE_IP]);
+	parse_nested(pr, CTA_PROTO_MAX, tb[CTA_TUPLE_PROTO]);
+	if (ip[CTA_IP_V4_SRC] && ip[CTA_IP_V4_DST] && nla_len(ip[CTA_IP_V4_SRC]) >= 4 &&
+	    nla_len(ip[CTA_IP_V4_DST]) >= 4) {
+		key->t.family = AF_INET;
+		memcpy(key->t.saddr, nla_data(ip[CTA_IP_V4_SRC]), 4);
+		memcpy(key->t.daddr, nla_data(ip[CTA_IP_V4_DST]), 4);
+	} else if (ip[CTA_IP_V6_SRC] && ip[CTA_IP_V6_DST] && nla_len(ip[CTA_IP_V6_SRC]) >= 16 &&
+		   nla_len(ip[CTA_IP_V6_DST]) >= 16) {
+		key->t.family = AF_INET6;
+		memcpy(key->t.saddr, nla_data(ip[CTA_IP_V6_SRC]), 16);
+		memcpy(key->t.daddr, nla_data(ip[CTA_IP_V6_DST]), 16);
+	} else {
+		return -EINVAL;
+	}
+	if (!pr[CTA_PROTO_NUM] || nla_len(pr[CTA_PROTO_NUM]) < 1)
+		return -EINVAL;
+	key->t.proto = *(__u8 *)nla_data(pr[CTA_PROTO_NUM]);
+	if (pr[CTA_PROTO_SRC_PORT])
+		key->t.sport = be16(pr[CTA_PROTO_SRC_PORT]);
+	if (pr[CTA_PROTO_DST_PORT])
+		key->t.dport = be16(pr[CTA_PROTO_DST_PORT]);
+	return 0;
+}
+
+static void parse_counters(const struct nlattr *a, __u64 *bytes, __u64 *packets)
+{
+	struct nlattr *tb[CTA_COUNTERS_MAX + 1];
+
+	parse_nested(tb, CTA_COUNTERS_MAX, a);
+	if (tb[CTA_COUNTERS_BYTES])
+		*bytes = be64(tb[CTA_COUNTERS_BYTES]);
+	if (tb[CTA_COUNTERS_PACKETS])
+		*packets = be64(tb[CTA_COUNTERS_PACKETS]);
+}
+
+int ctnl_parse(const struct nlmsghdr *nh, struct ct_msg *m)
+{
+	struct nlattr *tb[CTA_MAX + 1];
+	int type, len;
+
+	if (NFNL_SUBSYS_ID(nh->nlmsg_type) != NFNL_SUBSYS_CTNETLINK)
+		return 0;
+	type = NFNL_MSG_TYPE(nh->nlmsg_type);
+	if (type != IPCTNL_MSG_CT_NEW && type != IPCTNL_MSG_CT_DELETE)
+		return 0;
+	len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(struct nfgenmsg));
+	if (len < 0)
+		return -EINVAL;
+	memset(m, 0, sizeof(*m));
+	m->destroy = type == IPCTNL_MSG_CT_DELETE;
+	parse_attrs(tb, CTA_MAX, (char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct nfgenmsg)),
+		    len);
+	if (!tb[CTA_TUPLE_ORIG] || parse_tuple(tb[CTA_TUPLE_ORIG], &m->key))
+		return -EINVAL;
+	if (m->key.t.proto != IPPROTO_TCP && m->key.t.proto != IPPROTO_UDP)
+		return 0;
+	if (tb[CTA_ZONE])
+		m->key.zone = be16(tb[CTA_ZONE]);
+	if (tb[CTA_COUNTERS_ORIG] && tb[CTA_COUNTERS_REPLY]) {
+		m->has_counters = true;
+		parse_counters(tb[CTA_COUNTERS_ORIG], &m->bytes[0], &m->packets[0]);
+		parse_counters(tb[CTA_COUNTERS_REPLY], &m->bytes[1], &m->packets[1]);
+	}
+	return 1;
+}
+
+struct nlbuf {
+	char *p;
+	int len;
+	int cap;
+};
+
+static struct nlattr *put(struct nlbuf *b, int type, const void *data, int len)
+{
+	struct nlattr *a = (struct nlattr *)(b->p + b->len);
+
+	if (b->len + NLA_ALIGN(NLA_HDRLEN + len) > b->cap)
+		return NULL;
+	a->nla_type = type;
+	a->nla_len = NLA_HDRLEN + len;
+	if (len)
+		memcpy(nla_data(a), data, len);
+	b->len += NLA_ALIGN(a->nla_len);
+	return a;
+}
+
+static void nest_end(struct nlbuf *b, struct nlattr *a)
+{
+	a->nla_len = b->p + b->len - (char *)a;
+}
+
+/* Send @nh and wait for the answer; @cb sees each message. Returns 0/-errno. */
+static int nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, void *),
+		   void *arg)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char *buf;
+	int err = 0, done = 0;
+
+	buf = malloc(NL_BUF);
+	if (!buf)
+		return -ENOMEM;
+	nh->nlmsg_seq = 1;
+	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		goto out;
+	}
+	while (!done) {
+		struct nlmsghdr *h;
+		ssize_t n = recv(fd, buf, NL_BUF, 0);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				struct timeval tv = { .tv_sec = 2 };
+				fd_set rd;
+
+				FD_ZERO(&rd);
+				FD_SET(fd, &rd);
+				if (select(fd + 1, &rd, NULL, NULL, &tv) <= 0) {
+					err = -ETIMEDOUT;
+					break;
+				}
+				continue;
+			}
+			err = -errno;
+			break;
+		}
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				struct nlmsgerr *e = NLMSG_DATA(h);
+
+				err = e->error;
+				done = 1;
+				break;
+			}
+			if (h->nlmsg_type == NLMSG_DONE) {
+				done = 1;
+				break;
+			}
+			if (cb)
+				cb(h, arg);
+			if (!(h->nlmsg_flags & NLM_F_MULTI))
+				done = 1;
+		}
+	}
+out:
+	free(buf);
+	return err;
+}
+
+int ctnl_exists(const struct el_key *key)
+{
+	char msg[512] __attribute__((aligned(8))) = {};
+	struct nlmsghdr *nh = (struct nlmsghdr *)msg;
+	struct nfgenmsg *g;
+	struct nlattr *tup, *ip, *pr;
+	struct nlbuf b;
+	__u16 port, zone;
+	int fd, err;
+
+	nh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	g = NLMSG_DATA(nh);
+	g->nfgen_family = key->t.family;
+	g->version = NFNETLINK_V0;
+	b.p = msg;
+	b.len = NLMSG_LENGTH(sizeof(*g));
+	b.cap = sizeof(msg);
+	tup = put(&b, CTA_TUPLE_ORIG | NLA_F_NESTED, NULL, 0);
+	ip = put(&b, CTA_TUPLE_IP | NLA_F_NESTED, NULL, 0);
+	if (key->t.family == AF_INET) {
+		put(&b, CTA_IP_V4_SRC, key->t.saddr, 4);
+		put(&b, CTA_IP_V4_DST, key->t.daddr, 4);
+	} else {
+		put(&b, CTA_IP_V6_SRC, key->t.saddr, 16);
+		put(&b, CTA_IP_V6_DST, key->t.daddr, 16);
+	}
+	nest_end(&b, ip);
+	pr = put(&b, CTA_TUPLE_PROTO | NLA_F_NESTED, NULL, 0);
+	put(&b, CTA_PROTO_NUM, &key->t.proto, 1);
+	port = htons(key->t.sport);
+	put(&b, CTA_PROTO_SRC_PORT, &port, 2);
+	port = htons(key->t.dport);
+	put(&b, CTA_PROTO_DST_PORT, &port, 2);
+	nest_end(&b, pr);
+	nest_end(&b, tup);
+	zone = htons(key->zone);
+	put(&b, CTA_ZONE, &zone, 2);
+	nh->nlmsg_len = b.len;
+
+	fd = nl_socket(NETLINK_NETFILTER, 0);
+	if (fd < 0)
+		return fd;
+	err = nl_talk(fd, nh, NULL, NULL);
+	close(fd);
+	if (err == -ENOENT)
+		return 0;
+	return err ? err : 1;
+}
+
+/* ---- rtnetlink ---- */
+
+struct links_ctx {
+	struct nl_link *links;
+	int n, cap;
+};
+
+static int link_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct links_ctx *c = arg;
+	struct ifinfomsg *ifi = NLMSG_DATA(nh);
+	struct nlattr *tb[IFLA_MAX + 1], *li[IFLA_INFO_MAX + 1];
+	struct nl_link *l;
+	int len = nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi));
+
+	if (nh->nlmsg_type != RTM_NEWLINK || len < 0)
+		return 0;
+	if (c->n == c->cap) {
+		void *p = realloc(c->links, (c->cap * 2 + 16) * sizeof(*l));
+
+		if (!p)
+			return -ENOMEM;
+		c->links = p;
+		c->cap = c->cap * 2 + 16;
+	}
+	l = &c->links[c->n++];
+	memset(l, 0, sizeof(*l));
+	l->ifindex = ifi->ifi_index;
+	l->up = ifi->ifi_flags & IFF_UP;
+	l->link_netnsid = -1;
+	parse_attrs(tb, IFLA_MAX, (char *)ifi + NLMSG_ALIGN(sizeof(*ifi)), len);
+	if (tb[IFLA_IFNAME])
+		strncpy(l->name, nla_data(tb[IFLA_IFNAME]), IF_NAMESIZE - 1);
+	if (tb[IFLA_MASTER])
+		memcpy(&l->master, nla_data(tb[IFLA_MASTER]), 4);
+	if (tb[IFLA_LINK_NETNSID])
+		memcpy(&l->link_netnsid, nla_data(tb[IFLA_LINK_NETNSID]), 4);
+	if (tb[IFLA_LINKINFO]) {
+		parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO]);
+		if (li[IFLA_INFO_KIND])
+			strncpy(l->kind, nla_data(li[IFLA_INFO_KIND]), sizeof(l->kind) - 1);
+	}
+	return 0;
+}
+
+static int addr_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct links_ctx *c = arg;
+	struct ifaddrmsg *ifa = NLMSG_DATA(nh);
+	int i;
+
+	if (nh->nlmsg_type != RTM_NEWADDR)
+		return 0;
+	if (ifa->ifa_family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return 0;
+	for (i = 0; i < c->n; i++)
+		if (c->links[i].ifindex == (int)ifa->ifa_index)
+			c->links[i].has_addr = true;
+	return 0;
+}
+
+static int rtnl_dump(int type, int family, int (*cb)(const struct nlmsghdr *, void *), void *arg)
+{
+	struct {
+		struct nlmsghdr nh;
+		union {
+			struct ifinfomsg ifi;
+			struct ifaddrmsg ifa;
+		};
+	} req = {};
+	int fd, err;
+
+	req.nh.nlmsg_type = type;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	if (type == RTM_GETLINK) {
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi));
+		req.ifi.ifi_family = family;
+	} else {
+		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
+		req.ifa.ifa_family = family;
+	}
+	fd = nl_socket(NETLINK_ROUTE, 0);
+	if (fd < 0)
+		return fd;
+	err = nl_talk(fd, &req.nh, cb, arg);
+	close(fd);
+	return err;
+}
+
+int rtnl_links(struct nl_link **links)
+{
+	struct links_ctx c = {};
+	int err;
+
+	err = rtnl_dump(RTM_GETLINK, AF_UNSPEC, link_cb, &c);
+	if (!err)
+		err = rtnl_dump(RTM_GETADDR, AF_UNSPEC, addr_cb, &c);
+	if (err) {
+		free(c.links);
+		return err;
+	}
+	*links = c.links;
+	return c.n;
+}
+
+static int nsid_cb(const struct nlmsghdr *nh, void *arg)
+{
+	struct nlattr *tb[NETNSA_MAX + 1];
+	struct rtgenmsg *g = NLMSG_DATA(nh);
+	int len = nh->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g)));
+
+	if (nh->nlmsg_type != RTM_NEWNSID || len < 0)
+		return 0;
+	parse_attrs(tb, NETNSA_MAX, (char *)g + NLMSG_ALIGN(sizeof(*g)), len);
+	if (tb[NETNSA_NSID])
+		memcpy(arg, nla_data(tb[NETNSA_NSID]), 4);
+	return 0;
+}
+
+int rtnl_nsid(int nsfd)
+{
+	char msg[64] __attribute__((aligned(8))) = {};
+	struct nlmsghdr *nh = (struct nlmsghdr *)msg;
+	struct rtgenmsg *g;
+	struct nlbuf b;
+	int fd, err, nsid = -1;
+	__u32 v = nsfd;
+
+	nh->nlmsg_type = RTM_GETNSID;
+	nh->nlmsg_flags = NLM_F_REQUEST;
+	g = NLMSG_DATA(nh);
+	g->rtgen_family = AF_UNSPEC;
+	b.p = msg;
+	b.len = NLMSG_LENGTH(NLMSG_ALIGN(sizeof(*g)));
+	b.cap = sizeof(msg);
+	put(&b, NETNSA_FD, &v, 4);
+	nh->nlmsg_len = b.len;
+	fd = nl_socket(NETLINK_ROUTE, 0);
+	if (fd < 0)
+		return fd;
+	err = nl_talk(fd, nh, nsid_cb, &nsid);
+	close(fd);
+	return err ? err : nsid;
+}
+
+int rtnl_open_link_monitor(void)
+{
+	return nl_socket(NETLINK_ROUTE, RTMGRP_LINK);
+}
+
+int nl_drain(int fd)
+{
+	char buf[8192];
+	int got = 0;
+
+	while (recv(fd, buf, sizeof(buf), 0) > 0 || errno == ENOBUFS)
+		got = 1;
+	return got;
+}

@@ -1,0 +1,422 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_elephant.sh - elephant end to end on every backend the kernel runs.
+#
+# Topology: a "node" namespace plays the host. Three container namespaces
+# (c1, c2, c3) sit behind veths (vc1, vc2, vc3) on the node's bridge br0
+# (198.18.1.0/24, 2001:db8:1::/64); a "remote" namespace sits behind the
+# node's routed uplink up0 (198.18.2.0/24, 2001:db8:2::/64). Each container
+# gets its own conntrack zone (iptables -t raw -j CT --zone N, N = 1..3).
+#
+# Cases (each on tc, kprobe and fentry; kprobe/fentry SKIP where the kernel
+# cannot attach them, e.g. this 6.18 dev kernel; the VM stage runs them):
+#   main     iperf3 TCP elephant from c1 while c2 runs 40 short request/
+#            response mice and c3 a long-lived but light flow: exactly the
+#            elephant is reported, once, with its tuple, iface, zone and
+#            workload; no mouse ever; JSON parses; conntrack -D yields
+#            elephant_del within 2 s with final totals >= what iperf3 sent;
+#            the summaries say c1 heavy and c2, c3 light; /metrics agrees
+#   udp6     an IPv6 UDP iperf3 elephant from c2 (derived workload name)
+#   state    --state keeps c1 heavy across a restart without traffic
+#   signals  SIGTERM and kill -9: no program, filter or qdisc left behind;
+#            the next start removes what kill -9 left
+#   badinput bad sizes, durations, labels, interfaces, ports: exit 1/2
+#
+# Usage: test_elephant.sh [CASE...]   (default: every case)
+#        BACKENDS="tc kprobe fentry" overrides the backends tried.
+
+source "$(dirname "$0")/lib.sh"
+
+EL=$TOP_DIR/elephant/elephant
+PORT=5201
+C1=$(addr4 1 11)
+C2=$(addr4 1 12)
+C3=$(addr4 1 13)
+R4=$(addr4 2 2)
+C2_6=$(addr6 1 12)
+R6=$(addr6 2 2)
+
+require_root
+require_cmd jq iperf3 socat iptables ip6tables conntrack curl tc
+trap cleanup EXIT
+
+if [ ! -x "$EL" ]; then
+	log_fail "elephant not built (make elephant)"
+	exit $ksft_fail
+fi
+
+TMP=$(mktemp -d /tmp/test_elephant.XXXXXX)
+chmod 755 "$TMP"
+[ "${TEST_ELEPHANT_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
+
+topology()
+{
+	local i
+
+	setup_ns node c1 c2 c3 remote || return 1
+	add_bridge "$node" br0
+	add_addrs "$node" br0 1 1
+	for i in 1 2 3; do
+		local ns
+
+		eval "ns=\$c$i"
+		# created inside the namespaces: no name clash with the real host
+		ip -n "$node" link add "vc$i" type veth peer name eth0 netns "$ns" || return 1
+		ip -n "$ns" link set eth0 up
+		add_port "$node" br0 "vc$i"
+		add_addrs "$ns" eth0 1 $((10 + i))
+		ip -n "$ns" route add default via "$(addr4 1 1)"
+		ip -n "$ns" -6 route add default via "$(addr6 1 1)"
+	done
+	ip -n "$node" link add up0 type veth peer name eth0 netns "$remote" || return 1
+	ip -n "$node" link set up0 up
+	ip -n "$remote" link set eth0 up
+	add_addrs "$node" up0 2 1
+	add_addrs "$remote" eth0 2 2
+	ip -n "$remote" route add 198.18.1.0/24 via "$(addr4 2 1)"
+	ip -n "$remote" -6 route add 2001:db8:1::/64 via "$(addr6 2 1)"
+	ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv6.conf.all.forwarding=1 >/dev/null
+	# a conntrack zone per container, both directions
+	for i in 1 2 3; do
+		local a4 a6
+
+		a4=$(addr4 1 $((10 + i)))
+		a6=$(addr6 1 $((10 + i)))
+		ip netns exec "$node" iptables -t raw -A PREROUTING -s "$a4" -j CT --zone $i
+		ip netns exec "$node" iptables -t raw -A PREROUTING -d "$a4" -j CT --zone $i
+		ip netns exec "$node" ip6tables -t raw -A PREROUTING -s "$a6" -j CT --zone $i
+		ip netns exec "$node" ip6tables -t raw -A PREROUTING -d "$a6" -j CT --zone $i
+	done
+	# servers in "remote": iperf3, a TCP and a UDP echo
+	ip netns exec "$remote" iperf3 -s -D -p $PORT --pidfile "$TMP/iperf3.pid" >/dev/null
+	ip netns exec "$remote" socat TCP6-LISTEN:7000,ipv6only=0,fork,reuseaddr \
+		EXEC:cat >/dev/null 2>&1 &
+	on_cleanup "kill $!"
+	ip netns exec "$remote" socat UDP6-RECVFROM:7001,ipv6only=0,fork,reuseaddr \
+		EXEC:cat >/dev/null 2>&1 &
+	on_cleanup "kill $!"
+	for i in 1 2 3; do
+		local ns
+
+		eval "ns=\$c$i"
+		ip netns exec "$ns" ping -c 1 -W 2 "$R4" >/dev/null || return 1
+		ip netns exec "$ns" ping -6 -c 1 -W 2 "$R6" >/dev/null || return 1
+	done
+	wait_until $((5 * SLOW)) ip netns exec "$remote" ss -ltn "sport = :$PORT" \
+		| grep -q LISTEN
+}
+
+# backend_usable NAME: whether this kernel runs the backend (bn_probe_hook
+# through elephant --backends); prints the reason when it does not.
+backend_usable()
+{
+	local line
+
+	line=$(ip netns exec "$node" "$EL" --backends | awk -v b="$1" '$1 == b')
+	case $line in
+	*" yes "*) return 0 ;;
+	esac
+	echo "${line#* no }"
+	return 1
+}
+
+ELPID=
+# el_start NAME ARGS...: elephant in the node namespace, output to $TMP/NAME.
+el_start()
+{
+	local name=$1
+
+	shift
+	ip netns exec "$node" "$EL" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	ELPID=$!
+	on_cleanup "kill -9 $ELPID"
+	if ! wait_for_file $((15 * SLOW)) "$TMP/$name.err" "using the .* backend"; then
+		log_fail "$name: elephant did not start: $(head -c 400 "$TMP/$name.err")"
+		return 1
+	fi
+}
+
+# el_stop [SIGNAL]: stop elephant and wait; returns its exit status.
+el_stop()
+{
+	local rc
+
+	kill -"${1:-INT}" "$ELPID" 2>/dev/null
+	wait "$ELPID" 2>/dev/null
+	rc=$?
+	ELPID=
+	return $rc
+}
+
+# mice NS COUNT: COUNT short TCP request/response flows and COUNT/4 UDP ones.
+mice()
+{
+	local ns=$1 n=$2 i
+
+	for ((i = 0; i < n; i++)); do
+		echo "request $i" | ip netns exec "$ns" socat -T 2 - TCP:"$R4":7000 >/dev/null
+	done
+	for ((i = 0; i < n / 4; i++)); do
+		echo "request $i" | ip netns exec "$ns" socat -T 1 - UDP:"$R4":7001 >/dev/null
+	done
+}
+
+# light NS SECONDS: one long-lived TCP flow, 100 bytes every 0.2 s.
+light()
+{
+	local ns=$1 s=$2
+
+	for ((i = 0; i < s * 5; i++)); do
+		printf '%099d\n' "$i"
+		sleep 0.2
+	done | ip netns exec "$ns" socat -T 5 - TCP:"$R4":7000 >/dev/null
+}
+
+# no qdisc, filter or elephant program left in the node namespace (programs
+# are freed a moment after the last reference goes: wait up to 3 s)
+nothing_attached()
+{
+	wait_until 3 attached_none >/dev/null || attached_none
+}
+
+# check_nothing WHAT: log OK/FAIL for nothing_attached
+check_nothing()
+{
+	local why
+
+	why=$(nothing_attached)
+	check "$1${why:+ ($why)}" [ -z "$why" ]
+}
+
+attached_none()
+{
+	local d
+
+	for d in vc1 vc2 vc3 up0; do
+		if tc -n "$node" qdisc show dev $d | grep -q clsact; then
+			echo "clsact qdisc left on $d"
+			return 1
+		fi
+	done
+	if bpftool prog show 2>/dev/null | grep -qE "el_tc_ingress|kp_(confirm|events|refresh|delete)|fe_(confirm|events|refresh|delete)"; then
+		echo "elephant program still loaded"
+		return 1
+	fi
+	return 0
+}
+
+# jq_ok ARGS...: jq -e, quiet (for check)
+jq_ok() { jq -e "$@" >/dev/null; }
+
+# JSON events of a run
+events() { grep '"type":"elephant_' "$TMP/$1.out"; }
+
+case_main()
+{
+	local bk=$1 name="main-$bk" out n sent ev since del_ms f
+
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 5M --min-duration 2s \
+		--label zone:1=web --node testnode --metrics 127.0.0.1:19464 || return
+	light "$c3" 6 &
+	local lpid=$!
+	mice "$c2" 40 &
+	local mpid=$!
+	ip netns exec "$c1" iperf3 -c "$R4" -p $PORT -t 5 -b 100M -J --cport 40001 \
+		>"$TMP/$name.iperf" 2>&1
+	wait $mpid $lpid
+	sent=$(jq '.end.sum_sent.bytes' "$TMP/$name.iperf")
+	if ! [ "$sent" -gt 0 ] 2>/dev/null; then
+		log_fail "$name: iperf3 failed: $(head -c 300 "$TMP/$name.iperf")"
+		el_stop KILL
+		return
+	fi
+	# the elephant was reported once it crossed, with the right attribution
+	wait_for_file $((5 * SLOW)) "$TMP/$name.out" '"type":"elephant_add"'
+	out=$(events "$name" | jq -c 'select(.type == "elephant_add")')
+	n=$(echo -n "$out" | grep -c .)
+	f=$(echo "$out" | jq -r '[.proto,.src,.sport,.dst,.dport,.iface,.zone,.workload] | join(" ")')
+	check "$name: exactly one elephant_add ($n)" [ "$n" = 1 ]
+	check "$name: elephant is the iperf3 flow c1 -> remote: $f" \
+		[ "$f" = "tcp $C1 40001 $R4 $PORT vc1 1 web" ]
+	check "$name: crossed with bytes >= 5M and duration >= 2s" \
+		jq_ok 'select(.type == "elephant_add") | .bytes >= 5242880 and .duration_s >= 2 and
+			(.reason | startswith("bytes>=5242880,duration>=2s"))' \
+		<<<"$out"
+	check "$name: netns of the elephant is c1's" \
+		[ "$(echo "$out" | jq -r .netns_name)" = "$c1" ]
+	# no mouse: nothing from c2 or c3, and no event but the elephant's
+	check "$name: no mouse reported" [ -z "$(events "$name" | grep -E "\"$C2\"|\"$C3\"")" ]
+	# deletion: conntrack -D of the finished flow gives elephant_del at once
+	since=$(date +%s%N)
+	ip netns exec "$node" conntrack -D -p tcp --orig-src "$C1" --sport 40001 -w 1 \
+		>/dev/null 2>&1
+	if wait_for_file 2 "$TMP/$name.out" '"type":"elephant_del"'; then
+		del_ms=$(( ($(date +%s%N) - since) / 1000000 ))
+		log_ok "$name: elephant_del ${del_ms} ms after conntrack -D"
+	else
+		log_fail "$name: no elephant_del within 2 s of conntrack -D"
+	fi
+	out=$(events "$name" | jq -c 'select(.type == "elephant_del")')
+	check "$name: elephant_del once, same flow, final bytes_orig >= iperf3's $sent" \
+		jq_ok -s --argjson s "$sent" 'length == 1 and .[0].sport == 40001 and
+			.[0].bytes_orig >= $s and .[0].bytes_orig < $s * 1.2 and
+			.[0].workload == "web"' <<<"$out"
+	# summaries: web heavy with the elephant, c2 and c3 light
+	sleep 1.5
+	local c2n=$c2 c3n=$c3
+	check "$name: summary: web heavy" jq_ok -s 'map(select(.type == "workload" and
+		.workload == "web")) | last | .footprint == "heavy" and .elephants_total == 1' \
+		"$TMP/$name.out"
+	check "$name: summary: c2 and c3 light, c2 had mice" jq_ok -s --arg c2 "$c2n" \
+		--arg c3 "$c3n" '(map(select(.type == "workload" and .workload == $c2)) |
+		(last.footprint == "light") and (map(.mice) | max) >= 1) and
+		(map(select(.type == "workload" and .workload == $c3)) | last.footprint == "light")' \
+		"$TMP/$name.out"
+	check "$name: node summary heavy" jq_ok -s 'map(select(.type == "node")) | last |
+		.node == "testnode" and .footprint == "heavy"' "$TMP/$name.out"
+	ip netns exec "$node" curl -s --max-time 5 http://127.0.0.1:19464/metrics >"$TMP/$name.metrics" 2>&1
+	check "$name: /metrics: web 1 elephant total, heavy" grep -qxE \
+		'elephant_workload_elephants_total\{node="testnode",workload="web"\} 1' \
+		"$TMP/$name.metrics"
+	check "$name: /metrics: c2 light" grep -qx \
+		"elephant_workload_heavy{node=\"testnode\",workload=\"$c2\"} 0" "$TMP/$name.metrics"
+	el_stop INT
+	check "$name: exit 0 on SIGINT" [ $? = 0 ]
+	check_nothing "$name: nothing attached after SIGINT"
+}
+
+case_udp6()
+{
+	local bk=$1 name="udp6-$bk" out f
+
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 2M --min-duration 1s || return
+	mice "$c1" 10 &
+	local mpid=$!
+	ip netns exec "$c2" iperf3 -6 -u -c "$R6" -p $PORT -t 6 -b 20M -l 1200 --cport 40002 \
+		-J >"$TMP/$name.iperf" 2>&1
+	wait $mpid
+	wait_for_file $((5 * SLOW)) "$TMP/$name.out" '"type":"elephant_add"'
+	out=$(events "$name" | jq -c 'select(.type == "elephant_add")')
+	f=$(echo "$out" | jq -r '[.proto,.src,.sport,.dst,.dport,.iface,.zone,.workload] | join(" ")')
+	check "$name: exactly the UDP elephant c2 -> remote: $f" \
+		[ "$f" = "udp $C2_6 40002 $R6 $PORT vc2 2 $c2" ]
+	el_stop TERM
+	check "$name: exit 0 on SIGTERM" [ $? = 0 ]
+	check_nothing "$name: nothing attached after SIGTERM"
+}
+
+case_state()
+{
+	local bk=$1 name="state-$bk" rc
+
+	rm -f "$TMP/state"
+	el_start "$name-1" --backend "$bk" -j -i 1 --min-bytes 2M --min-duration 1s \
+		--state "$TMP/state" || return
+	ip netns exec "$c3" iperf3 -c "$R4" -p $PORT -t 3 -b 50M --cport 40003 >/dev/null 2>&1
+	wait_for_file $((5 * SLOW)) "$TMP/$name-1.out" '"type":"elephant_add"'
+	el_stop INT
+	check "$name: state file has c3" grep -q "^workload $c3 last_elephant=[1-9]" "$TMP/state"
+	# restart without traffic: c3 is still heavy, c1 (never seen) absent
+	el_start "$name-2" --backend "$bk" -j -i 0.5 -d 1.5 --state "$TMP/state" || return
+	wait "$ELPID" 2>/dev/null
+	ELPID=
+	check "$name: c3 heavy after restart, from the state file" jq_ok -s --arg c "$c3" \
+		'map(select(.type == "workload" and .workload == $c)) | last |
+		.footprint == "heavy" and .elephants == 0 and .elephants_total == 1' \
+		"$TMP/$name-2.out"
+	echo "garbage line" >"$TMP/state.bad"
+	ip netns exec "$node" "$EL" --backend "$bk" --state "$TMP/state.bad" -d 1 \
+		>/dev/null 2>"$TMP/$name.bad.err"
+	rc=$?
+	check "$name: malformed state file: exit 1 ($(cat "$TMP/$name.bad.err"))" [ $rc = 1 ]
+}
+
+case_signals()
+{
+	local bk=$1 name="signals-$bk" pid rc
+
+	el_start "$name" --backend "$bk" -i 1 || return
+	pid=$ELPID
+	if [ "$bk" = tc ]; then
+		check "$name: clsact on vc1 while running" \
+			sh -c "tc -n $node filter show dev vc1 ingress | grep -q el_tc_ingress"
+	fi
+	el_stop KILL
+	ip netns exec "$node" "$EL" --backend "$bk" -i 1 -d 1 >/dev/null 2>"$TMP/$name.2.err"
+	rc=$?
+	check "$name: restart after kill -9 works" [ $rc = 0 ]
+	check_nothing "$name: nothing attached after the restart"
+	check "$name: sysctls restored" [ "$(ip netns exec "$node" sysctl -n \
+		net.netfilter.nf_conntrack_acct)" = 0 ]
+	: "$pid"
+}
+
+case_badinput()
+{
+	local args rc
+
+	while read -r want args; do
+		# shellcheck disable=SC2086
+		ip netns exec "$node" "$EL" $args -d 1 >/dev/null 2>"$TMP/bad.err"
+		rc=$?
+		check "bad input '$args': exit $want ($(head -1 "$TMP/bad.err"))" [ "$rc" = "$want" ]
+		check "bad input '$args': one error line" [ "$(wc -l <"$TMP/bad.err")" = 1 ]
+	done <<-EOF
+	2 --min-bytes 10X
+	2 --min-bytes 0
+	2 --min-duration -1s
+	2 -i 0
+	2 --label zone:99999=x
+	2 --label pod:1=x
+	2 --label zone:1=bad!name
+	2 --backend foo
+	2 --metrics 99999
+	1 --backend tc nosuchif0
+	EOF
+	# port in use
+	ip netns exec "$node" socat TCP-LISTEN:19465,bind=127.0.0.1,reuseaddr - >/dev/null &
+	local spid=$!
+	wait_until 5 ip netns exec "$node" ss -ltn "sport = :19465" | grep -q LISTEN
+	ip netns exec "$node" "$EL" --backend tc --metrics 127.0.0.1:19465 -d 1 >/dev/null \
+		2>"$TMP/bad.err"
+	rc=$?
+	check "metrics port in use: exit 1 ($(tail -1 "$TMP/bad.err"))" [ $rc = 1 ]
+	kill $spid 2>/dev/null
+	check_nothing "bad input: nothing attached"
+	# not root: no CAP_BPF/CAP_NET_ADMIN
+	if command -v setpriv >/dev/null; then
+		ip netns exec "$node" setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$EL" -d 1 >/dev/null 2>"$TMP/bad.err"
+		rc=$?
+		check "not root: exit 1 ($(cat "$TMP/bad.err"))" [ $rc = 1 ]
+	fi
+	# conntrack not loaded cannot be simulated here (built in or in use)
+}
+
+if ! topology; then
+	log_fail "cannot build the topology"
+	exit $ksft_fail
+fi
+
+cases=${*:-main udp6 state signals badinput}
+backends=${BACKENDS:-tc kprobe fentry}
+for bk in $backends; do
+	if ! why=$(backend_usable "$bk"); then
+		log_skip "backend $bk: the kernel cannot run it: $why"
+		continue
+	fi
+	ran=1
+	for c in $cases; do
+		[ "$c" = badinput ] && continue
+		"case_$c" "$bk"
+	done
+done
+for c in $cases; do
+	[ "$c" = badinput ] && case_badinput
+done
+if [ "$RET" = 0 ] && [ -z "$ran" ]; then
+	exit $ksft_skip
+fi
+exit $RET
