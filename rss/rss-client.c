@@ -1074,6 +1074,7 @@ int main(int argc, char **argv)
 	int i;
 
 	bn_log_init("rss-client");
+	argp_err_exit_status = BN_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, 0, NULL, NULL))
 		return BN_EXIT_USAGE;
 	bn_stdout_setup();

@@ -36,7 +36,7 @@ if [ "$(nproc)" -lt 2 ]; then
 fi
 
 TMP=$(mktemp -d /tmp/test_rss.XXXXXX)
-on_cleanup "rm -rf $TMP"
+[ "${TEST_RSS_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
 
 setup_ns cli srv
 add_veth "$cli" rss-c "$srv" rss-s
@@ -200,7 +200,266 @@ test_split()
 	fi
 }
 
-case_list=(rr hash split)
+test_dynamic()
+{
+	local grew last
+
+	server_start dynamic --policy dynamic --cpus 0,1 --min-cpus 1 --grow-us 20 \
+		--shrink-us 5 --cooldown 0.3 --period 0.1 || return
+	client dynamic --clients 2 --rate 20000 --mix 90:10 -d 3 "$S4"
+	# idle: the group must shrink back to its minimum
+	sleep $((2 * SLOW))
+	server_stop
+	grew=$(jq -r 'select(.rx > 0) | .group' "$TMP/dynamic.srv" | grep -c '^0,1$')
+	last=$(tail -1 "$TMP/dynamic.srv" | jq -r .group)
+	if ! grep -q "policy dynamic, group 0, " "$TMP/dynamic.srv.err"; then
+		log_fail "dynamic: did not start with one cpu: $(cat "$TMP/dynamic.srv.err")"
+	elif [ "$grew" -lt 1 ]; then
+		log_fail "dynamic: the group did not grow under load"
+	elif [ "$last" != 0 ]; then
+		log_fail "dynamic: the group did not shrink after the load (group $last)"
+	else
+		log_ok "dynamic: grew to cpus 0,1 under load ($grew intervals), shrank to cpu 0 after"
+	fi
+	check_all_answered dynamic
+}
+
+# kthread_pid CPU: pid of the cpumap kthread of CPU (only one rss runs)
+kthread_pid()
+{
+	ps -eo pid=,comm= | awk -v c="cpumap/$1/" 'index($2, c) == 1 { print $1; exit }'
+}
+
+test_jsq()
+{
+	local kpid hog cpid c0 c1 infl
+
+	server_start jsq --policy jsq --cpus 0,1 || return
+	kpid=$(kthread_pid 1)
+	if [ -z "$kpid" ]; then
+		log_fail "jsq: no cpumap kthread for cpu 1"
+		return
+	fi
+	# starve the worker of CPU 1: SCHED_IDLE beside a busy loop at nice -20
+	chrt -i -p 0 "$kpid" >/dev/null
+	taskset -c 1 nice -n -20 timeout $((6 * SLOW)) sh -c 'while :; do :; done' &
+	hog=$!
+	on_cleanup "kill $hog"
+	sleep 0.3
+	client jsq --clients 2 --rate 3000 --mix 90:10 -d 2 "$S4" &
+	cpid=$!
+	# end the starvation with the sending, so that the drain sees every reply
+	sleep 2
+	kill $hog 2>/dev/null
+	wait $hog $cpid
+	sleep 0.6
+	server_stop
+	check_all_answered jsq
+	c0=$(served jsq 0)
+	c1=$(served jsq 1)
+	infl=$(tail -1 "$TMP/jsq.srv" | jq .inflight)
+	if [ $((c0 * 100)) -lt $(( (c0 + c1) * 75 )) ]; then
+		log_fail "jsq: did not avoid the starved cpu 1: cpu0 $c0, cpu1 $c1"
+	elif [ "$infl" != 0 ]; then
+		log_fail "jsq: $infl requests still counted in flight after the run"
+	else
+		log_ok "jsq: served around the starved cpu: cpu0 $c0, cpu1 $c1; in flight back to 0"
+	fi
+}
+
+test_p2c()
+{
+	local infl
+
+	server_start p2c --policy p2c --cpus 0,1 || return
+	client p2c --clients 2 --rate 3000 --mix 90:10 -d 2 "$S4"
+	sleep 0.6
+	server_stop
+	check_all_answered p2c || return
+	infl=$(tail -1 "$TMP/p2c.srv" | jq .inflight)
+	if [ "$(served p2c 0)" = 0 ] || [ "$(served p2c 1)" = 0 ] || [ "$infl" != 0 ]; then
+		log_fail "p2c: cpu0 $(served p2c 0), cpu1 $(served p2c 1), in flight $infl"
+	else
+		log_ok "p2c: both cpus served, in flight back to 0"
+	fi
+}
+
+swap()
+{
+	ip netns exec "$srv" "$RSS" -I rss-s --swap "$@" 2>>"$TMP/swap.err"
+}
+
+test_swap()
+{
+	local cpid ok=1 pols
+
+	server_start swap --policy rr --cpus 0,1 || return
+	client swap --clients 2 --rate 4000 --mix 90:10 -d 4 "$S4" &
+	cpid=$!
+	sleep 0.5
+	for args in "--policy split --cpus 0 --long-cpus 1" "--policy hash --cpus 0,1" \
+		    "--policy jsq" "--policy p2c" "--policy dynamic --min-cpus 1" \
+		    "--policy split --cpus 1 --long-cpus 0" "--policy rr --cpus 0,1"; do
+		# shellcheck disable=SC2086
+		swap $args || ok=0
+		sleep 0.4
+	done
+	wait $cpid
+	sleep 0.6
+	server_stop
+	pols=$(jq -r .policy "$TMP/swap.srv" | sort -u | tr '\n' ' ')
+	if [ $ok = 0 ]; then
+		log_fail "swap: a swap was refused: $(cat "$TMP/swap.err")"
+	elif [ "$(echo "$pols" | wc -w)" -lt 5 ]; then
+		log_fail "swap: the server did not run the policies swapped in: $pols"
+	else
+		log_ok "swap: 7 swaps under load, policies seen: $pols"
+	fi
+	check_all_answered swap
+}
+
+# send_file FILE [PORT]: one UDP datagram with FILE's content to the server
+send_file()
+{
+	ip netns exec "$cli" socat -u "FILE:$1" "UDP4-SENDTO:$S4:${2:-$PORT}"
+}
+
+test_malformed()
+{
+	local i short magic class hdr lpid upid
+
+	printf 'hello' >"$TMP/short.bin"
+	head -c 48 /dev/zero >"$TMP/zero.bin"
+	{ printf '\x52\x53\x53\x31\x01\x07'; head -c 42 /dev/zero; } >"$TMP/class.bin"
+	{ printf '\x52\x53\x53\x31\x01\x00'; head -c 2994 /dev/zero; } >"$TMP/frag.bin"
+	head -c 100000 /dev/urandom >"$TMP/tcp.bin"
+
+	server_start malformed --policy rr --cpus 0,1 || return
+	for i in 1 2 3 4 5; do send_file "$TMP/short.bin"; done
+	for i in 1 2 3 4; do send_file "$TMP/zero.bin"; done
+	for i in 1 2 3; do send_file "$TMP/class.bin"; done
+	for i in 1 2; do send_file "$TMP/frag.bin"; done
+	# untouched: ping, TCP, UDP to another port
+	check "malformed: ping passes" ip netns exec "$cli" ping -c 3 -i 0.2 -W 2 -q "$S4" >/dev/null
+	ip netns exec "$srv" timeout $((10 * SLOW)) nc -l -p 8080 >"$TMP/tcp.out" &
+	lpid=$!
+	wait_listen $((5 * SLOW)) "$srv" 8080
+	ip netns exec "$cli" timeout $((10 * SLOW)) nc -N "$S4" 8080 <"$TMP/tcp.bin"
+	wait $lpid
+	check "malformed: TCP passes (100000 bytes intact)" cmp -s "$TMP/tcp.bin" "$TMP/tcp.out"
+	ip netns exec "$srv" timeout $((5 * SLOW)) socat -u UDP4-RECV:7000 \
+		"OPEN:$TMP/udp.out,creat" &
+	upid=$!
+	wait_listen $((5 * SLOW)) "$srv" 7000 udp
+	send_file "$TMP/zero.bin" 7000
+	sleep 0.3
+	check "malformed: UDP to another port passes" test -s "$TMP/udp.out"
+	# and requests still work
+	client malformed --clients 1 --rate 500 -d 1 "$S4"
+	sleep 0.6
+	server_stop
+	kill $upid 2>/dev/null
+	wait $upid 2>/dev/null
+	check_all_answered malformed
+	short=$(total "$TMP/malformed.srv" short_pkt)
+	magic=$(total "$TMP/malformed.srv" bad_magic)
+	class=$(total "$TMP/malformed.srv" bad_class)
+	hdr=$(total "$TMP/malformed.srv" bad_hdr)
+	if [ "$short/$magic/$class/$hdr" != "5/4/3/2" ]; then
+		log_fail "malformed: counted short/magic/class/fragment $short/$magic/$class/$hdr, sent 5/4/3/2"
+	else
+		log_ok "malformed: 5 short, 4 bad magic, 3 bad class, 2 fragmented counted"
+	fi
+}
+
+# expect_fail NAME RC PATTERN CMD...: CMD exits RC with PATTERN on stderr
+expect_fail()
+{
+	local name=$1 want=$2 pat=$3 rc
+
+	shift 3
+	"$@" >"$TMP/bad.out" 2>"$TMP/bad.err"
+	rc=$?
+	if [ $rc != "$want" ]; then
+		log_fail "bad input: $name: exit $rc, expected $want: $(head -c 200 "$TMP/bad.err")"
+	elif ! grep -qE -- "$pat" "$TMP/bad.err"; then
+		log_fail "bad input: $name: no '$pat' in: $(head -c 200 "$TMP/bad.err")"
+	elif [ -s "$TMP/bad.out" ]; then
+		log_fail "bad input: $name: data on stdout"
+	else
+		log_ok "bad input: $name: exit $rc, $(head -1 "$TMP/bad.err")"
+	fi
+}
+
+test_badinput()
+{
+	local S="ip netns exec $srv $RSS" C="ip netns exec $cli $CLIENT"
+
+	expect_fail "missing interface" 1 "no such interface" $S -I nosuch0
+	expect_fail "cpu that does not exist" 2 "cpu 99 does not exist" $S -I rss-s --cpus 0,99
+	expect_fail "reversed cpu range" 2 "invalid cpu list" $S -I rss-s --cpus 1-0
+	expect_fail "cpu list garbage" 2 "invalid cpu list" $S -I rss-s --cpus abc
+	expect_fail "unknown policy" 2 "unknown policy" $S -I rss-s --policy fifo
+	expect_fail "split without long cpus" 2 "needs --long-cpus" $S -I rss-s --policy split --cpus 0
+	expect_fail "min-cpus above the group" 2 "more than" $S -I rss-s --policy dynamic --cpus 0 --min-cpus 2
+	expect_fail "queue size" 2 "invalid queue size" $S -I rss-s --queue-size 0
+	expect_fail "no interface" 2 "required" $S --policy rr
+	expect_fail "swap without a server" 1 "no rss runs" $S -I rss-s --swap --policy rr
+	expect_fail "client rate 0" 2 "invalid rate" $C --rate 0 "$S4"
+	expect_fail "client rate garbage" 2 "invalid rate" $C --rate 10k5 "$S4"
+	expect_fail "client mix" 2 "invalid mix" $C --mix 90 "$S4"
+	expect_fail "client ramp" 2 "invalid ramp" $C --ramp 100:10 "$S4"
+	expect_fail "client ramp down" 2 "invalid ramp" $C --ramp 100:10:50 "$S4"
+	expect_fail "client server address" 2 "invalid server address" $C 198.18.1.300
+	expect_fail "client without server" 2 "required" $C --rate 10
+	if xdp_attached; then
+		log_fail "bad input: an XDP program was left attached"
+	fi
+	# a running server refuses a bad swap and keeps running
+	server_start badswap --policy rr --cpus 0,1 || return
+	expect_fail "swap to a cpu that does not exist" 1 "cpu 99 does not exist" \
+		$S -I rss-s --swap --cpus 0,99
+	expect_fail "second server on the interface" 1 "another rss runs" $S -I rss-s
+	if kill -0 "$SPID" 2>/dev/null && xdp_attached; then
+		log_ok "bad input: the running server survived the refused swap"
+	else
+		log_fail "bad input: the running server died after a refused swap"
+	fi
+	server_stop
+}
+
+test_cleanup()
+{
+	local sig rc
+
+	for sig in INT TERM KILL; do
+		server_start "cleanup$sig" --policy jsq --cpus 0,1 || return
+		xdp_attached || log_fail "cleanup: no XDP program while rss runs"
+		client "cleanup$sig" --rate 1000 -d 1 "$S4"
+		server_stop $sig
+		rc=$?
+		if xdp_attached; then
+			log_fail "cleanup: XDP program left after SIG$sig"
+		elif [ $sig != KILL ] && [ $rc != 0 ]; then
+			log_fail "cleanup: exit $rc after SIG$sig"
+		elif [ $sig != KILL ] && ! grep -q "total:" "$TMP/cleanup$sig.srv.err"; then
+			log_fail "cleanup: no final summary after SIG$sig"
+		else
+			log_ok "cleanup: nothing attached after SIG$sig"
+		fi
+	done
+}
+
+test_ipv6()
+{
+	server_start ipv6 --policy hash --cpus 0,1 || return
+	client ipv6 --clients 2 --rate 2000 --mix 90:10 -d 2 "$S6"
+	sleep 0.6
+	server_stop
+	check_all_answered ipv6
+}
+
+case_list=(rr hash split dynamic jsq p2c swap malformed badinput cleanup ipv6)
 [ $# -gt 0 ] && case_list=("$@")
 for c in "${case_list[@]}"; do
 	"test_$c"
