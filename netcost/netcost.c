@@ -1373,7 +1373,6 @@ static int setup(struct run *r)
 	r->backend = choose_backend();
 	if (r->backend == BK_AUTO)
 		return -ENOTSUP;
-	fprintf(stderr, "%s: backend %s\n", bn_prog(), backend_names[r->backend]);
 
 	if (env.breakdown) {
 		err = nc_ksyms_load(&r->ksyms, "/proc/kallsyms");
@@ -1461,6 +1460,9 @@ static int setup(struct run *r)
 		if (err)
 			return err;
 	}
+	/* tests and scripts wait for this line: everything is attached */
+	fprintf(stderr, "%s: backend %s, %d links attached\n", bn_prog(), backend_names[r->backend],
+		r->nlinks);
 	return 0;
 }
 

@@ -29,7 +29,21 @@ demo_rss() { :; }
 # <!-- /demo:rss -->
 
 # <!-- demo:netcost -->
-demo_netcost() { :; }
+# netcost: 4 s of iperf3 TCP from cli to srv; the per-CPU table and the
+# breakdown of where the time goes, every second.
+demo_netcost()
+{
+	local nc=$TOP_DIR/netcost/netcost
+
+	demo_topology
+	ip netns exec "$srv" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	wait_listen 5 "$srv" 5201 || return 0
+	log_info "netcost -i 1 -d 3 --breakdown, during iperf3 -t 4 over veth"
+	"$nc" -i 1 -d 3 --breakdown &
+	local pid=$!
+	ip netns exec "$cli" iperf3 -c "$(addr4 1 2)" -p 5201 -t 4 >/dev/null 2>&1
+	wait "$pid"
+}
 # <!-- /demo:netcost -->
 
 for tool in elephant rss netcost; do

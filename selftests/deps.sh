@@ -15,6 +15,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev"
 PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbsd tcpdump"
 PKGS="$PKGS iperf3 xz-utils procps"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
+PKGS="$PKGS libbpf-tools"	# netcost: bench peer (softirqs)
 # VM stage
 PKGS="$PKGS qemu-system-x86 busybox-static"
 

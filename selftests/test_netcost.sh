@@ -279,7 +279,8 @@ start_netcost "$TMP/idle.json" "$TMP/idle.err" -j -i 1 -d $((2 * SLOW)) --cgroup
 wait "$NC_PID"
 jcheck "idle: JSON fields" fields "$TMP/idle.json"
 jcheck "idle: nothing charged to the test's cgroups" cgroup "$TMP/idle.json" "$CG_NAME" idle
-log_info "backend: $(grep -o 'backend .*' "$TMP/idle.err")"
+log_info "$(grep -o 'backend .*' "$TMP/idle.err")"
+AUTO=$(sed -n 's/^netcost: backend \([a-z]*\),.*/\1/p' "$TMP/idle.err")
 
 # ---- TCP through the bridge and conntrack, with the array sampler ----
 
@@ -403,9 +404,10 @@ for sig in INT TERM KILL; do
 	fi
 done
 
-# ---- fentry and kprobe backends (the VM stage; this kernel cannot attach them) ----
+# ---- the other backends (fentry and kprobe attach in the VM stage only) ----
 
-for b in fentry kprobe; do
+for b in tracepoint fentry kprobe; do
+	[ "$b" = "$AUTO" ] && continue
 	"$NETCOST" --backend $b -d 0.1 > /dev/null 2> "$TMP/$b.err"
 	if grep -q "$b backend unavailable" "$TMP/$b.err"; then
 		log_skip "$b backend: $(head -1 "$TMP/$b.err")"
