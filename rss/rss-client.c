@@ -560,6 +560,7 @@ static int open_client(struct client *cl)
 
 static const char *fields[] = {
 	"step", "policy", "class", "offered_rps", "achieved_rps", "sent", "received", "lost",
+	"total_rps",
 	"queue_p50_us", "queue_p90_us", "queue_p99_us", "queue_p999_us",
 	"rtt_p50_us", "rtt_p90_us", "rtt_p99_us", "rtt_p999_us", "model_rps",
 };
@@ -571,6 +572,7 @@ struct record {
 	double offered, achieved;
 	__u64 sent, received;
 	__s64 lost;
+	double total;	/* achieved rate of all classes in the step */
 	double q[4], rtt[4];
 	double model;
 };
@@ -597,7 +599,7 @@ static void print_header(void)
 
 static void print_record(const struct record *r)
 {
-	double vals[] = { r->offered, r->achieved, r->sent, r->received, r->lost,
+	double vals[] = { r->offered, r->achieved, r->sent, r->received, r->lost, r->total,
 			  r->q[0], r->q[1], r->q[2], r->q[3],
 			  r->rtt[0], r->rtt[1], r->rtt[2], r->rtt[3], r->model };
 	struct bn_json j;
@@ -613,7 +615,7 @@ static void print_record(const struct record *r)
 			if (i >= 5 && i <= 7)
 				bn_json_s64(&j, fields[i], (__s64)vals[i - 3]);
 			else
-				bn_json_double(&j, fields[i], vals[i - 3], i < 5 ? 1 : 2);
+				bn_json_double(&j, fields[i], vals[i - 3], i < 5 || i == 8 ? 1 : 2);
 		}
 		bn_json_end(&j);
 		return;
@@ -625,7 +627,7 @@ static void print_record(const struct record *r)
 	for (i = 3; i < NFIELDS; i++) {
 		int w = (int)strlen(fields[i]) < 9 ? 9 : (int)strlen(fields[i]);
 
-		prec = (i >= 5 && i <= 7) || i < 5 || i == NFIELDS - 1 ? 0 : 2;
+		prec = i <= 8 || i == NFIELDS - 1 ? 0 : 2;
 		if (env.csv) {
 			if (isnan(vals[i - 3]))
 				printf(",");
@@ -679,9 +681,13 @@ static void report_step(int s, struct record *out)
 		r.model = strcmp(env.policy, "-") && env.model_cpus > 0 ?
 			  model_rate(env.policy, c, &plateau) * share : NAN;
 		out[c] = r;
-		if (share <= 0)
-			continue;
-		print_record(&r);
+	}
+	for (c = 0; c < RSS_NR_CLASSES; c++)
+		out[0].total += out[c].achieved;
+	for (c = 0; c < RSS_NR_CLASSES; c++) {
+		out[c].total = out[0].total;
+		if (out[c].offered > 0)
+			print_record(&out[c]);
 	}
 	free(q);
 	free(rtt);
@@ -792,7 +798,7 @@ static int load_csv(const char *path)
 			col_pol = i;
 		else if (!strcmp(tok, "class"))
 			col_cls = i;
-		else if (!strcmp(tok, "achieved_rps"))
+		else if (!strcmp(tok, "total_rps"))
 			col_x = i;
 		else if (!strcmp(tok, "queue_p99_us"))
 			col_y = i;
@@ -858,7 +864,7 @@ static int plot(const char *png)
 	}
 	fprintf(g, "set terminal pngcairo size 1000,650\nset output '%s'\n", png);
 	fprintf(g, "set title 'p99 queuing delay against achieved rate'\n"
-		"set xlabel 'achieved rate (requests/s)'\nset ylabel 'p99 queuing delay (us)'\n"
+		"set xlabel 'achieved rate, all classes (requests/s)'\nset ylabel 'p99 queuing delay (us)'\n"
 		"set logscale y\nset grid\nset key top left\nplot ");
 	for (i = 0; i < nseries; i++)
 		fprintf(g, "%s'%s' index %d with linespoints title '%s %s'", i ? ", " : "", data, i,
@@ -1056,7 +1062,7 @@ stop:
 		for (s = 0; s < nsteps; s++)
 			for (c = 0; c < RSS_NR_CLASSES; c++)
 				if (recs[s][c].sent)
-					series_add(env.policy, c, recs[s][c].achieved, recs[s][c].q[2]);
+					series_add(env.policy, c, recs[s][c].total, recs[s][c].q[2]);
 		if (plot(env.plot))
 			ret = BN_EXIT_ERR;
 	}
