@@ -352,7 +352,9 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 	st->rx_class[loc.req->class & 1]++;
 
 	now = bpf_cpu_to_be64(bpf_ktime_get_ns());
-	udp_csum_replace(&loc.uh->check, loc.req->t_server, now);
+	/* the worker recomputes the whole checksum of a plain request */
+	if (loc.uh->len != bpf_htons(sizeof(struct udphdr) + RSS_REQ_LEN))
+		udp_csum_replace(&loc.uh->check, loc.req->t_server, now);
 	loc.req->t_server = now;
 
 	idx = *(volatile __u32 *)&conf_idx & 1;
@@ -539,6 +541,42 @@ int rss_worker(struct xdp_md *ctx)
 		return XDP_DROP;
 	st->replied++;
 	return XDP_REDIRECT;
+}
+
+/*
+ * The bare path rss is built on, for benchmarks (rss --baseline): round robin
+ * of every packet to the group's CPUs through the cpumap, dropped there. The
+ * two counters are the ones rss itself keeps, so both sides cost the same.
+ */
+SEC("xdp")
+int rss_bare(struct xdp_md *ctx)
+{
+	struct rss_sched_stats *st;
+	__u32 zero = 0, idx;
+	int cpu;
+
+	st = bpf_map_lookup_elem(&sched_stats, &zero);
+	if (!st)
+		return XDP_PASS;
+	st->rx++;
+	idx = *(volatile __u32 *)&conf_idx & 1;
+	cpu = pick_rr(conf[idx].cpus, conf[idx].n_cpus, 0);
+	if (cpu < 0 || cpu >= RSS_MAX_CPUS || bpf_redirect_map(&cpu_map, cpu, 0) != XDP_REDIRECT)
+		return XDP_DROP;
+	st->redirected++;
+	return XDP_REDIRECT;
+}
+
+SEC("xdp/cpumap")
+int rss_bare_worker(struct xdp_md *ctx)
+{
+	struct rss_worker_stats *st;
+	__u32 zero = 0;
+
+	st = bpf_map_lookup_elem(&worker_stats, &zero);
+	if (st)
+		st->done[0]++;
+	return XDP_DROP;
 }
 
 /* Calibration: time calib_iters rounds of the worker's spin loop. */

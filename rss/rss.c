@@ -64,6 +64,7 @@ static struct env {
 	__u32 qsize;
 	int mode;		/* 0 auto, 1 native, 2 skb */
 	bool no_reply;
+	bool baseline;
 	bool swap;
 	bool calib_only;
 	bool json;
@@ -106,7 +107,7 @@ static const char doc[] =
 enum {
 	OPT_PORT = 1000, OPT_POLICY, OPT_CPUS, OPT_LONG_CPUS, OPT_MIN_CPUS, OPT_GROW,
 	OPT_SHRINK, OPT_COOLDOWN, OPT_PERIOD, OPT_SHORT, OPT_LONG, OPT_QSIZE, OPT_MODE,
-	OPT_NO_REPLY, OPT_SWAP, OPT_CALIB,
+	OPT_NO_REPLY, OPT_SWAP, OPT_CALIB, OPT_BASELINE,
 };
 
 static const struct argp_option opts[] = {
@@ -131,6 +132,8 @@ static const struct argp_option opts[] = {
 	{ "mode", OPT_MODE, "MODE", 0,
 	  "XDP mode: native, skb or auto (native, skb with a warning if it fails)", 0 },
 	{ "no-reply", OPT_NO_REPLY, NULL, 0, "Workers drop requests instead of replying", 0 },
+	{ "baseline", OPT_BASELINE, NULL, 0,
+	  "Benchmark baseline: round robin of every packet to --cpus, dropped there", 0 },
 	{ "swap", OPT_SWAP, NULL, 0,
 	  "Send --policy/--cpus/--long-cpus/--min-cpus to the rss running on IFACE", 0 },
 	{ "calibrate", OPT_CALIB, NULL, 0, "Print the calibration and exit", 0 },
@@ -238,6 +241,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SWAP:
 		env.swap = true;
 		break;
+	case OPT_BASELINE:
+		env.baseline = true;
+		env.no_reply = true;
+		break;
 	case OPT_CALIB:
 		env.calib_only = true;
 		break;
@@ -262,6 +269,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case ARGP_KEY_END:
 		if (!env.iface && !env.calib_only)
 			argp_error(state, "-I IFACE is required");
+		if (env.baseline && env.spec.policy > RSS_POL_RR)
+			argp_error(state, "--baseline is round robin only");
 		if (env.swap && env.spec.policy < 0 && !env.spec.cpus[0] &&
 		    !env.spec.long_cpus[0] && !env.spec.min_cpus)
 			argp_error(state, "--swap needs --policy, --cpus, --long-cpus or --min-cpus");
@@ -408,7 +417,8 @@ static int install_cpu(struct state *st, __u32 cpu)
 {
 	struct bpf_cpumap_val val = {
 		.qsize = env.qsize,
-		.bpf_prog.fd = bpf_program__fd(st->skel->progs.rss_worker),
+		.bpf_prog.fd = bpf_program__fd(env.baseline ? st->skel->progs.rss_bare_worker :
+					       st->skel->progs.rss_worker),
 	};
 	int err;
 
@@ -472,7 +482,7 @@ static int apply_conf(struct state *st, const struct rss_conf *c, char *msg, siz
 	__sync_synchronize();
 	*(volatile __u32 *)&skel->bss->conf_idx = next;
 	__sync_synchronize();
-	if (st->link_fd >= 0 && c->policy != st->cur.policy) {
+	if (st->link_fd >= 0 && c->policy != st->cur.policy && !env.baseline) {
 		err = bpf_link_update(st->link_fd, bpf_program__fd(progs[c->policy]), NULL);
 		if (err) {
 			err = -errno;
@@ -1228,7 +1238,8 @@ int main(int argc, char **argv)
 			skel->progs.rss_hash, skel->progs.rss_jsq, skel->progs.rss_p2c,
 		};
 
-		if (attach_xdp(&st, bpf_program__fd(progs[base.policy])))
+		if (attach_xdp(&st, bpf_program__fd(env.baseline ? skel->progs.rss_bare :
+						     progs[base.policy])))
 			goto cleanup;
 	}
 	scan_kthreads(skel->bss->cpumap_id);
@@ -1237,8 +1248,8 @@ int main(int argc, char **argv)
 			bn_cpuset_add(&cols, c);
 	group_str(&st.cur, group, sizeof(group));
 	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s; Ctrl-C to stop\n", bn_prog(),
-		env.iface, policy_names[base.policy], group, env.port,
-		env.no_reply ? ", no replies" : "");
+		env.iface, env.baseline ? "baseline (every packet, round robin, dropped)" :
+		policy_names[base.policy], group, env.port, env.no_reply ? ", no replies" : "");
 
 	print_header();
 	prev = &snaps[0];

@@ -104,10 +104,11 @@ xdp_attached()
 	ip -n "$srv" -d link show dev rss-s | grep -q "prog/xdp"
 }
 
-# check_all_answered NAME: every request sent got its reply, timestamps sane.
+# check_all_answered NAME [EXTRA]: every request sent got its reply, timestamps
+# sane; the server saw EXTRA requests more than rss-client sent.
 check_all_answered()
 {
-	local name=$1 sent rcvd rx bad
+	local name=$1 extra=${2:-0} sent rcvd rx bad
 
 	sent=$(total "$TMP/$name.cli" sent)
 	rcvd=$(total "$TMP/$name.cli" received)
@@ -117,8 +118,8 @@ check_all_answered()
 		log_fail "$name: only $sent requests sent"
 	elif [ "$sent" != "$rcvd" ]; then
 		log_fail "$name: $sent requests sent, $rcvd replies received"
-	elif [ "$rx" != "$sent" ]; then
-		log_fail "$name: $sent requests sent, the server saw $rx"
+	elif [ "$rx" != $((sent + extra)) ]; then
+		log_fail "$name: $sent requests sent (+$extra), the server saw $rx"
 	elif [ "$bad" != 0 ]; then
 		log_fail "$name: $bad replies with worker time before arrival time"
 	elif ! jq -e 'select(.received > 0) | .queue_p50_us > 0 and .queue_p50_us < 1000000 and
@@ -324,6 +325,29 @@ send_file()
 	ip netns exec "$cli" socat -u "FILE:$1" "UDP4-SENDTO:$S4:${2:-$PORT}"
 }
 
+ping_quiet()
+{
+	ip netns exec "$cli" ping -c 3 -i 0.2 -W 2 -q "$S4" >/dev/null
+}
+
+# A request with a longer payload (64 bytes): answered with the tail intact
+# and a valid UDP checksum (incremental update; the sender computes the full
+# checksum here, without the veth's checksum offload).
+long_payload_request()
+{
+	local t
+
+	{ printf '\x52\x53\x53\x31\x01\x00'; head -c 42 /dev/zero; printf 'tail-of-16-bytes'; } \
+		>"$TMP/req64.bin"
+	ip netns exec "$cli" ethtool -K rss-c tx off >/dev/null
+	ip netns exec "$cli" timeout $((5 * SLOW)) socat -t $((2 * SLOW)) -T $((2 * SLOW)) \
+		- "UDP4:$S4:$PORT" <"$TMP/req64.bin" >"$TMP/reply64.bin"
+	ip netns exec "$cli" ethtool -K rss-c tx on >/dev/null
+	t=$(od -An -tx1 -j24 -N8 "$TMP/reply64.bin" | tr -d ' \n')
+	[ "$(stat -c %s "$TMP/reply64.bin")" = 64 ] && [ -n "$t" ] && [ "$t" != 0000000000000000 ] &&
+		[ "$(tail -c 16 "$TMP/reply64.bin")" = tail-of-16-bytes ]
+}
+
 test_malformed()
 {
 	local i short magic class hdr lpid upid
@@ -340,7 +364,7 @@ test_malformed()
 	for i in 1 2 3; do send_file "$TMP/class.bin"; done
 	for i in 1 2; do send_file "$TMP/frag.bin"; done
 	# untouched: ping, TCP, UDP to another port
-	check "malformed: ping passes" ip netns exec "$cli" ping -c 3 -i 0.2 -W 2 -q "$S4" >/dev/null
+	check "malformed: ping passes" ping_quiet
 	ip netns exec "$srv" timeout $((10 * SLOW)) nc -l -p 8080 >"$TMP/tcp.out" &
 	lpid=$!
 	wait_listen $((5 * SLOW)) "$srv" 8080
@@ -354,13 +378,15 @@ test_malformed()
 	send_file "$TMP/zero.bin" 7000
 	sleep 0.3
 	check "malformed: UDP to another port passes" test -s "$TMP/udp.out"
+	check "malformed: a 64-byte request is answered, tail intact, checksum valid" \
+		long_payload_request
 	# and requests still work
 	client malformed --clients 1 --rate 500 -d 1 "$S4"
 	sleep 0.6
 	server_stop
 	kill $upid 2>/dev/null
 	wait $upid 2>/dev/null
-	check_all_answered malformed
+	check_all_answered malformed 1
 	short=$(total "$TMP/malformed.srv" short_pkt)
 	magic=$(total "$TMP/malformed.srv" bad_magic)
 	class=$(total "$TMP/malformed.srv" bad_class)

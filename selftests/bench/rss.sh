@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rss.sh - what rss's policies do to queuing delay, against baselines
+# measured in the same run, on a veth pair between two namespaces (client
+# and server share this machine's CPUs; workers on CPUs 0 and 1).
+#
+#  a. raw redirect path: `rss --policy rr` (no service time, no replies)
+#     against the bare path it is built on, an XDP program that only round-
+#     robins every packet to the same CPUs through a cpumap and drops it
+#     there (`rss --baseline`), same UDP flood: delivered rate ratio (median
+#     of REPEATS runs of SECS seconds, interleaved) and ns per packet of the
+#     scheduler and worker programs (kernel.bpf_stats_enabled);
+#  b. ramp with a 90:10 mix (6 us / 60 us) for rr, split and hash: p50/p99
+#     queuing delay per step and class as ratios against hash (the NIC RSS
+#     baseline), each class's knee beside the queueing model's prediction,
+#     and a plot (p99 against achieved rate, like the seed's figures 5.1/5.2);
+#  c. dynamic against static rr on the same ramp: knee ratio and the
+#     average number of CPUs the group used.
+# Never fails: a missing tool or a failed run prints a "# skipped" line.
+# Usage: rss.sh [a] [b]   (default both; b includes c). Environment: REPEATS,
+# SECS, RSS_RAMP (START:STEP:END), RSS_STEP (s), RSS_CLIENTS, RSS_PLOT (png).
+
+source "$(dirname "$0")/../lib.sh"
+
+RSS=$TOP_DIR/rss/rss
+CLIENT=$TOP_DIR/rss/rss-client
+REPEATS=${REPEATS:-3}
+SECS=${SECS:-5}
+RAMP=${RSS_RAMP:-2000:2000:24000}
+STEP=${RSS_STEP:-2}
+CLIENTS=${RSS_CLIENTS:-4}
+PLOT=${RSS_PLOT:-$TOP_DIR/.output/bench/rss_p99.png}
+trap cleanup EXIT
+
+if [ "$(id -u)" != 0 ] || [ ! -x "$RSS" ] || [ ! -x "$CLIENT" ] || ! command -v jq >/dev/null ||
+   ! command -v bpftool >/dev/null || [ "$(nproc)" -lt 2 ]; then
+	echo "# rss bench skipped: needs root, rss built, jq, bpftool, 2 cpus"
+	exit 0
+fi
+
+TMP=$(mktemp -d /tmp/bench_rss.XXXXXX)
+on_cleanup "rm -rf $TMP"
+setup_ns cli srv || exit 0
+add_veth "$cli" rss-c "$srv" rss-s || exit 0
+add_addrs "$cli" rss-c 1 1
+add_addrs "$srv" rss-s 1 2
+ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
+SRV=$(addr4 1 2)
+wait_until 5 ip netns exec "$cli" ping -c1 -W1 "$SRV" >/dev/null || exit 0
+
+median()
+{
+	sort -g | awk '{ v[NR] = $1 }
+		END { if (!NR) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+		      else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
+
+SPID=
+server_start() # NAME ARGS...
+{
+	local name=$1
+
+	shift
+	ip netns exec "$srv" "$RSS" -I rss-s -j -i 1 "$@" >"$TMP/$name.srv" 2>"$TMP/$name.srv.err" &
+	SPID=$!
+	on_cleanup "kill -9 $SPID"
+	wait_for_file 10 "$TMP/$name.srv.err" "Ctrl-C to stop"
+}
+
+server_stop()
+{
+	kill -INT "$SPID" 2>/dev/null
+	wait "$SPID" 2>/dev/null
+}
+
+# prog_ns NAME: average ns per run of the loaded program NAME (bpf_stats)
+prog_ns()
+{
+	bpftool prog show -j 2>/dev/null | jq -r --arg n "$1" \
+		'[.[] | select(.name == $n and .run_cnt > 0)] | first |
+		 if . then .run_time_ns / .run_cnt else 0 end'
+}
+
+# ---- a. raw redirect rate ----
+bench_redirect()
+{
+	local mode i rate stats_was
+	declare -A rates sched worker
+
+	stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+	sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null
+	for i in $(seq "$REPEATS"); do
+		for mode in rr bare; do
+			if [ $mode = rr ]; then
+				server_start "a$mode$i" --policy rr --cpus 0,1 --no-reply \
+					--short-us 0 --long-us 0 || continue
+			else
+				server_start "a$mode$i" --baseline --cpus 0,1 || continue
+			fi
+			ip netns exec "$cli" "$CLIENT" --clients 2 --rate 5000000 --arrival fixed \
+				-d "$SECS" --drain 0.1 "$SRV" >/dev/null 2>&1
+			if [ $mode = rr ]; then
+				sched[$mode]+="$(prog_ns rss_rr) "
+				worker[$mode]+="$(prog_ns rss_worker) "
+			else
+				sched[$mode]+="$(prog_ns rss_bare) "
+				worker[$mode]+="$(prog_ns rss_bare_worker) "
+			fi
+			server_stop
+			# delivered rate: requests the workers took, over the loaded seconds
+			rate=$(jq -s '[.[] | select(.tx_rps > 0) | .tx_rps] | sort |
+				if length > 2 then .[1:-1] else . end | add / length' \
+				"$TMP/a$mode$i.srv" 2>/dev/null)
+			rates[$mode]+="${rate:-0} "
+		done
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$stats_was" 2>/dev/null
+	local r_rr r_bare s_rr s_bare w_rr w_bare
+	r_rr=$(echo "${rates[rr]}" | tr ' ' '\n' | grep . | median)
+	r_bare=$(echo "${rates[bare]}" | tr ' ' '\n' | grep . | median)
+	s_rr=$(echo "${sched[rr]}" | tr ' ' '\n' | grep . | median)
+	s_bare=$(echo "${sched[bare]}" | tr ' ' '\n' | grep . | median)
+	w_rr=$(echo "${worker[rr]}" | tr ' ' '\n' | grep . | median)
+	w_bare=$(echo "${worker[bare]}" | tr ' ' '\n' | grep . | median)
+	printf 'rss a: delivered rate rss-rr/bare = %s (rss %.0f, bare %.0f requests/s, median of %s x %ss, goal >= 0.95)\n' \
+		"$(ratio "$r_rr" "$r_bare")" "$r_rr" "$r_bare" "$REPEATS" "$SECS"
+	printf 'rss a: scheduler program bare/rss-rr ns per packet = %s (rss_rr %.0f ns, bare %.0f ns)\n' \
+		"$(ratio "$s_bare" "$s_rr")" "$s_rr" "$s_bare"
+	printf 'rss a: worker program bare/rss ns per packet = %s (rss_worker %.0f ns, bare %.0f ns)\n' \
+		"$(ratio "$w_bare" "$w_rr")" "$w_rr" "$w_bare"
+}
+
+# ---- b. and c. ramps ----
+# ramp NAME SERVER-ARGS...: one ramp against a server with SERVER-ARGS
+ramp()
+{
+	local name=$1 pol
+
+	shift
+	pol=$name
+	server_start "r$name" "$@" || { echo "# skipped: rss $name did not start"; return 1; }
+	ip netns exec "$cli" "$CLIENT" --clients "$CLIENTS" --mix 90:10 --ramp "$RAMP" \
+		--step-duration "$STEP" --drain 0.5 --policy "$pol" --cpus "$CPUS_MODEL" \
+		--long-cpus 1 --csv "$SRV" >"$TMP/$name.csv" 2>"$TMP/$name.cli.err"
+	server_stop
+}
+
+knee() # NAME CLASS: the measured knee (requests/s offered) or nan
+{
+	sed -n "s/.*knee $2: \([0-9]*\) requests.*/\1/p; s/.*knee $2: not reached (up to \([0-9]*\).*/\1/p" \
+		"$TMP/$1.cli.err" | head -1 | grep . || echo nan
+}
+
+model() # POLICY CLASS: the model's maximum rate of all classes together
+{
+	local cpus=$CPUS_MODEL long=1
+
+	[ "$1" = split ] && cpus=1
+	"$CLIENT" --model --mix 90:10 --cpus "$cpus" --long-cpus "$long" --csv 2>/dev/null |
+		awk -F, -v p="$1" -v c="$2" '$1 == p && $2 == c { print $3 }'
+}
+
+# col FILE STEP CLASS FIELD: a field of a --csv record
+col()
+{
+	awk -F, -v s="$2" -v c="$3" -v f="$4" 'NR == 1 { for (i = 1; i <= NF; i++) h[$i] = i; next }
+		$1 == s && $3 == c { print $h[f] }' "$1"
+}
+
+CPUS_MODEL=2
+bench_ramps()
+{
+	local p s c steps line
+
+	ramp rr --policy rr --cpus 0,1 || return
+	ramp split --policy split --cpus 0 --long-cpus 1 || return
+	ramp hash --policy hash --cpus 0,1 || return
+	ramp dynamic --policy dynamic --cpus 0,1 --min-cpus 1 || return
+
+	steps=$(awk -F, 'NR > 1 { print $1 }' "$TMP/hash.csv" | sort -n | tail -1)
+	for s in $(seq 0 "${steps:-0}"); do
+		for c in short long; do
+			line="rss b: step $s offered $(col "$TMP/hash.csv" "$s" "$c" offered_rps | head -1)/s $c:"
+			for p in rr split hash dynamic; do
+				local p50 p99 h50 h99
+				p50=$(col "$TMP/$p.csv" "$s" "$c" queue_p50_us)
+				p99=$(col "$TMP/$p.csv" "$s" "$c" queue_p99_us)
+				h50=$(col "$TMP/hash.csv" "$s" "$c" queue_p50_us)
+				h99=$(col "$TMP/hash.csv" "$s" "$c" queue_p99_us)
+				line+=" $p p50 ${p50:-nan}us ($(ratio "${p50:-0}" "${h50:-0}")x) p99 ${p99:-nan}us ($(ratio "${p99:-0}" "${h99:-0}")x) lost $(col "$TMP/$p.csv" "$s" "$c" lost);"
+			done
+			echo "$line"
+		done
+	done
+	for c in short long; do
+		printf 'rss b: knee %s (requests/s offered, all classes): rr %s, split %s, hash %s; model rr %.0f, split %.0f; split/rr %s\n' \
+			"$c" "$(knee rr $c)" "$(knee split $c)" "$(knee hash $c)" \
+			"$(model rr $c)" "$(model split $c)" "$(ratio "$(knee split $c)" "$(knee rr $c)")"
+	done
+	local cdyn crr
+	cdyn=$(sed -n 's/.* \([0-9.]*\) cpus on average.*/\1/p' "$TMP/rdynamic.srv.err")
+	crr=$(sed -n 's/.* \([0-9.]*\) cpus on average.*/\1/p' "$TMP/rrr.srv.err")
+	printf 'rss c: knee short dynamic/rr = %s (dynamic %s, rr %s requests/s), average cpus dynamic %s, rr %s\n' \
+		"$(ratio "$(knee dynamic short)" "$(knee rr short)")" "$(knee dynamic short)" \
+		"$(knee rr short)" "${cdyn:-nan}" "${crr:-nan}"
+	mkdir -p "$(dirname "$PLOT")"
+	if "$CLIENT" --plot "$PLOT" --from "$TMP/rr.csv" --from "$TMP/split.csv" \
+		--from "$TMP/hash.csv" --from "$TMP/dynamic.csv" 2>/dev/null; then
+		echo "rss b: plot $PLOT"
+	else
+		echo "# rss b: plot skipped (gnuplot missing?)"
+	fi
+}
+
+echo "# rss: workers on cpus 0,1; client and server share this machine's $(nproc) cpus"
+for part in ${*:-a b}; do
+	case $part in
+	a) bench_redirect ;;
+	b|c) bench_ramps ;;
+	esac
+done
+exit 0
