@@ -9,6 +9,7 @@
  * within --window). See elephant/README.md.
  */
 #include <argp.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -134,10 +135,22 @@ static const struct argp_option opts[] = {
 	{},
 };
 
+/* A usage error: one line, exit 2. */
+static void bad(struct argp_state *st, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	argp_failure(st, BN_EXIT_USAGE, 0, "%s", buf);
+}
+
 static int parse_dur(const char *arg, const char *what, uint64_t *ns, struct argp_state *st)
 {
 	if (bn_parse_duration(arg, NSEC, ns))
-		argp_failure(st, BN_EXIT_USAGE, 0, "invalid %s '%s': want a duration like 5s, 500ms, 2m", what, arg);
+		bad(st, "invalid %s '%s': want a duration like 5s, 500ms, 2m", what, arg);
 	return 0;
 }
 
@@ -173,7 +186,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 			if (!strcmp(arg, backend_names[i]))
 				break;
 		if (i == BK_MAX)
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid backend '%s': want auto, fentry, kprobe or tc", arg);
+			bad(st, "invalid backend '%s': want auto, fentry, kprobe or tc", arg);
 		env.backend = i;
 		break;
 	case OPT_BACKENDS:
@@ -181,7 +194,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_MIN_BYTES:
 		if (bn_parse_size(arg, &v) || !v)
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid --min-bytes '%s': want a size like 10M", arg);
+			bad(st, "invalid --min-bytes '%s': want a size like 10M", arg);
 		env.min_bytes = v;
 		break;
 	case OPT_MIN_DURATION:
@@ -189,14 +202,14 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		break;
 	case OPT_MIN_RATE:
 		if (bn_parse_size(arg, &v) || !v)
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid --min-rate '%s': want bits per second like 100M",
+			bad(st, "invalid --min-rate '%s': want bits per second like 100M",
 				   arg);
 		env.min_rate_bps = v;
 		break;
 	case 'i':
 		parse_dur(arg, "interval", &env.interval_ns, st);
 		if (env.interval_ns < NSEC / 10)
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid interval '%s': at least 100ms", arg);
+			bad(st, "invalid interval '%s': at least 100ms", arg);
 		break;
 	case 'd':
 		parse_dur(arg, "duration", &env.duration_ns, st);
@@ -206,9 +219,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		break;
 	case 'l':
 		if (env.nlabels == MAX_LABELS)
-			argp_failure(st, BN_EXIT_USAGE, 0, "too many labels (at most %d)", MAX_LABELS);
+			bad(st, "too many labels (at most %d)", MAX_LABELS);
 		if (el_label_parse(arg, &env.labels[env.nlabels]))
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid label '%s': want zone:N=NAME or iface:IF=NAME "
+			bad(st, "invalid label '%s': want zone:N=NAME or iface:IF=NAME "
 				   "(NAME: letters, digits, ._:@/-)", arg);
 		env.nlabels++;
 		break;
@@ -217,16 +230,16 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		break;
 	case 'm':
 		if (parse_metrics(arg))
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid --metrics '%s': want [ADDR:]PORT", arg);
+			bad(st, "invalid --metrics '%s': want [ADDR:]PORT", arg);
 		break;
 	case 'n':
 		if (!el_name_valid(arg))
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid node name '%s'", arg);
+			bad(st, "invalid node name '%s'", arg);
 		snprintf(env.node, sizeof(env.node), "%s", arg);
 		break;
 	case OPT_MAX_FLOWS:
 		if (bn_parse_u64(arg, 16, 1 << 24, &v))
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid --max-flows '%s': want 16..16777216", arg);
+			bad(st, "invalid --max-flows '%s': want 16..16777216", arg);
 		env.max_flows = v;
 		break;
 	case 'h':
@@ -240,9 +253,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		break;
 	case ARGP_KEY_ARG:
 		if (env.nifaces == MAX_IFACES)
-			argp_failure(st, BN_EXIT_USAGE, 0, "too many interfaces (at most %d)", MAX_IFACES);
+			bad(st, "too many interfaces (at most %d)", MAX_IFACES);
 		if (strlen(arg) >= IF_NAMESIZE)
-			argp_failure(st, BN_EXIT_USAGE, 0, "invalid interface name '%s'", arg);
+			bad(st, "invalid interface name '%s'", arg);
 		strcpy(env.ifaces[env.nifaces++], arg);
 		break;
 	default:
@@ -309,6 +322,7 @@ static struct run {
 	struct uflow *uf[UF_BUCKETS];
 	bool gen;
 	uint64_t mono_to_real;
+	uint64_t deleted_user;
 	uint64_t ct_events_lost, swept, events_add, events_del, event_drops;
 	int zones_known[EL_MAX_ZONES];
 	int nzones;
@@ -405,13 +419,12 @@ static void collect_addrs(const char *path, int ns, int selffd)
 	}
 	if (!getifaddrs(&ifa)) {
 		for (p = ifa; p; p = p->ifa_next) {
-			if (!p->ifa_addr)
-				continue;
-			if (p->ifa_addr->sa_family == AF_INET)
-				add_owner(AF_INET, &((struct sockaddr_in *)p->ifa_addr)->sin_addr, ns);
-			else if (p->ifa_addr->sa_family == AF_INET6)
-				add_owner(AF_INET6,
-					  &((struct sockaddr_in6 *)p->ifa_addr)->sin6_addr, ns);
+			struct sockaddr *sa = p->ifa_addr;
+
+			if (sa && sa->sa_family == AF_INET)
+				add_owner(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, ns);
+			else if (sa && sa->sa_family == AF_INET6)
+				add_owner(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, ns);
 		}
 		freeifaddrs(ifa);
 	}
@@ -865,6 +878,7 @@ static void flow_gone(const struct el_key *key, const struct ct_msg *m)
 
 	if (bpf_map_lookup_and_delete_elem(fd, key, &e.flow))
 		return;
+	R.deleted_user++;
 	e.ts_ns = bn_now_ns();
 	if (m && m->has_counters) {
 		memcpy(e.flow.bytes, m->bytes, sizeof(e.flow.bytes));
@@ -1058,6 +1072,8 @@ static void print_summary(void)
 		bn_json_u64(&j, "event_drops", stat_sum(EL_ST_RB_DROP) +
 			    stat_sum(EL_ST_DEL_RB_DROP));
 		bn_json_u64(&j, "swept", R.swept);
+		bn_json_u64(&j, "flows_added", stat_sum(EL_ST_ADDED));
+		bn_json_u64(&j, "flows_deleted", stat_sum(EL_ST_DELETED) + R.deleted_user);
 		bn_json_str(&j, "backend", backend_names[R.backend]);
 		bn_json_end(&j);
 	} else {
@@ -1389,23 +1405,44 @@ static int tc_sync(bool initial)
 	return 0;
 }
 
+/*
+ * Look @name up in the kernel's BTF: vmlinux, then nf_conntrack's module BTF
+ * (a module on most distributions). Returns the type's size (0 for
+ * functions) or a negative errno when it is not there.
+ */
+static int kernel_btf_find(const char *name, int kind)
+{
+	struct btf *vml, *mod = NULL;
+	const struct btf_type *t;
+	int id, ret = -ENOENT;
+
+	vml = btf__load_vmlinux_btf();
+	if (!vml)
+		return -ENOENT;
+	id = btf__find_by_name_kind(vml, name, kind);
+	if (id > 0) {
+		t = btf__type_by_id(vml, id);
+		ret = kind == BTF_KIND_STRUCT ? (int)t->size : 0;
+		goto out;
+	}
+	mod = btf__load_module_btf("nf_conntrack", vml);
+	if (!mod)
+		goto out;
+	id = btf__find_by_name_kind(mod, name, kind);
+	if (id > 0) {
+		t = btf__type_by_id(mod, id);
+		ret = kind == BTF_KIND_STRUCT ? (int)t->size : 0;
+	}
+out:
+	btf__free(mod);
+	btf__free(vml);
+	return ret;
+}
+
+/* 16 when bpf_ct_opts has ct_zone_id (lookups in any zone), else 12. */
 static uint32_t ct_opts_size(void)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	const struct btf_type *t;
-	uint32_t sz = 12;
-	int id;
-
-	if (!btf)
-		return sz;
-	id = btf__find_by_name_kind(btf, "bpf_ct_opts", BTF_KIND_STRUCT);
-	if (id > 0) {
-		t = btf__type_by_id(btf, id);
-		if (t && t->size >= 16)
-			sz = 16;
-	}
-	btf__free(btf);
-	return sz;
+	return kernel_btf_find("bpf_ct_opts", BTF_KIND_STRUCT) >= 16 ? 16 : 12;
 }
 
 static void set_autoload(enum backend bk)
@@ -1510,7 +1547,6 @@ static int list_backends(void)
 {
 	static const char *const funcs[] = { "__nf_conntrack_confirm",
 		"nf_ct_deliver_cached_events", "__nf_ct_refresh_acct", "nf_ct_delete" };
-	struct btf *btf;
 	unsigned int i;
 	int err;
 
@@ -1531,11 +1567,8 @@ static int list_backends(void)
 			printf("%-7s %-6s %s\n", bn_hook_name(h), "yes", "all four hooks attach");
 	}
 	err = bn_probe_hook(BN_HOOK_TC, NULL);
-	btf = btf__load_vmlinux_btf();
-	if (!err && (!btf || btf__find_by_name_kind(btf, "bpf_skb_ct_lookup",
-						    BTF_KIND_FUNC) < 0))
+	if (!err && kernel_btf_find("bpf_skb_ct_lookup", BTF_KIND_FUNC) < 0)
 		err = -ENOENT;
-	btf__free(btf);
 	if (err)
 		printf("%-7s %-6s %s\n", "tc", "no", err == -ENOENT ?
 		       "no bpf_skb_ct_lookup kfunc" : strerror(-err));

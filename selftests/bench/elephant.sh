@@ -1,0 +1,195 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# elephant.sh - what elephant costs and how fast it reports, against
+# baselines measured in the same run. A node namespace routes between a
+# container (c1, behind a bridge, conntrack zone 1) and a remote namespace,
+# the same shape as test_elephant.sh; conntrack is on in every run, so the
+# baseline pays for conntrack and the ratio is elephant's own cost.
+#
+#  1. iperf3 TCP throughput c1 -> remote with elephant attached / without,
+#     medians of REPEATS runs of SECS seconds, interleaved (goal >= 0.97);
+#  2. detection latency: how long after the thresholds were crossed the
+#     elephant_add was computed (duration_s - --min-duration) and read by a
+#     consumer of stdout (goal <= one interval);
+#  3. FLOWS short TCP connections (connect, RST) from c1: flows tracked per
+#     second and elephant's CPU time (user + system, /proc/PID/stat) for them.
+# BACKEND (default auto) picks elephant's backend. Never fails.
+
+source "$(dirname "$0")/../lib.sh"
+
+EL=$TOP_DIR/elephant/elephant
+REPEATS=${REPEATS:-3}
+SECS=${SECS:-5}
+FLOWS=${FLOWS:-100000}
+BACKEND=${BACKEND:-auto}
+trap cleanup EXIT
+
+if [ "$(id -u)" != 0 ] || [ ! -x "$EL" ] || ! command -v iperf3 >/dev/null ||
+   ! command -v jq >/dev/null || ! command -v python3 >/dev/null; then
+	echo "# elephant bench skipped: needs root, elephant built, iperf3, jq, python3"
+	exit 0
+fi
+
+TMP=$(mktemp -d /tmp/bench_elephant.XXXXXX)
+on_cleanup "rm -rf $TMP"
+R4=$(addr4 2 2)
+
+setup_ns node c1 remote || exit 0
+add_bridge "$node" br0
+add_addrs "$node" br0 1 1
+ip -n "$node" link add vc1 type veth peer name eth0 netns "$c1" || exit 0
+ip -n "$c1" link set eth0 up
+add_port "$node" br0 vc1
+add_addrs "$c1" eth0 1 11
+ip -n "$c1" route add default via "$(addr4 1 1)"
+ip -n "$node" link add up0 type veth peer name eth0 netns "$remote" || exit 0
+ip -n "$node" link set up0 up
+ip -n "$remote" link set eth0 up
+add_addrs "$node" up0 2 1
+add_addrs "$remote" eth0 2 2
+ip -n "$remote" route add 198.18.1.0/24 via "$(addr4 2 1)"
+ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+ip netns exec "$node" iptables -t raw -A PREROUTING -s "$(addr4 1 11)" -j CT --zone 1
+ip netns exec "$node" iptables -t raw -A PREROUTING -d "$(addr4 1 11)" -j CT --zone 1
+ip netns exec "$node" sysctl -qw net.netfilter.nf_conntrack_acct=1 \
+	net.netfilter.nf_conntrack_max=262144 >/dev/null 2>&1
+wait_until 5 ip netns exec "$c1" ping -c1 -W1 "$R4" >/dev/null || exit 0
+ip netns exec "$remote" iperf3 -s -D -p 5201 --pidfile "$TMP/iperf3.pid" >/dev/null
+on_cleanup "kill \$(cat $TMP/iperf3.pid)"
+wait_listen 5 "$remote" 5201 || exit 0
+
+median()
+{
+	sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] :
+		(v[NR / 2] + v[NR / 2 + 1]) / 2; else print 0 }'
+}
+
+ELPID=
+el_start()
+{
+	ip netns exec "$node" "$EL" --backend "$BACKEND" "$@" 2>"$TMP/el.err" |
+		while IFS= read -r line; do
+			printf '%s %s\n' "$(date +%s.%N)" "$line"
+		done >"$TMP/el.out" &
+	ELPID=
+	wait_until 15 grep -q "using the" "$TMP/el.err" || return 1
+	ELPID=$(ip netns pids "$node" | while read -r p; do
+		[ "$(cat /proc/$p/comm 2>/dev/null)" = elephant ] && echo "$p"; done | head -1)
+	on_cleanup "kill -9 $ELPID"
+	[ -n "$ELPID" ]
+}
+
+el_stop()
+{
+	[ -n "$ELPID" ] && kill -INT "$ELPID" 2>/dev/null
+	wait_until 10 sh -c "! kill -0 $ELPID 2>/dev/null"
+	wait 2>/dev/null
+	ELPID=
+}
+
+# iperf3 SECS seconds c1 -> remote, prints Gbit/s received.
+iperf()
+{
+	ip netns exec "$c1" iperf3 -c "$R4" -p 5201 -t "$SECS" -J 2>/dev/null |
+		jq '.end.sum_received.bits_per_second / 1e9'
+}
+
+# ---- 1. throughput ----
+for ((r = 0; r < REPEATS; r++)); do
+	iperf >>"$TMP/base.tput"
+	if el_start -i 1 -j --min-bytes 10M --min-duration 1s; then
+		iperf >>"$TMP/el.tput"
+		el_stop
+	fi
+done
+base=$(median <"$TMP/base.tput")
+with=$(median <"$TMP/el.tput" 2>/dev/null)
+backend=$(sed -n 's/.*using the \([a-z]*\) backend.*/\1/p' "$TMP/el.err" | head -1)
+if [ -n "$with" ] && [ "$with" != 0 ]; then
+	awk -v b="$base" -v w="$with" -v bk="$backend" -v n="$REPEATS" 'BEGIN {
+		printf "elephant: iperf3 TCP throughput with/without elephant (%s): %.3f " \
+		       "(%.2f / %.2f Gbit/s, median of %d)\n", bk, w / b, w, b, n }'
+else
+	echo "# elephant: throughput with elephant: elephant did not start: $(head -1 "$TMP/el.err")"
+fi
+
+# ---- 2. detection latency ----
+: >"$TMP/lat.kern"
+: >"$TMP/lat.read"
+for ((r = 0; r < REPEATS; r++)); do
+	el_start -i 1 -j --min-bytes 1M --min-duration 1s || continue
+	ip netns exec "$c1" iperf3 -c "$R4" -p 5201 -t 2 -b 100M >/dev/null 2>&1
+	wait_until 5 grep -q elephant_add "$TMP/el.out"
+	grep elephant_add "$TMP/el.out" | head -1 | while read -r ts json; do
+		ev=$(jq -r '.time' <<<"$json")
+		evs=$(date -d "$ev" +%s.%N)
+		jq -r '.duration_s - .min_duration_s' <<<"$json" >>"$TMP/lat.kern"
+		awk -v a="$ts" -v b="$evs" 'BEGIN { printf "%.6f\n", a - b }' >>"$TMP/lat.read"
+	done
+	el_stop
+done
+awk -v k="$(median <"$TMP/lat.kern")" -v d="$(median <"$TMP/lat.read")" 'BEGIN {
+	printf "elephant: detection latency after crossing (interval 1 s): in kernel %.1f ms, " \
+	       "to a stdout reader %.1f ms (ratio to the interval %.4f)\n", k * 1000, d * 1000,
+	       (k + d) / 1 }'
+
+# ---- 3. flows per second and CPU at FLOWS short flows ----
+cat >"$TMP/srv.py" <<'EOF'
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for port in range(7100, 7108):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(4096)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+print("ready", flush=True)
+while True:
+    for key, _ in sel.select():
+        try:
+            c, _ = key.fileobj.accept()
+            c.close()
+        except BlockingIOError:
+            pass
+EOF
+cat >"$TMP/cli.py" <<'EOF'
+import socket, struct, sys, time
+dst, n = sys.argv[1], int(sys.argv[2])
+linger = struct.pack("ii", 1, 0)
+t0 = time.monotonic()
+ok = 0
+for i in range(n):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+    try:
+        s.connect((dst, 7100 + i % 8))
+        ok += 1
+    except OSError:
+        pass
+    s.close()
+print(ok, time.monotonic() - t0)
+EOF
+ip netns exec "$remote" python3 "$TMP/srv.py" >"$TMP/srv.out" 2>&1 &
+on_cleanup "kill $!"
+wait_for_file 5 "$TMP/srv.out" ready
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null; }
+if el_start -i 1 -j --max-flows 262144; then
+	t0=$(cpu_ticks "$ELPID")
+	read -r ok secs < <(ip netns exec "$c1" python3 "$TMP/cli.py" "$R4" "$FLOWS")
+	sleep 2
+	t1=$(cpu_ticks "$ELPID")
+	added=$(grep '"type":"node"' "$TMP/el.out" | tail -1 | sed 's/^[^ ]* //' | jq '.flows_added')
+	full=$(grep '"type":"node"' "$TMP/el.out" | tail -1 | sed 's/^[^ ]* //' | jq '.table_full')
+	el_stop
+	awk -v ok="$ok" -v s="$secs" -v a="$added" -v f="$full" -v c=$((t1 - t0)) \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN {
+		printf "elephant: %d short flows in %.1f s: %.0f flows/s offered, %d tracked " \
+		       "(ratio %.3f, %d table full), elephant CPU %.2f s (%.1f%% of one CPU, " \
+		       "%.1f us per flow)\n", ok, s, ok / s, a, a / (ok ? ok : 1), f, c / hz,
+		       100 * c / hz / (s + 2), 1e6 * c / hz / (ok ? ok : 1) }'
+else
+	echo "# elephant: flows/s: elephant did not start: $(head -1 "$TMP/el.err")"
+fi
+exit 0
