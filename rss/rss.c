@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <linux/if_link.h>
@@ -67,6 +68,8 @@ static struct env {
 	bool baseline;
 	bool swap;
 	bool calib_only;
+	bool set_nice;
+	int worker_nice;
 	bool json;
 	uint64_t duration_ns;
 	uint64_t interval_ns;
@@ -107,7 +110,7 @@ static const char doc[] =
 enum {
 	OPT_PORT = 1000, OPT_POLICY, OPT_CPUS, OPT_LONG_CPUS, OPT_MIN_CPUS, OPT_GROW,
 	OPT_SHRINK, OPT_COOLDOWN, OPT_PERIOD, OPT_SHORT, OPT_LONG, OPT_QSIZE, OPT_MODE,
-	OPT_NO_REPLY, OPT_SWAP, OPT_CALIB, OPT_BASELINE,
+	OPT_NO_REPLY, OPT_SWAP, OPT_CALIB, OPT_BASELINE, OPT_NICE,
 };
 
 static const struct argp_option opts[] = {
@@ -132,6 +135,8 @@ static const struct argp_option opts[] = {
 	{ "mode", OPT_MODE, "MODE", 0,
 	  "XDP mode: native, skb or auto (native, skb with a warning if it fails)", 0 },
 	{ "no-reply", OPT_NO_REPLY, NULL, 0, "Workers drop requests instead of replying", 0 },
+	{ "worker-nice", OPT_NICE, "NICE", 0,
+	  "Nice value (-20..19) of the cpumap worker kthreads (default: left alone)", 0 },
 	{ "baseline", OPT_BASELINE, NULL, 0,
 	  "Benchmark baseline: round robin of every packet to --cpus, dropped there", 0 },
 	{ "swap", OPT_SWAP, NULL, 0,
@@ -241,6 +246,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_SWAP:
 		env.swap = true;
 		break;
+	case OPT_NICE: {
+		int64_t n;
+
+		if (bn_parse_s64(arg, -20, 19, &n))
+			argp_error(state, "invalid nice value (-20..19): %s", arg);
+		env.worker_nice = n;
+		env.set_nice = true;
+		break;
+	}
 	case OPT_BASELINE:
 		env.baseline = true;
 		env.no_reply = true;
@@ -621,6 +635,8 @@ static void scan_kthreads(__u32 map_id)
 			continue;
 		kthr[nkthr].pid = atoi(de->d_name);
 		kthr[nkthr].cpu = cpu;
+		if (env.set_nice && setpriority(PRIO_PROCESS, kthr[nkthr].pid, env.worker_nice))
+			bn_warn("cannot renice the worker of cpu %d: %s", cpu, strerror(errno));
 		if (read_ticks(kthr[nkthr].pid, &kthr[nkthr].ticks))
 			continue;
 		nkthr++;
@@ -1301,7 +1317,7 @@ int main(int argc, char **argv)
 	}
 	if (!read_snap(skel, cur)) {
 		account_active(&st, cur->t_ns);
-		fprintf(stderr, "%s: total: %llu requests in, %llu served, %llu replies, "
+		fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
 			"%llu queue drops, %llu malformed, %llu passed, %.2f cpus on average\n",
 			bn_prog(), (unsigned long long)cur->s.rx,
 			(unsigned long long)(cur->s.redirected),
