@@ -397,6 +397,7 @@ struct client {
 	__u64 *seen_bits;
 	__u64 send_err;
 	__u64 invalid;
+	__u64 late;		/* replies after their step was reported */
 	__u64 cpu_replies[RSS_MAX_CPUS];
 	unsigned short xs[3];
 };
@@ -406,6 +407,7 @@ static int nsteps;
 static double *step_rate;
 static __u64 t0_ns, step_len_ns;
 static volatile int rx_stop;
+static volatile char *reported;	/* per step: printed already */
 
 static __u64 now_ns(void)
 {
@@ -492,6 +494,8 @@ static void *receiver(void *arg)
 			cl->invalid++;
 			continue;
 		}
+		if (reported[step])
+			cl->late++;
 		cs = &cl->st[step][r.class];
 		if (cl->seen[step] && seq < cl->seen_bits[step]) {
 			__u8 bit = 1 << (seq & 7);
@@ -546,8 +550,11 @@ static int open_client(struct client *cl)
 	if (cl->fd < 0)
 		return -errno;
 	setsockopt(cl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(cl->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	/* beyond net.core.rmem_max when privileged: bursts of replies fit */
+	if (setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(cl->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(cl->fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)))
+		setsockopt(cl->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	if (connect(cl->fd, (struct sockaddr *)&ss, len))
 		return -errno;
 	if (getsockname(cl->fd, (struct sockaddr *)&local, &llen))
@@ -982,7 +989,7 @@ static void print_flows(void)
 static int run(void)
 {
 	struct record (*recs)[RSS_NR_CLASSES];
-	__u64 sent = 0, received = 0, dups = 0, invalid = 0, send_err = 0, bad_ts = 0;
+	__u64 sent = 0, received = 0, dups = 0, invalid = 0, send_err = 0, bad_ts = 0, late = 0;
 	int k, s, c, err, ret = BN_EXIT_ERR;
 	int started = 0;
 
@@ -992,7 +999,8 @@ static int run(void)
 		return BN_EXIT_USAGE;
 	}
 	recs = calloc(nsteps, sizeof(*recs));
-	if (!recs) {
+	reported = calloc(nsteps, 1);
+	if (!recs || !reported) {
 		bn_err("cannot allocate memory");
 		return BN_EXIT_ERR;
 	}
@@ -1022,6 +1030,7 @@ static int run(void)
 		if (bn_stop)
 			break;
 		report_step(s, recs[s]);
+		reported[s] = 1;
 	}
 	ret = BN_EXIT_OK;
 stop:
@@ -1043,12 +1052,13 @@ stop:
 			}
 		}
 		invalid += clients[k].invalid;
+		late += clients[k].late;
 		send_err += clients[k].send_err;
 	}
-	fprintf(stderr, "%s: total: %llu sent, %llu received, %lld lost, %llu duplicates, "
-		"%llu invalid, %llu bad timestamps, %llu send errors\n", bn_prog(),
-		(unsigned long long)sent, (unsigned long long)received,
-		(long long)(sent - received), (unsigned long long)dups,
+	fprintf(stderr, "%s: total: %llu sent, %llu received, %lld lost, %llu late, "
+		"%llu duplicates, %llu invalid, %llu bad timestamps, %llu send errors\n",
+		bn_prog(), (unsigned long long)sent, (unsigned long long)received,
+		(long long)(sent - received), (unsigned long long)late, (unsigned long long)dups,
 		(unsigned long long)invalid, (unsigned long long)bad_ts,
 		(unsigned long long)send_err);
 	if (ret == BN_EXIT_OK && env.ramp)
@@ -1069,6 +1079,7 @@ stop:
 cleanup:
 	free_clients();
 	free(recs);
+	free((void *)reported);
 	free(step_rate);
 	free(series);
 	return ret;
