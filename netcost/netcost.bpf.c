@@ -6,13 +6,16 @@
  * operation of the task running there, (start_ns << 2) | op while it runs,
  * just op while a softirq has paused it, 0 when the task is in none.
  *
- *  - an operation's entry hook sets it, its exit hook takes it (atomic xchg,
- *    since a softirq may run in the middle of the exit program);
+ *  - an operation's outermost entry hook sets it, its exit hook takes it
+ *    (atomic xchg, since a softirq may run in the middle of the exit
+ *    program); state[cpu].depth counts nested hooks of one operation;
  *  - softirq_entry charges the running part to the operation and pauses it,
  *    softirq_exit charges the softirq and resumes the operation, so time in
  *    a softirq counts only as softirq, wherever it runs (ksoftirqd too);
- *  - sched_switch charges and clears the outgoing task's operation and
- *    restores the incoming one from its task storage (op, nesting depth).
+ *  - sched_switch charges the outgoing task's operation and, if it is in
+ *    one, parks it (op, depth, cgroup) in the task's BPF task storage; it
+ *    restores the incoming task's parked operation. Task storage is only
+ *    touched for tasks switched out in the middle of an operation.
  *
  * Softirqs do not nest and are not preempted, and sched_switch runs with
  * interrupts off, so only the exit's read-and-clear needs to be atomic.
@@ -133,78 +136,38 @@ static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
 }
 
 /*
- * An operation starts. @top: a hook no socket operation can be nested in
- * (a syscall, a file operation), so whatever the task storage says is stale
- * (e.g. a kretprobe missed) and is reset.
+ * An operation starts on the current task. @top: a hook no socket operation
+ * can be nested in (a syscall, a socket file operation), so a depth left
+ * over from a missed exit (a dropped kretprobe) is reset.
  */
 static __always_inline int op_enter(__u32 op, bool top)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
-	struct nc_task *t;
-	__u64 cgid;
+	struct nc_state *st = &state[this_cpu()];
 
-	t = bpf_task_storage_get(&tasks, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t) {
-		__sync_fetch_and_add(&cpus[cpu].errors, 1);
-		return 0;
-	}
 	if (top)
-		t->depth = 0;
-	if (t->depth++)
+		st->depth = 0;
+	if (st->depth++)
 		return 0;
-	cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-	t->op = op;
-	t->cgid = cgid;
-	st->cgid = cgid;
+	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
 	/* one store: a softirq sees either no operation or this one */
 	st->cur = (bpf_ktime_get_ns() << 2) | op;
 	return 0;
 }
 
+/* An operation's hook returns; the outermost one ends the operation. */
 static __always_inline int op_exit(void)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
 	__u32 cpu = this_cpu();
 	struct nc_state *st = &state[cpu];
-	struct nc_task *t;
 	__u64 w;
 
-	t = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (!t || !t->depth)
-		return 0;
-	if (--t->depth)
+	if (!st->depth || --st->depth)
 		return 0;
 	w = __sync_lock_test_and_set(&st->cur, 0);
-	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
-	count_op(cpu, t->op, t->cgid);
-	return 0;
-}
-
-/*
- * Exit of a syscall the tracepoint backend watches: most reads and writes
- * are not on sockets, so look at the per-CPU word first (it belongs to the
- * current task) and only touch the task storage when an operation runs.
- */
-static __always_inline int sys_op_exit(void)
-{
-	struct task_struct *task;
-	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
-	struct nc_task *t;
-	__u64 w;
-
-	if (!st->cur)
+	if (!w)
 		return 0;
-	w = __sync_lock_test_and_set(&st->cur, 0);
 	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
-	if (w)
-		count_op(cpu, w & 3, st->cgid);
-	task = bpf_get_current_task_btf();
-	t = bpf_task_storage_get(&tasks, task, 0, 0);
-	if (t)
-		t->depth = 0;
+	count_op(cpu, w & 3, st->cgid);
 	return 0;
 }
 
@@ -257,14 +220,28 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u64 now = bpf_ktime_get_ns(), w = st->cur;
 	struct nc_task *t;
 
-	if (w) {
+	if (w >> 2)
 		charge_op(cpu, w, now, st->cgid);
-		st->cur = 0;
+	if (st->depth) {
+		/* switched out in an operation: park it until prev runs again */
+		t = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (t) {
+			t->op = w & 3;
+			t->depth = st->depth;
+			t->cgid = st->cgid;
+		} else {
+			__sync_fetch_and_add(&cpus[cpu].errors, 1);
+		}
 	}
+	st->cur = 0;
+	st->depth = 0;
 	t = bpf_task_storage_get(&tasks, next, 0, 0);
-	if (t && t->depth && t->op) {
+	if (t && t->depth) {
+		st->depth = t->depth;
 		st->cgid = t->cgid;
-		st->cur = (now << 2) | (t->op & 3);
+		if (t->op)
+			st->cur = (now << 2) | (t->op & 3);
+		t->depth = 0;
 	}
 	return 0;
 }
@@ -295,23 +272,15 @@ int BPF_PROG(nc_recv_length)
 
 static __always_inline bool fd_is_socket(long fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct fdtable *fdt;
-	struct file **fds, *file;
-	unsigned int max;
-	umode_t mode;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct file *file = NULL;
 
-	if (fd < 0)
+	if (fd < 0 || fd >= fdt->max_fds)
 		return false;
-	fdt = BPF_CORE_READ(task, files, fdt);
-	max = BPF_CORE_READ(fdt, max_fds);
-	if ((unsigned long)fd >= max)
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
 		return false;
-	fds = BPF_CORE_READ(fdt, fd);
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
-		return false;
-	mode = BPF_CORE_READ(file, f_inode, i_mode);
-	return (mode & NC_S_IFMT) == NC_S_IFSOCK;
+	return (BPF_CORE_READ(file, f_inode, i_mode) & NC_S_IFMT) == NC_S_IFSOCK;
 }
 
 SEC("tp/syscalls/sys_enter_sendto")
@@ -405,29 +374,29 @@ int nc_tp_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
 }
 
 SEC("tp/syscalls/sys_exit_sendto")
-int nc_tp_exit_sendto(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_sendto(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_sendmsg")
-int nc_tp_exit_sendmsg(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_sendmsg(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_sendmmsg")
-int nc_tp_exit_sendmmsg(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_sendmmsg(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_recvfrom")
-int nc_tp_exit_recvfrom(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_recvfrom(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_recvmsg")
-int nc_tp_exit_recvmsg(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_recvmsg(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_recvmmsg")
-int nc_tp_exit_recvmmsg(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_recvmmsg(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_write")
-int nc_tp_exit_write(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_write(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_writev")
-int nc_tp_exit_writev(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_writev(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_read")
-int nc_tp_exit_read(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_read(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_readv")
-int nc_tp_exit_readv(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_readv(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_splice")
-int nc_tp_exit_splice(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_splice(void *ctx) { return op_exit(); }
 SEC("tp/syscalls/sys_exit_sendfile64")
-int nc_tp_exit_sendfile(void *ctx) { return sys_op_exit(); }
+int nc_tp_exit_sendfile(void *ctx) { return op_exit(); }
 
 /*
  * ---- fentry/fexit and kprobe/kretprobe backends ----

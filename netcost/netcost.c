@@ -40,6 +40,7 @@
 #define NR_SLOTS	2		/* hook slots per direction, see netcost.bpf.c */
 #define NR_HOOKS	6
 #define MAX_CG		4096
+#define NPEND		(NC_NR_KINDS + 1)	/* kinds, then all softirqs */
 
 enum backend { BK_AUTO, BK_FENTRY, BK_KPROBE, BK_TP };
 static const char *const backend_names[] = {
@@ -316,7 +317,7 @@ struct cg_ent {
 struct snap {
 	struct nc_cpu *cpu;	/* nr_cpus entries */
 	uint64_t *stat_si;	/* /proc/stat softirq ticks per CPU */
-	uint64_t *pend;		/* in-progress time counted early, [cpu][kind] */
+	uint64_t *pend;		/* in-progress time counted early, [cpu][NPEND] */
 	uint64_t mono;		/* CLOCK_MONOTONIC ns */
 	uint64_t self_ns;	/* netcost's user+system time */
 	uint64_t bpf_ns, bpf_cnt;
@@ -557,6 +558,7 @@ static void drain_array(struct run *r)
 {
 	struct netcost_bpf__bss *bss = r->skel->bss;
 	uint32_t idle = !(__atomic_load_n(&bss->active, __ATOMIC_ACQUIRE) & 1);
+	const struct nc_sample *base;
 	uint32_t h, i;
 	int cpu;
 
@@ -564,8 +566,9 @@ static void drain_array(struct run *r)
 		h = __atomic_load_n(&bss->head[idle][cpu], __ATOMIC_ACQUIRE);
 		if (h > env.slots)
 			h = env.slots;
+		base = &r->samples[((size_t)idle * r->nr_cpus + cpu) * env.slots];
 		for (i = 0; i < h; i++)
-			take_sample(r, &r->samples[((size_t)idle * r->nr_cpus + cpu) * env.slots + i]);
+			take_sample(r, &base[i]);
 		__atomic_store_n(&bss->head[idle][cpu], 0, __ATOMIC_RELEASE);
 	}
 	__atomic_store_n(&bss->active, idle, __ATOMIC_RELEASE);
@@ -752,23 +755,38 @@ static void read_bpf_stats(struct run *r, uint64_t *ns, uint64_t *cnt)
 static void take_snap(struct run *r, struct snap *s)
 {
 	struct netcost_bpf__bss *bss = r->skel->bss;
+	uint64_t w, start, si, w2, start2, si2;
 	struct rusage ru;
-	uint64_t w, start, si;
-	int cpu;
+	int cpu, tries;
 
 	s->mono = bn_now_ns();
-	memcpy(s->cpu, bss->cpus, r->nr_cpus * sizeof(*s->cpu));
-	memset(s->pend, 0, r->nr_cpus * NC_NR_KINDS * sizeof(*s->pend));
+	memset(s->pend, 0, r->nr_cpus * NPEND * sizeof(*s->pend));
 	for (cpu = 0; cpu < r->nr_cpus; cpu++) {
-		w = __atomic_load_n(&bss->state[cpu].cur, __ATOMIC_RELAXED);
-		start = w >> 2;
-		if (start && start < s->mono)
-			s->pend[cpu * NC_NR_KINDS + ((w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV)] =
-				s->mono - start;
-		si = __atomic_load_n(&bss->state[cpu].si_vec, __ATOMIC_RELAXED);
-		start = __atomic_load_n(&bss->state[cpu].si_start, __ATOMIC_RELAXED);
-		if ((si == 3 || si == 4) && start && start < s->mono)
-			s->pend[cpu * NC_NR_KINDS + (si == 4 ? NC_RX : NC_TX)] = s->mono - start;
+		const struct nc_state *st = &bss->state[cpu];
+
+		/* counters and state of one moment: retry if an event ended meanwhile */
+		w2 = __atomic_load_n(&st->cur, __ATOMIC_ACQUIRE);
+		si2 = __atomic_load_n(&st->si_vec, __ATOMIC_ACQUIRE);
+		start2 = __atomic_load_n(&st->si_start, __ATOMIC_ACQUIRE);
+		for (tries = 0; tries < 4; tries++) {
+			w = w2;
+			si = si2;
+			start = start2;
+			memcpy(&s->cpu[cpu], &bss->cpus[cpu], sizeof(s->cpu[cpu]));
+			w2 = __atomic_load_n(&st->cur, __ATOMIC_ACQUIRE);
+			si2 = __atomic_load_n(&st->si_vec, __ATOMIC_ACQUIRE);
+			start2 = __atomic_load_n(&st->si_start, __ATOMIC_ACQUIRE);
+			if (w == w2 && si == si2 && start == start2)
+				break;
+		}
+		if ((w >> 2) && (w >> 2) < s->mono)
+			s->pend[cpu * NPEND + ((w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV)] =
+				s->mono - (w >> 2);
+		if (!si || !start || start >= s->mono)
+			continue;
+		s->pend[cpu * NPEND + NC_NR_KINDS] = s->mono - start;
+		if (si == 3 || si == 4)		/* NET_TX, NET_RX (vector + 1) */
+			s->pend[cpu * NPEND + (si == 4 ? NC_RX : NC_TX)] = s->mono - start;
 	}
 	read_proc_stat(r, s->stat_si);
 	getrusage(RUSAGE_SELF, &ru);
@@ -782,7 +800,7 @@ static int snap_alloc(struct run *r, struct snap *s)
 {
 	s->cpu = calloc(r->nr_cpus, sizeof(*s->cpu));
 	s->stat_si = calloc(r->nr_cpus, sizeof(*s->stat_si));
-	s->pend = calloc(r->nr_cpus * NC_NR_KINDS, sizeof(*s->pend));
+	s->pend = calloc(r->nr_cpus * NPEND, sizeof(*s->pend));
 	return s->cpu && s->stat_si && s->pend ? 0 : -ENOMEM;
 }
 
@@ -797,7 +815,7 @@ static void snap_copy(struct run *r, struct snap *dst, const struct snap *src)
 {
 	memcpy(dst->cpu, src->cpu, r->nr_cpus * sizeof(*dst->cpu));
 	memcpy(dst->stat_si, src->stat_si, r->nr_cpus * sizeof(*dst->stat_si));
-	memcpy(dst->pend, src->pend, r->nr_cpus * NC_NR_KINDS * sizeof(*dst->pend));
+	memcpy(dst->pend, src->pend, r->nr_cpus * NPEND * sizeof(*dst->pend));
 	dst->mono = src->mono;
 	dst->self_ns = src->self_ns;
 	dst->bpf_ns = src->bpf_ns;
@@ -824,11 +842,12 @@ static void cpu_row(struct run *r, const struct snap *a, const struct snap *b, i
 
 	memset(row, 0, sizeof(*row));
 	for (k = 0; k < NC_NR_KINDS; k++) {
-		row->ns[k] = sub0(y->ns[k] + b->pend[cpu * NC_NR_KINDS + k],
-				  x->ns[k] + a->pend[cpu * NC_NR_KINDS + k]);
+		row->ns[k] = sub0(y->ns[k] + b->pend[cpu * NPEND + k],
+				  x->ns[k] + a->pend[cpu * NPEND + k]);
 		row->total_ns += row->ns[k];
 	}
-	row->si_ns = sub0(y->softirq_ns, x->softirq_ns);
+	row->si_ns = sub0(y->softirq_ns + b->pend[cpu * NPEND + NC_NR_KINDS],
+			  x->softirq_ns + a->pend[cpu * NPEND + NC_NR_KINDS]);
 	row->stat_si_ns = sub0(b->stat_si[cpu], a->stat_si[cpu]) * (1000000000ULL / r->clk_tck);
 	row->ops[0] = y->ops[0] - x->ops[0];
 	row->ops[1] = y->ops[1] - x->ops[1];
@@ -1245,8 +1264,9 @@ static void metrics_serve(struct run *r)
 
 static void loop(struct run *r)
 {
-	uint64_t now = bn_now_ns(), next_report = now + env.interval_ns, next_drain = now + DRAIN_NS;
-	uint64_t end = env.duration_ns ? now + env.duration_ns : UINT64_MAX, until;
+	uint64_t now = bn_now_ns(), until;
+	uint64_t next_report = now + env.interval_ns, next_drain = now + DRAIN_NS;
+	uint64_t end = env.duration_ns ? now + env.duration_ns : UINT64_MAX;
 	struct pollfd pfd[2];
 	int npfd, timeout;
 

@@ -56,7 +56,7 @@ struct nc_state {
 	__u64 cgid;		/* cgroup of the operation in cur */
 	__u64 si_start;		/* softirq start, ns */
 	__u32 si_vec;		/* softirq vector + 1, 0 outside softirqs */
-	__u32 pad;
+	__u32 depth;		/* nested hooks of the running task's operation */
 	__u64 pad2[4];
 };
 
