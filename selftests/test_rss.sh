@@ -39,7 +39,15 @@ TMP=$(mktemp -d /tmp/test_rss.XXXXXX)
 [ "${TEST_RSS_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
 
 setup_ns cli srv
-add_veth "$cli" rss-c "$srv" rss-s
+# one receive queue per CPU on the client side: each worker CPU sends its
+# replies into its own ring of the peer (256 frames each) instead of sharing one
+ip link add rss-c numtxqueues 2 numrxqueues 2 type veth peer name rss-s \
+	numtxqueues 2 numrxqueues 2 || { log_fail "cannot create the veth pair"; exit $ksft_fail; }
+on_cleanup "ip link del rss-c"
+ip link set rss-c netns "$cli"
+ip link set rss-s netns "$srv"
+ip -n "$cli" link set rss-c up
+ip -n "$srv" link set rss-s up
 add_addrs "$cli" rss-c 1 1
 add_addrs "$srv" rss-s 1 2
 # XDP_REDIRECT into a veth (the replies leave through rss-s) needs NAPI on
@@ -117,7 +125,7 @@ check_all_answered()
 	if [ "$sent" -lt 100 ]; then
 		log_fail "$name: only $sent requests sent"
 	elif [ "$sent" != "$rcvd" ]; then
-		log_fail "$name: $sent requests sent, $rcvd replies received; server: $(drops "$name");" \
+		log_fail "$name: $sent requests sent, $rcvd replies received; server: saw $rx, $(drops "$name");" \
 			"client: $(sed -n 's/.*total: //p' "$TMP/$name.cli.err")"
 	elif [ "$rx" != $((sent + extra)) ]; then
 		log_fail "$name: $sent requests sent (+$extra), the server saw $rx"
@@ -156,7 +164,7 @@ test_rr()
 	local c0 c1 diff
 
 	server_start rr --policy rr --cpus 0,1 || return
-	client rr --clients 2 --rate 2000 --mix 90:10 -d 2 "$S4"
+	client rr --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S4"
 	sleep 0.6
 	server_stop
 	check_all_answered rr || return
@@ -175,7 +183,7 @@ test_hash()
 	local bad
 
 	server_start hash --policy hash --cpus 0,1 || return
-	client hash --clients 6 --rate 3000 --mix 90:10 -d 2 "$S4"
+	client hash --clients 6 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4"
 	sleep 0.6
 	server_stop
 	check_all_answered hash || return
@@ -194,7 +202,7 @@ test_split()
 	local s0 l0 s1 l1 sent_long
 
 	server_start split --policy split --cpus 0 --long-cpus 1 || return
-	client split --clients 2 --rate 2000 --mix 70:30 -d 2 "$S4"
+	client split --clients 2 --rate $((2000 / SLOW)) --mix 70:30 -d 2 "$S4"
 	sleep 0.6
 	server_stop
 	check_all_answered split || return
@@ -257,7 +265,7 @@ test_jsq()
 	hog=$!
 	on_cleanup "kill $hog"
 	sleep 0.3
-	client jsq --clients 2 --rate 3000 --mix 90:10 -d 2 "$S4" &
+	client jsq --clients 2 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4" &
 	cpid=$!
 	# end the starvation with the sending, so that the drain sees every reply
 	sleep 2
@@ -283,7 +291,7 @@ test_p2c()
 	local infl
 
 	server_start p2c --policy p2c --cpus 0,1 || return
-	client p2c --clients 2 --rate 3000 --mix 90:10 -d 2 "$S4"
+	client p2c --clients 2 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4"
 	sleep 0.6
 	server_stop
 	check_all_answered p2c || return
@@ -391,7 +399,7 @@ test_malformed()
 	check "malformed: a 64-byte request is answered, tail intact, checksum valid" \
 		long_payload_request
 	# and requests still work
-	client malformed --clients 1 --rate 500 -d 1 "$S4"
+	client malformed --clients 1 --rate $((500 / SLOW)) -d 1 "$S4"
 	sleep 0.6
 	server_stop
 	kill $upid 2>/dev/null
@@ -471,7 +479,7 @@ test_cleanup()
 	for sig in INT TERM KILL; do
 		server_start "cleanup$sig" --policy jsq --cpus 0,1 || return
 		xdp_attached || log_fail "cleanup: no XDP program while rss runs"
-		client "cleanup$sig" --rate 1000 -d 1 "$S4"
+		client "cleanup$sig" --rate $((1000 / SLOW)) -d 1 "$S4"
 		server_stop $sig
 		rc=$?
 		if xdp_attached; then
@@ -489,7 +497,7 @@ test_cleanup()
 test_ipv6()
 {
 	server_start ipv6 --policy hash --cpus 0,1 || return
-	client ipv6 --clients 2 --rate 2000 --mix 90:10 -d 2 "$S6"
+	client ipv6 --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S6"
 	sleep 0.6
 	server_stop
 	check_all_answered ipv6
