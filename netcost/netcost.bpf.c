@@ -144,6 +144,8 @@ static __always_inline int op_enter(__u32 op, bool top)
 {
 	struct nc_state *st = &state[this_cpu()];
 
+	if (st->si_vec)
+		return 0;	/* a kernel socket used from a softirq: softirq time */
 	if (top)
 		st->depth = 0;
 	if (st->depth++)
@@ -161,7 +163,7 @@ static __always_inline int op_exit(void)
 	struct nc_state *st = &state[cpu];
 	__u64 w;
 
-	if (!st->depth || --st->depth)
+	if (st->si_vec || !st->depth || --st->depth)
 		return 0;
 	w = __sync_lock_test_and_set(&st->cur, 0);
 	if (!w)

@@ -83,7 +83,7 @@ static const char doc[] =
 "USAGE: netcost [-i SECONDS] [-d SECONDS] [-j] [-c CPULIST]\n"
 "               [--backend auto|fentry|kprobe|tracepoint] [--breakdown]\n"
 "               [--freq HZ] [--sampler array|ringbuf] [--folded FILE]\n"
-"               [--cgroups [N]] [--metrics [ADDR:]PORT] [--bpf-stats]\n"
+"               [--cgroups[=N]] [--metrics [ADDR:]PORT] [--bpf-stats]\n"
 "\n"
 "Every interval, per CPU and for all CPUs: time in NET_RX and NET_TX\n"
 "softirqs and in socket send and receive operations, as % of the CPU and in\n"
@@ -97,7 +97,7 @@ static const char doc[] =
 "    netcost -i 5 -d 60 -c 0-3     # CPUs 0-3, 5 s intervals, one minute\n"
 "    netcost -j --breakdown        # JSON Lines, with categories (TCP, GRO...)\n"
 "    netcost --breakdown --folded out.folded -d 10   # flame graph input\n"
-"    netcost --cgroups 5           # the 5 cgroups with most socket time\n"
+"    netcost --cgroups=5           # the 5 cgroups with most socket time\n"
 "    netcost --metrics 9100        # Prometheus exposition on port 9100\n";
 
 enum {
@@ -125,6 +125,7 @@ static const struct argp_option opts[] = {
 	  "Enable kernel BPF run-time stats, report netcost's BPF cost", 0 },
 	{ "slots", OPT_SLOTS, "N", OPTION_HIDDEN, "Samples per CPU per buffer", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose output (twice: libbpf debug)", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
 };
 
@@ -206,6 +207,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		bn_verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument: %s (--cgroups takes its count as "

@@ -238,7 +238,10 @@ static int lo_up(void)
 
 static int tcp_pair(int *a, int *b)
 {
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in sin = {
+		.sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+	};
 	socklen_t len = sizeof(sin);
 	int l, one = 1;
 
@@ -348,14 +351,14 @@ FIXTURE_SETUP(ops)
 		_exit(127);
 	}
 	/* attached once it has said which backend it uses; up to 2 min in TCG */
-	for (i = 0; i < 1200 && !file_has(self->err, "backend "); i++) {
+	for (i = 0; i < 1200 && !file_has(self->err, "links attached"); i++) {
 		if (waitpid(self->nc, NULL, WNOHANG) == self->nc) {
 			self->nc = -1;
 			break;
 		}
 		usleep(100000);
 	}
-	ASSERT_TRUE(file_has(self->err, "backend ")) TH_LOG("netcost did not start");
+	ASSERT_TRUE(file_has(self->err, "links attached")) TH_LOG("netcost did not start");
 }
 
 FIXTURE_TEARDOWN(ops)

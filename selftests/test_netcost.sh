@@ -236,7 +236,11 @@ start_netcost()
 	${NC_NS:+ip netns exec "$NC_NS"} "$NETCOST" "$@" > "$out" 2> "$err" &
 	NC_PID=$!
 	on_cleanup "kill -9 $NC_PID"
-	wait_for_file $((20 * SLOW)) "$err" "backend " || return 1
+	wait_for_file $((30 * SLOW)) "$err" "links attached" && return 0
+	# say where it is stuck, for the failure message
+	echo "(pid $NC_PID: $(ps -o stat=,wchan:32= -p $NC_PID 2>/dev/null || echo gone);" \
+	     "kernel stack: $(tr '\n' ' ' < /proc/$NC_PID/stack 2>/dev/null | cut -c1-300))" >> "$err"
+	return 1
 }
 
 # traffic tcp|udp SECONDS: iperf3 from the sender's to the receiver's cgroup.
@@ -251,13 +255,14 @@ traffic()
 		iperf3 -c "$SRV" -p "$port" -t "$secs" "${opt[@]}" > "$TMP/iperf-c.log" 2>&1
 }
 
-# measure OUT tcp|udp args...: netcost around SECONDS of traffic.
+# measure OUT tcp|udp args...: netcost around MEASURE_SECS (default 3, x SLOW)
+# seconds of traffic.
 measure()
 {
-	local out=$1 proto=$2 secs=$((3 * SLOW))
+	local out=$1 proto=$2 secs=$((${MEASURE_SECS:-3} * SLOW))
 
 	shift 2
-	start_netcost "$out" "$out.err" -j -i 1 -d $((secs + 3 * SLOW)) --cgroups=50 "$@" ||
+	start_netcost "$out" "$out.err" -j -i 1 -d $((secs + 2 * SLOW)) --cgroups=50 "$@" ||
 		{ log_fail "netcost $* did not start: $(cat "$out.err")"; return 1; }
 	sleep 1
 	traffic "$proto" "$secs" || log_fail "iperf3 $proto failed: $(tail -3 "$TMP/iperf-c.log")"
@@ -269,7 +274,7 @@ measure()
 
 # ---- idle ----
 
-start_netcost "$TMP/idle.json" "$TMP/idle.err" -j -i 1 -d $((2 * SLOW)) --cgroups=50 ||
+start_netcost "$TMP/idle.json" "$TMP/idle.err" -j -i 1 -d $((1 + SLOW)) --cgroups=50 ||
 	{ log_fail "netcost did not start: $(cat "$TMP/idle.err")"; exit 1; }
 wait "$NC_PID"
 jcheck "idle: JSON fields" fields "$TMP/idle.json"
@@ -382,6 +387,12 @@ for args in "-c 999" "-c x" "--freq 0" "--freq 200000" "--backend bogus" "-i 0" 
 done
 [ $bad = 0 ] && log_ok "bad input: exit 2 with one error line, nothing on stdout"
 
+if "$NETCOST" -h | grep -q '^EXAMPLES:' && "$NETCOST" -V | grep -q '^netcost '; then
+	log_ok "-h prints usage with examples, -V the version"
+else
+	log_fail "-h or -V output"
+fi
+
 "$NETCOST" -d 1 --folded /nonexistent/dir/x.folded > /dev/null 2> "$TMP/bad.err"
 rc=$?
 if [ $rc = 1 ] && grep -q '^netcost: cannot write /nonexistent/dir/x.folded' "$TMP/bad.err"; then
@@ -403,13 +414,13 @@ fi
 
 for sig in INT TERM KILL; do
 	start_netcost "$TMP/sig.out" "$TMP/sig.err" -i 0.2 --breakdown ||
-		{ log_fail "SIG$sig: netcost did not start"; continue; }
+		{ log_fail "SIG$sig: netcost did not start: $(cat "$TMP/sig.err")"; continue; }
 	wait_for_file $((10 * SLOW)) "$TMP/sig.out" ' all ' || log_fail "SIG$sig: no output"
 	kill -"$sig" "$NC_PID"
 	{ wait "$NC_PID"; } 2>/dev/null
 	rc=$?
 	if [ $sig != KILL ] && { [ $rc != 0 ] || ! grep -q '^Average *all' "$TMP/sig.out"; }; then
-		log_fail "SIG$sig: exit $rc, summary missing"
+		log_fail "SIG$sig: exit $rc, summary missing; stderr: $(cat "$TMP/sig.err")"
 	elif ! wait_until $((10 * SLOW)) no_nc_progs; then
 		log_fail "SIG$sig: $(nc_progs) netcost programs still loaded"
 	else
@@ -426,7 +437,7 @@ for b in tracepoint fentry kprobe; do
 		log_skip "$b backend: $(head -1 "$TMP/$b.err")"
 		continue
 	fi
-	if measure "$TMP/$b.json" tcp --backend $b; then
+	if MEASURE_SECS=2 measure "$TMP/$b.json" tcp --backend $b; then
 		jcheck "$b: JSON fields" fields "$TMP/$b.json"
 		jcheck "$b: no CPU above 100%" max100 "$TMP/$b.json"
 		jcheck "$b: send, receive and NET_RX time well above idle" busy "$TMP/$b.json" \

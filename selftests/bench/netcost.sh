@@ -79,7 +79,7 @@ run_with()
 	if [ "$mode" != none ]; then
 		"$NETCOST" -j -i 100 "${args[@]}" > "$TMP/nc.json" 2> "$TMP/nc.err" &
 		pid=$!
-		wait_for_file 20 "$TMP/nc.err" "backend " || { kill -9 $pid; return 1; }
+		wait_for_file 20 "$TMP/nc.err" "links attached" || { kill -9 $pid; return 1; }
 	fi
 	g=$(iperf)
 	if [ "$mode" != none ]; then
@@ -143,7 +143,7 @@ if [ $softirqs_ok = 1 ]; then
 	softirqs -N $dur 1 > "$TMP/softirqs.out" 2>&1 &
 	sipid=$!
 fi
-wait_for_file 20 "$TMP/acc.err" "backend " || true
+wait_for_file 20 "$TMP/acc.err" "links attached" || true
 sleep 1
 nc0=$(prog_stats '^nc_')
 ncs0=$(schedstat_ns $ncpid)
