@@ -700,30 +700,44 @@ static void report_step(int s, struct record *out)
 	free(rtt);
 }
 
+static bool step_bad(const struct record *r, double lim)
+{
+	return isnan(r->q[2]) || r->q[2] > lim || (r->sent && r->lost > 0.01 * r->sent);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 /*
- * The knee of a class: the highest achieved rate before the p99 queuing
- * delay leaves its low-load level (10x the first step's and 50 us more) or
- * more than 1% of the requests are lost.
+ * The knee of a class: the highest offered rate before the p99 queuing delay
+ * leaves its low-load level (10x the median of the first three steps' and
+ * 50 us more) or more than 1% of the requests are lost, for two steps in a
+ * row (or the last step): a single spike of a noisy machine is not a knee.
  */
 static void print_knees(struct record (*recs)[RSS_NR_CLASSES])
 {
-	double base, knee, lim, plateau, m;
-	int c, s, knee_step;
+	double base, knee, lim, plateau, m, first[3];
+	int c, s, n, knee_step;
 
 	for (c = 0; c < RSS_NR_CLASSES; c++) {
 		if ((c == RSS_SHORT ? env.short_pct : 100 - env.short_pct) <= 0)
 			continue;
-		base = recs[0][c].q[2];
-		if (isnan(base))
+		for (n = 0; n < 3 && n < nsteps; n++)
+			first[n] = isnan(recs[n][c].q[2]) ? INFINITY : recs[n][c].q[2];
+		qsort(first, n, sizeof(first[0]), cmp_double);
+		base = first[(n - 1) / 2];
+		if (isinf(base))
 			continue;
 		lim = fmax(base * 10, base + 50);
 		knee = NAN;
 		knee_step = -1;
 		for (s = 0; s < nsteps; s++) {
-			struct record *r = &recs[s][c];
-
-			if (isnan(r->q[2]) || r->q[2] > lim ||
-			    (r->sent && r->lost > 0.01 * r->sent))
+			if (step_bad(&recs[s][c], lim) &&
+			    (s == nsteps - 1 || step_bad(&recs[s + 1][c], lim)))
 				break;
 			knee = step_rate[s];
 			knee_step = s;

@@ -487,6 +487,7 @@ int rss_worker(struct xdp_md *ctx)
 	struct req_loc loc;
 	__u64 now, t_server, qd, done, old, new, hi;
 	__u32 zero = 0, cpu, class, n;
+	bool plain;
 
 	st = bpf_map_lookup_elem(&worker_stats, &zero);
 	if (!st)
@@ -510,15 +511,20 @@ int rss_worker(struct xdp_md *ctx)
 		bpf_loop(n, spin, NULL, 0);
 	done = bpf_ktime_get_ns();
 
+	/* no reply, or a plain request whose whole checksum is redone below:
+	 * no incremental update needed */
+	plain = no_reply || loc.uh->len == bpf_htons(sizeof(struct udphdr) + RSS_REQ_LEN);
 	old = loc.req->t_worker;
 	new = bpf_cpu_to_be64(now);
-	udp_csum_replace(&loc.uh->check, old, new);
+	if (!plain)
+		udp_csum_replace(&loc.uh->check, old, new);
 	loc.req->t_worker = new;
 	old = ((__u64)loc.req->service_ns << 32) | loc.req->cpu;
 	loc.req->cpu = bpf_htonl(cpu);
 	loc.req->service_ns = bpf_htonl((__u32)(done - now));
 	new = ((__u64)loc.req->service_ns << 32) | loc.req->cpu;
-	udp_csum_replace(&loc.uh->check, old, new);
+	if (!plain)
+		udp_csum_replace(&loc.uh->check, old, new);
 
 	st->done[class]++;
 	st->qdelay_sum_ns += qd;
@@ -535,7 +541,7 @@ int rss_worker(struct xdp_md *ctx)
 		st->bad++;
 		return XDP_DROP;
 	}
-	if (bpf_ntohs(loc.uh->len) == sizeof(struct udphdr) + RSS_REQ_LEN)
+	if (plain)
 		udp_csum_full(&loc, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	if (bpf_redirect_map(&tx_port, 0, 0) != XDP_REDIRECT)
 		return XDP_DROP;

@@ -19,7 +19,8 @@
 #     average number of CPUs the group used.
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 # Usage: rss.sh [a] [b]   (default both; b includes c). Environment: REPEATS,
-# SECS, RSS_RAMP (START:STEP:END), RSS_STEP (s), RSS_CLIENTS, RSS_PLOT (png).
+# SECS, RSS_RAMP (START:STEP:END), RSS_STEP (s), RSS_CLIENTS, RSS_NICE (the
+# workers' nice value, -10), RSS_PLOT (png).
 
 source "$(dirname "$0")/../lib.sh"
 
@@ -30,6 +31,9 @@ SECS=${SECS:-5}
 RAMP=${RSS_RAMP:-2000:2000:24000}
 STEP=${RSS_STEP:-2}
 CLIENTS=${RSS_CLIENTS:-4}
+# The workers' kthreads at this nice value, for every configuration alike:
+# on a machine shared with other jobs they otherwise wait behind them.
+NICE=${RSS_NICE:--10}
 PLOT=${RSS_PLOT:-$TOP_DIR/.output/bench/rss_p99.png}
 trap cleanup EXIT
 
@@ -72,7 +76,7 @@ server_start() # NAME ARGS...
 	local name=$1
 
 	shift
-	ip netns exec "$srv" "$RSS" -I rss-s -j -i 1 "$@" >"$TMP/$name.srv" 2>"$TMP/$name.srv.err" &
+	ip netns exec "$srv" "$RSS" -I rss-s -j -i 1 --worker-nice "$NICE" "$@" >"$TMP/$name.srv" 2>"$TMP/$name.srv.err" &
 	SPID=$!
 	on_cleanup "kill -9 $SPID"
 	wait_for_file 10 "$TMP/$name.srv.err" "Ctrl-C to stop"
