@@ -392,17 +392,32 @@ extern struct nf_conn *bpf_skb_ct_lookup(struct __sk_buff *skb, struct bpf_sock_
 					 __u32 opts_sz) __ksym;
 extern void bpf_ct_release(struct nf_conn *ct) __ksym;
 
+/*
+ * struct bpf_ct_opts as of 6.6, without CO-RE relocations: older kernels
+ * (6.1) have reserved[2] where ct_zone_id is and take opts__sz 12; then the
+ * zone stays 0 and only the first 12 bytes are read.
+ */
+struct el_ct_opts {
+	__s32 netns_id;
+	__s32 error;
+	__u8 l4proto;
+	__u8 dir;
+	__u16 ct_zone_id;
+	__u8 ct_zone_dir;
+	__u8 reserved[3];
+};
+
 static __always_inline struct nf_conn *tc_lookup(struct __sk_buff *skb,
 						 struct bpf_sock_tuple *tup, __u32 tsz,
 						 __u8 proto, __u32 zone, __u8 *dir)
 {
-	struct bpf_ct_opts opts = {};
+	struct el_ct_opts opts = {};
 	struct nf_conn *ct;
 
 	opts.netns_id = BPF_F_CURRENT_NETNS;
 	opts.l4proto = proto;
-	opts.ct_zone_id = zone;
-	ct = bpf_skb_ct_lookup(skb, tup, tsz, &opts, ct_opts_sz);
+	opts.ct_zone_id = ct_opts_sz >= 16 ? zone : 0;
+	ct = bpf_skb_ct_lookup(skb, tup, tsz, (struct bpf_ct_opts *)&opts, ct_opts_sz);
 	if (ct)
 		*dir = opts.dir;
 	return ct;

@@ -962,41 +962,68 @@ static void ct_events(void)
  * workload, add the bytes carried since the last walk, and check that idle
  * entries still exist in conntrack (a delete that was missed).
  */
+#define WALK_BATCH	1024
+#define SWEEP_MAX	4096
+
+static void walk_one(const struct el_key *key, const struct el_flow *f)
+{
+	struct uflow *u;
+
+	u = uf_find(key, true, f);
+	if (!u)
+		return;
+	u->gen = R.gen;
+	uf_account(u, f);
+	if (f->elephant)
+		R.fp.w[u->wl].elephants++;
+	else
+		R.fp.w[u->wl].mice++;
+}
+
 static void walk_flows(void)
 {
+	static struct el_key keys[WALK_BATCH], idle_keys[SWEEP_MAX];
+	static struct el_flow vals[WALK_BATCH];
 	int fd = bpf_map__fd(R.skel->maps.flows);
 	uint64_t now = bn_now_ns(), idle = env.interval_ns * 3;
-	struct el_key key, next, *prev = NULL;
-	bool full_sweep = R.ct_events_lost > 0;
-	struct el_flow f;
-	struct uflow *u;
-	int checks = 0, i;
+	bool full_sweep = R.ct_events_lost > 0, first = true;
+	struct el_key in, out;
+	int err, i, nidle = 0;
+	__u32 n;
 
 	if (idle < 30 * NSEC)
 		idle = 30 * NSEC;
 	R.gen = !R.gen;
-	while (!bpf_map_get_next_key(fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &f))
-			continue;
-		if ((full_sweep || now - f.last_ns > idle) && checks < 4096) {
-			checks++;
-			if (ctnl_exists(&key) == 0) {
-				R.swept++;
-				flow_gone(&key, NULL);
-				continue;
-			}
+	do {
+		n = WALK_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &n, NULL);
+		if (err && err != -ENOENT) {
+			bn_warn("cannot read the flow table: %s", strerror(-err));
+			break;
 		}
-		u = uf_find(&key, true, &f);
-		if (!u)
-			continue;
-		u->gen = R.gen;
-		uf_account(u, &f);
-		if (f.elephant)
-			R.fp.w[u->wl].elephants++;
-		else
-			R.fp.w[u->wl].mice++;
+		for (i = 0; i < (int)n; i++) {
+			if ((full_sweep || now - vals[i].last_ns > idle) && nidle < SWEEP_MAX)
+				idle_keys[nidle++] = keys[i];
+			walk_one(&keys[i], &vals[i]);
+		}
+		in = out;
+		first = false;
+	} while (!err);
+	/* idle entries conntrack no longer has: a delete was missed */
+	for (i = 0; i < nidle; i++) {
+		if (ctnl_exists(&idle_keys[i]) == 0) {
+			struct uflow *u = uf_find(&idle_keys[i], false, NULL);
+
+			R.swept++;
+			if (u && u->gen == R.gen) {
+				/* counted as active above: take it back */
+				if (u->elephant)
+					R.fp.w[u->wl].elephants--;
+				else
+					R.fp.w[u->wl].mice--;
+			}
+			flow_gone(&idle_keys[i], NULL);
+		}
 	}
 	/* mirror entries whose BPF entry is gone without an event */
 	for (i = 0; i < UF_BUCKETS; i++) {
@@ -1636,7 +1663,6 @@ static int setup(void)
 	err = backend_start();
 	if (err)
 		return err;
-	bn_info("backend: %s", backend_names[R.backend]);
 	fprintf(stderr, "%s: using the %s backend\n", bn_prog(), backend_names[R.backend]);
 
 	R.epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -61,8 +61,9 @@ wait_listen 5 "$remote" 5201 || exit 0
 
 median()
 {
-	sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] :
-		(v[NR / 2] + v[NR / 2 + 1]) / 2; else print 0 }'
+	sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+		      else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 ELPID=
@@ -72,6 +73,7 @@ el_start()
 		while IFS= read -r line; do
 			printf '%s %s\n' "$(date +%s.%N)" "$line"
 		done >"$TMP/el.out" &
+	ELPIPE=$!
 	ELPID=
 	wait_until 15 grep -q "using the" "$TMP/el.err" || return 1
 	ELPID=$(ip netns pids "$node" | while read -r p; do
@@ -84,7 +86,7 @@ el_stop()
 {
 	[ -n "$ELPID" ] && kill -INT "$ELPID" 2>/dev/null
 	wait_until 10 sh -c "! kill -0 $ELPID 2>/dev/null"
-	wait 2>/dev/null
+	wait "$ELPIPE" 2>/dev/null
 	ELPID=
 }
 
