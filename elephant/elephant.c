@@ -1050,7 +1050,7 @@ static void print_summary(void)
 
 	time_str(now_real, ts, sizeof(ts), env.json);
 	if (!env.json)
-		printf("%-8s %-8s %-16s %9s %9s %14s %-9s\n", "TIME", "SUMMARY", "NAME",
+		printf("%-8s %-8s %-16s %9s %9s %14s %s\n", "TIME", "SUMMARY", "NAME",
 		       "ELEPHANTS", "MICE", "BYTES", "FOOTPRINT");
 	for (i = 0; i < R.fp.n; i++) {
 		const struct el_workload *w = &R.fp.w[i];
@@ -1080,7 +1080,7 @@ static void print_summary(void)
 			bn_json_str(&j, "footprint", h ? "heavy" : "light");
 			bn_json_end(&j);
 		} else {
-			printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %-9s\n", ts, "workload",
+			printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "workload",
 			       w->name, w->elephants, w->mice, w->bytes, h ? "heavy" : "light");
 		}
 	}
@@ -1104,7 +1104,7 @@ static void print_summary(void)
 		bn_json_str(&j, "backend", backend_names[R.backend]);
 		bn_json_end(&j);
 	} else {
-		printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %-9s\n", ts, "node", env.node,
+		printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "node", env.node,
 		       node_e, node_m, node_bytes, node_e || heavy ? "heavy" : "light");
 	}
 	R.header_done = false;

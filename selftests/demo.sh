@@ -21,7 +21,57 @@ demo_topology()
 }
 
 # <!-- demo:elephant -->
-demo_elephant() { :; }
+# elephant: a node namespace with a bridge, container c1 (zone 1, labelled
+# "web") sending an iperf3 elephant to a remote namespace through the node,
+# container c2 sending 30 short request/response mice at the same time.
+# elephant reports the one elephant (interface vc1, zone 1, workload web),
+# never a mouse, and every 2 s the footprint: web heavy, c2 light.
+demo_elephant()
+{
+	local node c1 c2 remote i pid
+
+	setup_ns node c1 c2 remote
+	add_bridge "$node" br0
+	add_addrs "$node" br0 1 1
+	for i in 1 2; do
+		local ns
+
+		eval "ns=\$c$i"
+		ip -n "$node" link add "vc$i" type veth peer name eth0 netns "$ns"
+		ip -n "$ns" link set eth0 up
+		add_port "$node" br0 "vc$i"
+		add_addrs "$ns" eth0 1 $((10 + i))
+		ip -n "$ns" route add default via "$(addr4 1 1)"
+	done
+	ip -n "$node" link add up0 type veth peer name eth0 netns "$remote"
+	ip -n "$node" link set up0 up
+	ip -n "$remote" link set eth0 up
+	add_addrs "$node" up0 2 1
+	add_addrs "$remote" eth0 2 2
+	ip -n "$remote" route add 198.18.1.0/24 via "$(addr4 2 1)"
+	ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$node" iptables -t raw -A PREROUTING -s "$(addr4 1 11)" -j CT --zone 1
+	ip netns exec "$node" iptables -t raw -A PREROUTING -d "$(addr4 1 11)" -j CT --zone 1
+	ip netns exec "$node" iptables -t raw -A PREROUTING -s "$(addr4 1 12)" -j CT --zone 2
+	ip netns exec "$node" iptables -t raw -A PREROUTING -d "$(addr4 1 12)" -j CT --zone 2
+	ip netns exec "$remote" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	ip netns exec "$remote" socat TCP-LISTEN:7000,fork,reuseaddr EXEC:cat >/dev/null 2>&1 &
+	sleep 0.5
+	ip netns exec "$c1" ping -c1 -W2 "$(addr4 2 2)" >/dev/null
+	ip netns exec "$c2" ping -c1 -W2 "$(addr4 2 2)" >/dev/null
+
+	log_info "elephant -i 2 -d 9 --min-bytes 5M --min-duration 2s --label zone:1=web"
+	ip netns exec "$node" "$TOP_DIR/elephant/elephant" -i 2 -d 9 --min-bytes 5M \
+		--min-duration 2s --label zone:1=web --node demo-node &
+	pid=$!
+	sleep 1
+	for i in $(seq 30); do
+		echo "request $i" | ip netns exec "$c2" socat -T 2 - TCP:"$(addr4 2 2)":7000 \
+			>/dev/null 2>&1
+	done &
+	ip netns exec "$c1" iperf3 -c "$(addr4 2 2)" -p 5201 -t 5 -b 100M >/dev/null 2>&1
+	wait $pid
+}
 # <!-- /demo:elephant -->
 
 # <!-- demo:rss -->

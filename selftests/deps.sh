@@ -16,6 +16,7 @@ PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbs
 PKGS="$PKGS iperf3 xz-utils procps"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
 PKGS="$PKGS libbpf-tools"	# netcost: bench peer (softirqs)
+PKGS="$PKGS curl prometheus"	# elephant: /metrics scraped by curl and a real prometheus
 # VM stage
 PKGS="$PKGS qemu-system-x86 busybox-static"
 
