@@ -7,11 +7,11 @@
 # Called by `selftests/deps.sh vm` (and so `make deps`); idempotent.
 set -e
 
-# The pinned guest kernel: package (ABI) and exact version. Change both
-# together; the tree lands in $OUTPUT/vm/$VM_KERNEL_PKG_$VM_KERNEL_VERSION
-# and $OUTPUT/vm/kernel points at it.
-VM_KERNEL_PKG=linux-image-6.1.0-56-amd64
-VM_KERNEL_VERSION=6.1.192-2
+# The pinned guest kernel, package=version as apt-get takes it. The tree
+# lands in $OUTPUT/vm/<package>_<version>, and $OUTPUT/vm/kernel points at it.
+VM_KERNEL=linux-image-6.1.0-56-amd64=6.1.192-2
+VM_KERNEL_PKG=${VM_KERNEL%%=*}
+VM_KERNEL_VERSION=${VM_KERNEL#*=}
 
 OUTPUT=${OUTPUT:-.output}
 VMDIR=$OUTPUT/vm
@@ -43,10 +43,10 @@ fetch_kernel()
 		rm -rf "$dir" "$VMDIR/dl"
 		mkdir -p "$VMDIR/dl"
 		chmod 755 "$VMDIR/dl"
-		echo "vm: downloading $VM_KERNEL_PKG=$VM_KERNEL_VERSION" >&2
-		if ! (cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$VM_KERNEL_PKG=$VM_KERNEL_VERSION"); then
+		echo "vm: downloading $VM_KERNEL" >&2
+		if ! (cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$VM_KERNEL"); then
 			apt-get update -qq
-			(cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$VM_KERNEL_PKG=$VM_KERNEL_VERSION")
+			(cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$VM_KERNEL")
 		fi
 		dpkg-deb -x "$VMDIR"/dl/*.deb "$dir"
 		# dpkg-deb -x runs no maintainer scripts: make modules.dep and
@@ -56,6 +56,10 @@ fetch_kernel()
 		touch "$dir/.complete"
 	fi
 	ln -sfn "$name" "$VMDIR/kernel"
+	# Trees of earlier pins (400 MB each) go.
+	for old in "$VMDIR"/linux-image-*; do
+		[ "$old" = "$dir" ] || rm -rf "$old"
+	done
 }
 
 need_pkgs
