@@ -20,7 +20,7 @@
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 # Usage: rss.sh [a] [b]   (default both; b includes c). Environment: REPEATS,
 # SECS, RSS_RAMP (START:STEP:END), RSS_STEP (s), RSS_CLIENTS, RSS_NICE (the
-# workers' nice value, -10), RSS_PLOT (png).
+# workers' nice value, -10), RSS_SHORT_US, RSS_LONG_US (6, 60), RSS_PLOT (png).
 
 source "$(dirname "$0")/../lib.sh"
 
@@ -28,12 +28,14 @@ RSS=$TOP_DIR/rss/rss
 CLIENT=$TOP_DIR/rss/rss-client
 REPEATS=${REPEATS:-3}
 SECS=${SECS:-5}
-RAMP=${RSS_RAMP:-2000:2000:24000}
+RAMP=${RSS_RAMP:-5000:5000:80000}
 STEP=${RSS_STEP:-2}
 CLIENTS=${RSS_CLIENTS:-4}
 # The workers' kthreads at this nice value, for every configuration alike:
 # on a machine shared with other jobs they otherwise wait behind them.
 NICE=${RSS_NICE:--10}
+SHORT_US=${RSS_SHORT_US:-6}
+LONG_US=${RSS_LONG_US:-60}
 PLOT=${RSS_PLOT:-$TOP_DIR/.output/bench/rss_p99.png}
 trap cleanup EXIT
 
@@ -44,7 +46,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x "$RSS" ] || [ ! -x "$CLIENT" ] || ! command -v 
 fi
 
 TMP=$(mktemp -d /tmp/bench_rss.XXXXXX)
-on_cleanup "rm -rf $TMP"
+[ "${RSS_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
 setup_ns cli srv || exit 0
 # one receive queue per CPU on the client side: each worker CPU sends its
 # replies into its own ring of the peer
@@ -149,14 +151,16 @@ bench_redirect()
 # ramp NAME SERVER-ARGS...: one ramp against a server with SERVER-ARGS
 ramp()
 {
-	local name=$1 pol
+	local name=$1 cpus=$CPUS_MODEL
 
 	shift
-	pol=$name
-	server_start "r$name" "$@" || { echo "# skipped: rss $name did not start"; return 1; }
+	[ "$name" = split ] && cpus=1	# the model's short group
+	server_start "r$name" --short-us "$SHORT_US" --long-us "$LONG_US" "$@" ||
+		{ echo "# skipped: rss $name did not start"; return 1; }
 	ip netns exec "$cli" "$CLIENT" --clients "$CLIENTS" --mix 90:10 --ramp "$RAMP" \
-		--step-duration "$STEP" --drain 0.5 --policy "$pol" --cpus "$CPUS_MODEL" \
-		--long-cpus 1 --csv "$SRV" >"$TMP/$name.csv" 2>"$TMP/$name.cli.err"
+		--step-duration "$STEP" --drain 0.5 --policy "$name" --cpus "$cpus" \
+		--long-cpus 1 --short-us "$SHORT_US" --long-us "$LONG_US" --csv "$SRV" \
+		>"$TMP/$name.csv" 2>"$TMP/$name.cli.err"
 	server_stop
 }
 
@@ -171,7 +175,8 @@ model() # POLICY CLASS: the model's maximum rate of all classes together
 	local cpus=$CPUS_MODEL long=1
 
 	[ "$1" = split ] && cpus=1
-	"$CLIENT" --model --mix 90:10 --cpus "$cpus" --long-cpus "$long" --csv 2>/dev/null |
+	"$CLIENT" --model --mix 90:10 --cpus "$cpus" --long-cpus "$long" --short-us "$SHORT_US" \
+		--long-us "$LONG_US" --csv 2>/dev/null |
 		awk -F, -v p="$1" -v c="$2" '$1 == p && $2 == c { print $3 }'
 }
 
@@ -227,7 +232,7 @@ bench_ramps()
 	fi
 }
 
-echo "# rss: workers on cpus 0,1; client and server share this machine's $(nproc) cpus"
+echo "# rss: workers on cpus 0,1 (nice $NICE); client and server share this machine's $(nproc) cpus; service $SHORT_US/$LONG_US us"
 for part in ${*:-a b}; do
 	case $part in
 	a) bench_redirect ;;
