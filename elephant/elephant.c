@@ -594,9 +594,23 @@ static void iface_name(const struct el_flow *f, int dir, char *out)
 		snprintf(out, IF_NAMESIZE, "if%u", f->ifindex[dir]);
 		return;
 	}
-	if (dir == EL_DIR_ORIG && !strcmp(l->kind, "bridge") && f->has_mac &&
-	    bridge_port(l, f->mac, out))
-		return;
+	if (dir == EL_DIR_ORIG && !strcmp(l->kind, "bridge") && f->has_mac) {
+		int br = l->ifindex;
+
+		if (bridge_port(l, f->mac, out))
+			return;
+		/* a port added since the last refresh (a new container) */
+		if (bn_now_ns() - R.ns_refreshed > NSEC / 10) {
+			ns_refresh();
+			l = link_by_index(br);
+			if (l && bridge_port(l, f->mac, out))
+				return;
+		}
+		if (!l) {
+			snprintf(out, IF_NAMESIZE, "if%d", br);
+			return;
+		}
+	}
 	strcpy(out, l->name);
 }
 

@@ -16,8 +16,13 @@
 #            elephant is reported, once, with its tuple, iface, zone and
 #            workload; no mouse ever; JSON parses; conntrack -D yields
 #            elephant_del within 2 s with final totals >= what iperf3 sent;
-#            the summaries say c1 heavy and c2, c3 light; /metrics agrees
+#            the summaries say c1 heavy and c2, c3 light; /metrics agrees,
+#            scraped by curl and by a real prometheus server (loopback)
 #   udp6     an IPv6 UDP iperf3 elephant from c2 (derived workload name)
+#   atdelete a flow that crossed the thresholds while quiet is reported when
+#            conntrack -D deletes it (add with ",at_delete", then del)
+#   rate     --min-rate keeps a 20 Mbit/s flow out at 1G, lets it in at 10M
+#   hotplug  a container created after start (tc attaches to its veth)
 #   state    --state keeps c1 heavy across a restart without traffic
 #   signals  SIGTERM and kill -9: no program, filter or qdisc left behind;
 #            the next start removes what kill -9 left
@@ -122,6 +127,35 @@ backend_usable()
 	return 1
 }
 
+# prom_start: a real prometheus in the node namespace (loopback only),
+# scraping elephant's /metrics every second.
+PROMPID=
+prom_start()
+{
+	command -v prometheus >/dev/null || return 1
+	mkdir -p "$TMP/prom"
+	cat >"$TMP/prom.yml" <<-EOC
+	global:
+	  scrape_interval: 1s
+	scrape_configs:
+	  - job_name: elephant
+	    static_configs:
+	      - targets: ['127.0.0.1:19464']
+	EOC
+	ip netns exec "$node" prometheus --config.file="$TMP/prom.yml" \
+		--storage.tsdb.path="$TMP/prom" --web.listen-address=127.0.0.1:19090 \
+		>"$TMP/prom.log" 2>&1 &
+	PROMPID=$!
+	on_cleanup "kill -9 $PROMPID"
+}
+
+# prom_query EXPR: the first sample's value of an instant query
+prom_query()
+{
+	ip netns exec "$node" curl -s --max-time 5 http://127.0.0.1:19090/api/v1/query \
+		--data-urlencode "query=$1" | jq -r '.data.result[0].value[1] // empty'
+}
+
 ELPID=
 # el_start NAME ARGS...: elephant in the node namespace, output to $TMP/NAME.
 el_start()
@@ -219,8 +253,9 @@ case_main()
 {
 	local bk=$1 name="main-$bk" out n sent ev since del_ms f
 
-	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 5M --min-duration 2s \
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 2s \
 		--label zone:1=web --node testnode --metrics 127.0.0.1:19464 || return
+	prom_start
 	light "$c3" 6 &
 	local lpid=$!
 	mice "$c2" 40 &
@@ -242,10 +277,9 @@ case_main()
 	check "$name: exactly one elephant_add ($n)" [ "$n" = 1 ]
 	check "$name: elephant is the iperf3 flow c1 -> remote: $f" \
 		[ "$f" = "tcp $C1 40001 $R4 $PORT vc1 1 web" ]
-	check "$name: crossed with bytes >= 5M and duration >= 2s" \
-		jq_ok 'select(.type == "elephant_add") | .bytes >= 5242880 and .duration_s >= 2 and
-			(.reason | startswith("bytes>=5242880,duration>=2s"))' \
-		<<<"$out"
+	check "$name: crossed with bytes >= 1M and duration >= 2s" \
+		jq_ok -s 'length == 1 and (.[0] | .bytes >= 1048576 and .duration_s >= 2 and
+			.reason == "bytes>=1048576,duration>=2s")' <<<"$out"
 	check "$name: netns of the elephant is c1's" \
 		[ "$(echo "$out" | jq -r .netns_name)" = "$c1" ]
 	# no mouse: nothing from c2 or c3, and no event but the elephant's
@@ -284,6 +318,21 @@ case_main()
 		"$TMP/$name.metrics"
 	check "$name: /metrics: c2 light" grep -qx \
 		"elephant_workload_heavy{node=\"testnode\",workload=\"$c2\"} 0" "$TMP/$name.metrics"
+	if [ -n "$PROMPID" ]; then
+		wait_until $((30 * SLOW)) sh -c "[ \"\$(ip netns exec $node curl -s --max-time 5 \
+			http://127.0.0.1:19090/api/v1/query --data-urlencode \
+			'query=elephant_workload_elephants_total{workload=\"web\"}' |
+			jq -r '.data.result[0].value[1] // empty')\" = 1 ]"
+		check "$name: prometheus scraped web: 1 elephant" \
+			[ "$(prom_query 'elephant_workload_elephants_total{workload="web"}')" = 1 ]
+		check "$name: prometheus: web heavy, node 1 heavy workload" [ "$(prom_query \
+			'elephant_workload_heavy{workload="web"} + on(node) elephant_node_heavy_workloads')" = 2 ]
+		kill "$PROMPID" 2>/dev/null
+		wait "$PROMPID" 2>/dev/null
+		PROMPID=
+	else
+		log_info "$name: prometheus not installed (make deps): scrape by a real server not run"
+	fi
 	el_stop INT
 	check "$name: exit 0 on SIGINT" [ $? = 0 ]
 	check_nothing "$name: nothing attached after SIGINT"
@@ -293,7 +342,7 @@ case_udp6()
 {
 	local bk=$1 name="udp6-$bk" out f
 
-	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 2M --min-duration 1s || return
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 1s || return
 	mice "$c1" 10 &
 	local mpid=$!
 	ip netns exec "$c2" iperf3 -6 -u -c "$R6" -p $PORT -t 6 -b 20M -l 1200 --cport 40002 \
@@ -314,7 +363,7 @@ case_state()
 	local bk=$1 name="state-$bk" rc
 
 	rm -f "$TMP/state"
-	el_start "$name-1" --backend "$bk" -j -i 1 --min-bytes 2M --min-duration 1s \
+	el_start "$name-1" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 1s \
 		--state "$TMP/state" || return
 	ip netns exec "$c3" iperf3 -c "$R4" -p $PORT -t 3 -b 50M --cport 40003 >/dev/null 2>&1
 	wait_for_file $((5 * SLOW)) "$TMP/$name-1.out" '"type":"elephant_add"'
@@ -364,12 +413,55 @@ case_signals()
 	: "$pid"
 }
 
+# A flow that crosses --min-bytes early, goes quiet before --min-duration,
+# and is deleted after it: reported at delete time, then deleted, once each.
+case_atdelete()
+{
+	local bk=$1 name="atdelete-$bk" out
+
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 512K --min-duration 4s || return
+	ip netns exec "$c1" iperf3 -c "$R4" -p $PORT -t 1 -b 100M --cport 40005 >/dev/null 2>&1
+	sleep $((5 * SLOW))
+	check "$name: nothing reported while quiet" \
+		[ -z "$(events "$name" | grep '"sport":40005')" ]
+	ip netns exec "$node" conntrack -D -p tcp --orig-src "$C1" --sport 40005 -w 1 \
+		>/dev/null 2>&1
+	wait_for_file 2 "$TMP/$name.out" '"type":"elephant_del"'
+	out=$(events "$name" | jq -r 'select(.sport == 40005) | "\(.type) \(.reason)"')
+	check "$name: add at delete, then del: $(echo $out)" [ "$out" = \
+		"$(printf 'elephant_add bytes>=524288,duration>=4s,at_delete\nelephant_del deleted')" ]
+	el_stop INT
+}
+
+# --min-rate: a 20 Mbit/s flow is no elephant at --min-rate 1G, one at 1M.
+case_rate()
+{
+	local bk=$1 name="rate-$bk" n
+
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 1s \
+		--min-rate 1G || return
+	ip netns exec "$c1" iperf3 -c "$R4" -p $PORT -t 3 -b 20M --cport 40006 >/dev/null 2>&1
+	sleep 1
+	el_stop INT
+	n=$(events "$name" | grep -c elephant_add)
+	check "$name: 20 Mbit/s flow below --min-rate 1G: not reported ($n)" [ "$n" = 0 ]
+	el_start "$name-2" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 1s \
+		--min-rate 1M || return
+	ip netns exec "$c1" iperf3 -c "$R4" -p $PORT -t 3 -b 20M --cport 40007 >/dev/null 2>&1
+	wait_for_file $((5 * SLOW)) "$TMP/$name-2.out" '"type":"elephant_add"'
+	check "$name: above --min-rate 1M: reported with the rate test" jq_ok -s \
+		'map(select(.type == "elephant_add")) | length == 1 and
+		(.[0].reason | endswith(",rate>=1048576")) and .[0].rate_bps >= 1048576' \
+		"$TMP/$name-2.out"
+	el_stop INT
+}
+
 # A container that appears after elephant started is picked up (tc backend).
 case_hotplug()
 {
 	local bk=$1 name="hotplug-$bk" c4 f
 
-	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 2M --min-duration 1s || return
+	el_start "$name" --backend "$bk" -j -i 1 --min-bytes 1M --min-duration 1s || return
 	setup_ns c4
 	ip -n "$node" link add vc4 type veth peer name eth0 netns "$c4"
 	ip -n "$c4" link set eth0 up
@@ -440,7 +532,7 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-cases=${*:-main udp6 hotplug state signals badinput}
+cases=${*:-main udp6 atdelete rate hotplug state signals badinput}
 backends=${BACKENDS:-tc kprobe fentry}
 for bk in $backends; do
 	if ! why=$(backend_usable "$bk"); then
