@@ -122,6 +122,7 @@ static const struct argp_option opts[] = {
 	{ "duration", 'd', "SECONDS", 0, "Length of a constant-rate run (default 5)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Constant rate: one record per interval", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose: per-flow CPU counts at the end", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
 };
 
@@ -273,6 +274,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		bn_verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		if (env.server_str)

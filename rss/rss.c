@@ -146,6 +146,7 @@ static const struct argp_option opts[] = {
 	{ "duration", 'd', "SECONDS", 0, "Stop after this long", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Statistics interval (default 1)", 0 },
 	{ "verbose", 'v', NULL, 0, "Verbose (twice: libbpf debug)", 0 },
+	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
 };
 
@@ -276,6 +277,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		bn_verbose++;
+		break;
+	case 'h':
+		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
 		break;
 	case ARGP_KEY_ARG:
 		argp_error(state, "unexpected argument: %s", arg);
