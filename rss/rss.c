@@ -997,11 +997,21 @@ static void ctl_handle(struct state *st, int lfd)
 	struct policy_spec sp;
 	struct rss_conf c;
 	char buf[CTL_MAX], msg[CTL_MAX], group[300];
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
 	int fd, n, min_cpus;
 
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	/* only root or our own user may change the policy */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+	    (cred.uid != 0 && cred.uid != getuid())) {
+		snprintf(msg, sizeof(msg), "err permission denied: run as root");
+		send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
 	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
 	if (n <= 0) {
 		/* a client that connects and waits gets nothing: no blocking here */
