@@ -87,7 +87,7 @@ static const char doc[] =
 "    rss-client --rate 20000 -d 5 198.18.1.2           # 5 s at 20k requests/s\n"
 "    rss-client --clients 4 --mix 90:10 --ramp 10000:10000:100000 \\\n"
 "               --step-duration 2 --policy rr --cpus 2 --csv 198.18.1.2 > rr.csv\n"
-"    rss-client --model --cpus 16 --long-cpus 4 --mix 90:10\n"
+"    rss-client --model --cpus 16 --long-cpus 4 --mix 90:10  # the seed's setup\n"
 "    rss-client --plot p99.png --from rr.csv --from split.csv\n";
 
 enum {
@@ -116,8 +116,8 @@ static const struct argp_option opts[] = {
 	  "The server's policy: labels the output, picks the model's figure", 0 },
 	{ "short-us", OPT_SHORT, "US", 0, "Model: short service time (6)", 0 },
 	{ "long-us", OPT_LONG, "US", 0, "Model: long service time (60)", 0 },
-	{ "cpus", OPT_CPUS, "N|LIST", 0, "Model: server worker CPUs (split: short group)", 0 },
-	{ "long-cpus", OPT_LONG_CPUS, "N|LIST", 0, "Model: split's long group", 0 },
+	{ "cpus", OPT_CPUS, "N|LIST", 0, "Model: the server's worker CPUs, all groups", 0 },
+	{ "long-cpus", OPT_LONG_CPUS, "N|LIST", 0, "Model: split's long group, out of --cpus", 0 },
 	{ "queue-size", OPT_QSIZE, "N", 0, "Model: cpumap queue size (4096)", 0 },
 	{ "duration", 'd', "SECONDS", 0, "Length of a constant-rate run (default 5)", 0 },
 	{ "interval", 'i', "SECONDS", 0, "Constant rate: one record per interval", 0 },
@@ -320,12 +320,13 @@ static double model_rate(const char *policy, int class, double *plateau_us)
 	if (p <= 0 || k <= 0)
 		return NAN;
 	if (!strcmp(policy, "split")) {
+		/* k CPUs in all: k - k_L short ones, k_L long ones */
+		if (kl <= 0 || kl >= k)
+			return NAN;
 		if (class == RSS_SHORT) {
 			*plateau_us = env.qsize * s;
-			return s > 0 ? k * 1e6 / (ps * s) : INFINITY;
+			return s > 0 ? (k - kl) * 1e6 / (ps * s) : INFINITY;
 		}
-		if (kl <= 0)
-			return NAN;
 		*plateau_us = env.qsize * l;
 		return l > 0 ? kl * 1e6 / (pl * l) : INFINITY;
 	}

@@ -154,7 +154,6 @@ ramp()
 	local name=$1 cpus=$CPUS_MODEL
 
 	shift
-	[ "$name" = split ] && cpus=1	# the model's short group
 	server_start "r$name" --short-us "$SHORT_US" --long-us "$LONG_US" "$@" ||
 		{ echo "# skipped: rss $name did not start"; return 1; }
 	ip netns exec "$cli" "$CLIENT" --clients "$CLIENTS" --mix 90:10 --ramp "$RAMP" \
@@ -174,7 +173,6 @@ model() # POLICY CLASS: the model's maximum rate of all classes together
 {
 	local cpus=$CPUS_MODEL long=1
 
-	[ "$1" = split ] && cpus=1
 	"$CLIENT" --model --mix 90:10 --cpus "$cpus" --long-cpus "$long" --short-us "$SHORT_US" \
 		--long-us "$LONG_US" --csv 2>/dev/null |
 		awk -F, -v p="$1" -v c="$2" '$1 == p && $2 == c { print $3 }'
