@@ -32,9 +32,9 @@ fi
 TMP=$(mktemp -d /tmp/bench_netcost.XXXXXX)
 on_cleanup "rm -rf $TMP"
 setup_ns cli srv || exit 0
-add_veth "$cli" veth0 "$srv" veth1 || exit 0
-add_addrs "$cli" veth0 1 1
-add_addrs "$srv" veth1 1 2
+add_veth "$cli" ncbc$$ "$srv" ncbs$$ || exit 0
+add_addrs "$cli" ncbc$$ 1 1
+add_addrs "$srv" ncbs$$ 1 2
 SRV=$(addr4 1 2)
 wait_until 5 ip netns exec "$cli" ping -c1 -W1 "$SRV" >/dev/null || exit 0
 
