@@ -113,7 +113,7 @@ if [ -n "$with" ] && [ "$with" != 0 ]; then
 		printf "elephant: iperf3 TCP throughput with/without elephant (%s): %.3f " \
 		       "(%.2f / %.2f Gbit/s, median of %d)\n", bk, w / b, w, b, n }'
 else
-	echo "# elephant: throughput with elephant: elephant did not start: $(head -1 "$TMP/el.err")"
+	echo "# elephant: throughput: elephant did not start: $(head -1 "$TMP/el.err")"
 fi
 
 # ---- 2. detection latency ----
@@ -182,8 +182,9 @@ if el_start -i 1 -j --max-flows 262144; then
 	read -r ok secs < <(ip netns exec "$c1" python3 "$TMP/cli.py" "$R4" "$FLOWS")
 	sleep 2
 	t1=$(cpu_ticks "$ELPID")
-	added=$(grep '"type":"node"' "$TMP/el.out" | tail -1 | sed 's/^[^ ]* //' | jq '.flows_added')
-	full=$(grep '"type":"node"' "$TMP/el.out" | tail -1 | sed 's/^[^ ]* //' | jq '.table_full')
+	last=$(grep '"type":"node"' "$TMP/el.out" | tail -1 | sed 's/^[^ ]* //')
+	added=$(jq '.flows_added' <<<"$last")
+	full=$(jq '.table_full' <<<"$last")
 	el_stop
 	awk -v ok="$ok" -v s="$secs" -v a="$added" -v f="$full" -v c=$((t1 - t0)) \
 		-v hz="$(getconf CLK_TCK)" 'BEGIN {
