@@ -1330,12 +1330,16 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (!read_snap(skel, cur)) {
+		__u64 replied = 0;
+
+		for (c = 0; c < nr_cpus; c++)
+			replied += cur->replied[c];
 		account_active(&st, cur->t_ns);
 		fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
 			"%llu queue drops, %llu malformed, %llu passed, %.2f cpus on average\n",
 			bn_prog(), (unsigned long long)cur->s.rx,
 			(unsigned long long)(cur->s.redirected),
-			(unsigned long long)cur->tp.xmit_sent,
+			(unsigned long long)replied,
 			(unsigned long long)cur->tp.enq_drops,
 			(unsigned long long)(cur->s.short_pkt + cur->s.bad_magic +
 					     cur->s.bad_class + cur->s.bad_hdr),

@@ -10,7 +10,8 @@
 # flow on one CPU; dynamic grows under load and shrinks after; jsq routes
 # around a starved CPU; a policy swap under load loses nothing; ping, TCP and
 # other UDP pass untouched; malformed requests are counted; bad input fails
-# cleanly; SIGINT, SIGTERM and kill -9 leave no XDP program behind; IPv6.
+# cleanly; SIGINT, SIGTERM and kill -9 leave no XDP program behind; skb mode;
+# IPv6.
 #
 # Usage: test_rss.sh [CASE...]   (default: every case)
 
@@ -494,6 +495,16 @@ test_cleanup()
 	done
 }
 
+test_skb()
+{
+	server_start skb --mode skb --policy rr --cpus 0,1 || return
+	client skb --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 1 "$S4"
+	sleep 0.6
+	server_stop
+	check_all_answered skb
+	check "skb: skb mode comes with a warning" grep -q "warning: skb mode" "$TMP/skb.srv.err"
+}
+
 test_ipv6()
 {
 	server_start ipv6 --policy hash --cpus 0,1 || return
@@ -503,7 +514,7 @@ test_ipv6()
 	check_all_answered ipv6
 }
 
-case_list=(rr hash split dynamic jsq p2c swap malformed badinput cleanup ipv6)
+case_list=(rr hash split dynamic jsq p2c swap malformed badinput cleanup skb ipv6)
 [ $# -gt 0 ] && case_list=("$@")
 for c in "${case_list[@]}"; do
 	"test_$c"
