@@ -81,12 +81,28 @@ struct {
 	__type(value, __u32);	/* zone id + 1, 0 = empty slot */
 } zones SEC(".maps");
 
+/*
+ * tc: per packet tuple (either direction), the zone its entry was found in
+ * and when to look it up again. A tracked flow is looked up at most every
+ * TC_MOUSE_NS (threshold checks), an elephant every TC_ELEPHANT_NS (its
+ * counters for the summaries; final totals come with the delete event):
+ * the per-packet cost on a busy flow is one hash lookup.
+ */
+#define TC_MOUSE_NS	1000000ULL
+#define TC_ELEPHANT_NS	50000000ULL
+
+struct tc_cache {
+	__u32 zone;
+	__u32 pad;
+	__u64 next_ns;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
 	__type(key, struct bn_flow_key);
-	__type(value, __u32);
-} zone_hint SEC(".maps");
+	__type(value, struct tc_cache);
+} tuple_cache SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -215,8 +231,9 @@ static __always_inline void el_maybe_report(const struct el_key *key, struct el_
 /*
  * add + update: @ct was seen with a packet in direction @dir that entered
  * through @ifindex (0: unknown) with source MAC @mac (NULL: unknown).
+ * Returns 0 if the flow is not in the table, 1 if it is, 2 for an elephant.
  */
-static __always_inline void el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifindex,
+static __always_inline int el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifindex,
 				       const __u8 *mac)
 {
 	__u64 now = bpf_ktime_get_ns();
@@ -228,9 +245,9 @@ static __always_inline void el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifin
 
 	status = BPF_CORE_READ(ct, status);
 	if (!(status & IPS_ASSURED) || !(status & IPS_CONFIRMED))
-		return;
+		return 0;
 	if (ct_key(ct, &key))
-		return;
+		return 0;
 	dir = dir ? EL_DIR_REPLY : EL_DIR_ORIG;
 
 	f = bpf_map_lookup_elem(&flows, &key);
@@ -248,11 +265,11 @@ static __always_inline void el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifin
 			stat_inc(EL_ST_ADDED);
 		} else if (!bpf_map_lookup_elem(&flows, &key)) {
 			stat_inc(EL_ST_TABLE_FULL);
-			return;
+			return 0;
 		}
 		f = bpf_map_lookup_elem(&flows, &key);
 		if (!f)
-			return;
+			return 0;
 	}
 	if (ifindex && !f->ifindex[dir]) {
 		f->ifindex[dir] = ifindex;
@@ -264,9 +281,10 @@ static __always_inline void el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifin
 	f->last_ns = now;
 	if (ct_acct(ct, f)) {
 		stat_inc(EL_ST_NO_ACCT);
-		return;
+		return 1;
 	}
 	el_maybe_report(&key, f, now);
+	return f->elephant ? 2 : 1;
 }
 
 /* delete: the entry leaves conntrack. */
@@ -429,10 +447,13 @@ int el_tc_ingress(struct __sk_buff *skb)
 	void *data = (void *)(long)skb->data;
 	void *data_end = (void *)(long)skb->data_end;
 	struct bpf_sock_tuple tup = {};
+	struct tc_cache *c, nc = {};
 	struct nf_conn *ct = NULL;
 	struct bn_pkt pkt;
 	__u32 tsz, i, *zp, zone;
 	__u8 dir = 0, mac[6];
+	__u64 now;
+	int r;
 
 	if (bn_parse(data, data_end, &pkt) != BN_PARSE_OK || !pkt.l4_off || pkt.frag)
 		return TC_ACT_OK;
@@ -455,11 +476,16 @@ int el_tc_ingress(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	__builtin_memcpy(mac, data + 6, 6);
 
-	zp = bpf_map_lookup_elem(&zone_hint, &pkt.key);
-	zone = zp ? *zp : 0;
+	now = bpf_ktime_get_ns();
+	c = bpf_map_lookup_elem(&tuple_cache, &pkt.key);
+	if (c && now < c->next_ns)
+		return TC_ACT_OK;
+	zone = c ? c->zone : 0;
 	ct = tc_lookup(skb, &tup, tsz, pkt.key.proto, zone, &dir);
-	if (!ct && zone)
+	if (!ct && zone) {
+		zone = 0;
 		ct = tc_lookup(skb, &tup, tsz, pkt.key.proto, 0, &dir);
+	}
 	if (!ct && ct_opts_sz >= 16) {
 		/* not in the default (or hinted) zone: try the zones in use */
 		for (i = 0; i < EL_MAX_ZONES; i++) {
@@ -470,16 +496,19 @@ int el_tc_ingress(struct __sk_buff *skb)
 				break;
 			zone = *zp - 1;
 			ct = tc_lookup(skb, &tup, tsz, pkt.key.proto, zone, &dir);
-			if (ct) {
-				bpf_map_update_elem(&zone_hint, &pkt.key, &zone, BPF_ANY);
+			if (ct)
 				break;
-			}
 		}
 	}
 	if (!ct)
 		return TC_ACT_OK;
-	el_ct_seen(ct, dir, skb->ifindex, mac);
+	r = el_ct_seen(ct, dir, skb->ifindex, mac);
 	bpf_ct_release(ct);
+	if (r || zone) {
+		nc.zone = zone;
+		nc.next_ns = r == 2 ? now + TC_ELEPHANT_NS : r ? now + TC_MOUSE_NS : 0;
+		bpf_map_update_elem(&tuple_cache, &pkt.key, &nc, BPF_ANY);
+	}
 	return TC_ACT_OK;
 }
 

@@ -1530,7 +1530,7 @@ static int backend_open(enum backend bk, const char **why)
 	R.skel->rodata->ct_opts_sz = R.ct_opts_sz;
 	bpf_map__set_max_entries(R.skel->maps.flows, env.max_flows);
 	bpf_map__set_max_entries(R.skel->maps.pending, env.max_flows);
-	bpf_map__set_max_entries(R.skel->maps.zone_hint, env.max_flows);
+	bpf_map__set_max_entries(R.skel->maps.tuple_cache, env.max_flows);
 	set_autoload(bk);
 	err = elephant_bpf__load(R.skel);
 	if (err) {
