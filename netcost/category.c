@@ -401,6 +401,8 @@ int nc_ksyms_load(struct nc_ksyms *ks, const char *path)
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	/* few large reads: each read of a seq_file restarts its walk */
+	setvbuf(f, NULL, _IOFBF, 1 << 20);
 	while (fgets(line, sizeof(line), f)) {
 		struct nc_ksym *s;
 
