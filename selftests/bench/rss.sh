@@ -20,7 +20,8 @@
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 # Usage: rss.sh [a] [b]   (default both; b includes c). Environment: REPEATS,
 # SECS, RSS_RAMP (START:STEP:END), RSS_STEP (s), RSS_CLIENTS, RSS_NICE (the
-# workers' nice value, -10), RSS_SHORT_US, RSS_LONG_US (6, 60), RSS_PLOT (png).
+# workers' nice value, -10), RSS_SHORT_US, RSS_LONG_US (6, 60), RSS_GROW_US,
+# RSS_SHRINK_US (dynamic's thresholds, 500 and 100), RSS_PLOT (png).
 
 source "$(dirname "$0")/../lib.sh"
 
@@ -36,6 +37,9 @@ CLIENTS=${RSS_CLIENTS:-4}
 NICE=${RSS_NICE:--10}
 SHORT_US=${RSS_SHORT_US:-6}
 LONG_US=${RSS_LONG_US:-60}
+# dynamic: above the wake-up latency of an idle kthread (the seed used 20 us)
+GROW_US=${RSS_GROW_US:-500}
+SHRINK_US=${RSS_SHRINK_US:-100}
 PLOT=${RSS_PLOT:-$TOP_DIR/.output/bench/rss_p99.png}
 trap cleanup EXIT
 
@@ -193,7 +197,8 @@ bench_ramps()
 	ramp rr --policy rr --cpus 0,1 || return
 	ramp split --policy split --cpus 0 --long-cpus 1 || return
 	ramp hash --policy hash --cpus 0,1 || return
-	ramp dynamic --policy dynamic --cpus 0,1 --min-cpus 1 || return
+	ramp dynamic --policy dynamic --cpus 0,1 --min-cpus 1 --grow-us "$GROW_US" \
+		--shrink-us "$SHRINK_US" || return
 
 	steps=$(awk -F, 'NR > 1 { print $1 }' "$TMP/hash.csv" | sort -n | tail -1)
 	for s in $(seq 0 "${steps:-0}"); do
