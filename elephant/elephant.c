@@ -861,8 +861,20 @@ static void handle_event(const struct el_event *e)
 
 static int rb_event(void *ctx, void *data, size_t len)
 {
-	if (len >= sizeof(struct el_event))
-		handle_event(data);
+	const struct el_event *e = data;
+	struct el_flow f;
+
+	if (len < sizeof(*e))
+		return 0;
+	/*
+	 * tc: only flow_gone() removes table entries. An elephant_add the
+	 * program emitted while flow_gone() took its entry (and judged it at
+	 * delete) must not report the flow a second time.
+	 */
+	if (R.backend == BK_TC && e->type == EL_EV_ADD && !uf_find(&e->key, false, NULL) &&
+	    bpf_map_lookup_elem(bpf_map__fd(R.skel->maps.flows), &e->key, &f))
+		return 0;
+	handle_event(e);
 	return 0;
 }
 
@@ -960,6 +972,8 @@ static void ct_events(void)
 			}
 			return;
 		}
+		/* what the programs reported before these deletes comes first */
+		ring_buffer__consume(R.rb);
 		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, n); nh = NLMSG_NEXT(nh, n)) {
 			if (ctnl_parse(nh, &m) != 1)
 				continue;
@@ -1271,6 +1285,7 @@ static int sysctl_set(const char *path, const char *val, char *orig, size_t len,
 
 static void run_file_write(void)
 {
+	static bool warned;
 	char tmp[160];
 	FILE *f;
 	int i;
@@ -1279,8 +1294,13 @@ static void run_file_write(void)
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.tmp", R.run_file);
 	f = fopen(tmp, "we");
-	if (!f)
+	if (!f) {
+		if (!warned)
+			bn_warn("cannot write %s: %s; a kill -9 would leave tc filters attached",
+				tmp, strerror(errno));
+		warned = true;
 		return;
+	}
 	fprintf(f, "pid %d\n", getpid());
 	if (R.acct_set)
 		fprintf(f, "sysctl net/netfilter/nf_conntrack_acct %s\n", R.acct_orig);
@@ -1288,8 +1308,12 @@ static void run_file_write(void)
 		fprintf(f, "sysctl net/netfilter/nf_conntrack_events %s\n", R.events_orig);
 	for (i = 0; i < R.ntc; i++)
 		fprintf(f, "tc %d %s %d\n", R.tc[i].ifindex, R.tc[i].name, R.tc[i].created);
-	fclose(f);
-	rename(tmp, R.run_file);
+	if (fclose(f) || rename(tmp, R.run_file)) {
+		if (!warned)
+			bn_warn("cannot write %s: %s", R.run_file, strerror(errno));
+		warned = true;
+		unlink(tmp);
+	}
 }
 
 static void tc_detach_one(int ifindex, const char *name, bool created)
@@ -1313,6 +1337,7 @@ static int run_file_recover(void)
 {
 	char line[256], name[IF_NAMESIZE + 1], path[128], val[32];
 	int pid = 0, ifindex, created, n = 0;
+	uint64_t v;
 	FILE *f;
 
 	f = fopen(R.run_file, "re");
@@ -1334,10 +1359,16 @@ static int run_file_recover(void)
 				fclose(f);
 				bn_err("another elephant runs in this network namespace (pid %d)",
 				       pid);
+				/* its run file, not ours: teardown must leave it */
+				R.run_file[0] = '\0';
 				return -EBUSY;
 			}
 		} else if (sscanf(line, "sysctl %127s %31s", path, val) == 2) {
-			bn_sysctl_write(path, val);
+			/* only what run_file_write() writes: the two sysctls, 0..2 */
+			if ((!strcmp(path, "net/netfilter/nf_conntrack_acct") ||
+			     !strcmp(path, "net/netfilter/nf_conntrack_events")) &&
+			    !bn_parse_u64(val, 0, 2, &v))
+				bn_sysctl_write(path, val);
 		} else if (sscanf(line, "tc %d %16s %d", &ifindex, name, &created) == 3) {
 			tc_detach_one(ifindex, name, created);
 			n++;
@@ -1621,15 +1652,30 @@ static int list_backends(void)
 
 /* ---- main ---- */
 
+static int ep_add(int fd, const char *what)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev)) {
+		int err = -errno;
+
+		bn_err("cannot watch %s: %s", what, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
 static int setup(void)
 {
-	struct epoll_event ev = { .events = EPOLLIN };
-	char path[128], ns_link[64];
+	char path[128];
 	struct stat st;
 	int err, i;
 
-	if (stat("/proc/self/ns/net", &st))
-		return -errno;
+	if (stat("/proc/self/ns/net", &st)) {
+		err = -errno;
+		bn_err("cannot read /proc/self/ns/net: %s", strerror(-err));
+		return err;
+	}
 	R.self_ino = st.st_ino;
 	ns_refresh();
 	{
@@ -1644,7 +1690,6 @@ static int setup(void)
 		if (d)
 			closedir(d);
 	}
-	(void)ns_link;
 
 	if (bn_sysctl_read("net/netfilter/nf_conntrack_acct", path, sizeof(path))) {
 		bn_err("conntrack is not loaded in this network namespace "
@@ -1680,15 +1725,20 @@ static int setup(void)
 	fprintf(stderr, "%s: using the %s backend\n", bn_prog(), backend_names[R.backend]);
 
 	R.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (R.epfd < 0)
-		return -errno;
+	if (R.epfd < 0) {
+		err = -errno;
+		bn_err("cannot create an epoll instance: %s", strerror(-err));
+		return err;
+	}
 	R.rb = ring_buffer__new(bpf_map__fd(R.skel->maps.events), rb_event, NULL, NULL);
 	if (!R.rb) {
-		bn_err("cannot open the ring buffer: %s", strerror(errno));
-		return -errno;
+		err = -errno;
+		bn_err("cannot open the ring buffer: %s", strerror(-err));
+		return err;
 	}
-	ev.data.fd = ring_buffer__epoll_fd(R.rb);
-	epoll_ctl(R.epfd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	err = ep_add(ring_buffer__epoll_fd(R.rb), "the ring buffer");
+	if (err)
+		return err;
 
 	if (R.backend == BK_TC) {
 		R.ctfd = ctnl_open_events(true);
@@ -1696,16 +1746,20 @@ static int setup(void)
 			bn_err("cannot listen to conntrack events: %s", strerror(-R.ctfd));
 			return R.ctfd;
 		}
-		ev.data.fd = R.ctfd;
-		epoll_ctl(R.epfd, EPOLL_CTL_ADD, R.ctfd, &ev);
+		err = ep_add(R.ctfd, "conntrack events");
+		if (err)
+			return err;
 		for (i = 0; i < env.nlabels; i++)
 			if (env.labels[i].kind == EL_LABEL_ZONE)
 				zone_learn(env.labels[i].zone);
 		R.lnkfd = rtnl_open_link_monitor();
-		if (R.lnkfd >= 0) {
-			ev.data.fd = R.lnkfd;
-			epoll_ctl(R.epfd, EPOLL_CTL_ADD, R.lnkfd, &ev);
+		if (R.lnkfd < 0) {
+			bn_err("cannot listen to interface changes: %s", strerror(-R.lnkfd));
+			return R.lnkfd;
 		}
+		err = ep_add(R.lnkfd, "interface changes");
+		if (err)
+			return err;
 		err = tc_sync(true);
 		if (err)
 			return err;
@@ -1718,8 +1772,9 @@ static int setup(void)
 		R.mfd = metrics_open();
 		if (R.mfd < 0)
 			return R.mfd;
-		ev.data.fd = R.mfd;
-		epoll_ctl(R.epfd, EPOLL_CTL_ADD, R.mfd, &ev);
+		err = ep_add(R.mfd, "the metrics socket");
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -1799,19 +1854,28 @@ static int loop(void)
 		if (env.duration_ns && start + env.duration_ns - now < next - now)
 			timeout = (start + env.duration_ns - now) / 1000000 + 1;
 		n = epoll_wait(R.epfd, evs, 8, timeout);
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		if (n < 0 && errno != EINTR) {
+			int err = -errno;
+
+			bn_err("cannot wait for events: %s", strerror(-err));
+			return err;
+		}
 		for (i = 0; i < n; i++) {
 			int fd = evs[i].data.fd;
 
-			if (fd == R.ctfd)
+			if (fd == R.ctfd) {
 				ct_events();
-			else if (fd == R.lnkfd && nl_drain(R.lnkfd))
-				tc_sync(false);
-			else if (fd == R.mfd)
+			} else if (fd == R.lnkfd) {
+				int err = nl_drain(R.lnkfd) ? tc_sync(false) : 0;
+
+				if (err)
+					bn_warn("cannot list interfaces: %s; new ones are not "
+						"watched yet", strerror(-err));
+			} else if (fd == R.mfd) {
 				metrics_serve();
-			else
+			} else {
 				ring_buffer__consume(R.rb);
+			}
 		}
 	}
 	/* final: what happened since the last summary */
@@ -1855,7 +1919,9 @@ int main(int argc, char **argv)
 	}
 	R.mono_to_real = bn_realtime_ns() - bn_now_ns();
 	err = bn_signals_setup();
-	if (!err)
+	if (err)
+		bn_err("cannot install signal handlers: %s", strerror(-err));
+	else
 		err = setup();
 	if (!err)
 		err = loop();

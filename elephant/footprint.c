@@ -93,7 +93,8 @@ bool fp_heavy(const struct el_workload *w, uint64_t now_s, uint64_t window_s)
 		return true;
 	if (!w->last_elephant_s)
 		return false;
-	return now_s < w->last_elephant_s + window_s;
+	/* a time ahead of the clock counts as now; no overflow near UINT64_MAX */
+	return now_s < w->last_elephant_s || now_s - w->last_elephant_s < window_s;
 }
 
 void fp_elephant(struct el_fp *fp, int idx, uint64_t now_s)
@@ -122,7 +123,7 @@ void fp_free(struct el_fp *fp)
 
 int fp_state_load(struct el_fp *fp, const char *path, int *line)
 {
-	char buf[512], name[EL_NAME_MAX + 1];
+	char buf[512], name[EL_NAME_MAX + 1], num[3][21];
 	uint64_t last, eleph, bytes;
 	int n = 0, idx, err = 0;
 	FILE *f;
@@ -141,9 +142,12 @@ int fp_state_load(struct el_fp *fp, const char *path, int *line)
 		}
 		if (buf[0] == '#' || buf[0] == '\n')
 			continue;
-		if (sscanf(buf, "workload %64s last_elephant=%" SCNu64 " elephants=%" SCNu64
-			   " bytes=%" SCNu64 " %c", name, &last, &eleph, &bytes, &extra) != 4 ||
-		    !el_name_valid(name)) {
+		/* digits only: %SCNu64 would take "-1" and wrap overflows silently */
+		if (sscanf(buf, "workload %64s last_elephant=%20[0-9] elephants=%20[0-9] "
+			   "bytes=%20[0-9] %c", name, num[0], num[1], num[2], &extra) != 4 ||
+		    !el_name_valid(name) || bn_parse_u64(num[0], 0, UINT64_MAX, &last) ||
+		    bn_parse_u64(num[1], 0, UINT64_MAX, &eleph) ||
+		    bn_parse_u64(num[2], 0, UINT64_MAX, &bytes)) {
 			err = -EINVAL;
 			break;
 		}

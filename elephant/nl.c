@@ -68,6 +68,26 @@ static int nla_len(const struct nlattr *a)
 	return a->nla_len - NLA_HDRLEN;
 }
 
+/* A string attribute into @out (@size bytes), cut at its length or NUL. */
+static void nla_strcpy(char *out, size_t size, const struct nlattr *a)
+{
+	size_t n = nla_len(a) < 0 ? 0 : (size_t)nla_len(a);
+
+	if (n > size - 1)
+		n = size - 1;
+	memcpy(out, nla_data(a), n);
+	out[n] = '\0';
+}
+
+/* A 32-bit attribute into @out; false (and @out unchanged) if it is short. */
+static bool nla_u32(const struct nlattr *a, void *out)
+{
+	if (!a || nla_len(a) < 4)
+		return false;
+	memcpy(out, nla_data(a), 4);
+	return true;
+}
+
 static void parse_nested(struct nlattr **tb, int max, const struct nlattr *a)
 {
 	parse_attrs(tb, max, nla_data(a), nla_len(a));
@@ -245,7 +265,10 @@ static int nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr 
 			if (h->nlmsg_type == NLMSG_ERROR) {
 				struct nlmsgerr *e = NLMSG_DATA(h);
 
-				err = e->error;
+				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(e->error)))
+					err = -EBADMSG;
+				else if (!err)
+					err = e->error;
 				done = 1;
 				break;
 			}
@@ -253,8 +276,8 @@ static int nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr 
 				done = 1;
 				break;
 			}
-			if (cb)
-				cb(h, arg);
+			if (cb && !err)
+				err = cb(h, arg);
 			if (!(h->nlmsg_flags & NLM_F_MULTI))
 				done = 1;
 		}
@@ -346,15 +369,13 @@ static int link_cb(const struct nlmsghdr *nh, void *arg)
 	l->link_netnsid = -1;
 	parse_attrs(tb, IFLA_MAX, (char *)ifi + NLMSG_ALIGN(sizeof(*ifi)), len);
 	if (tb[IFLA_IFNAME])
-		strncpy(l->name, nla_data(tb[IFLA_IFNAME]), IF_NAMESIZE - 1);
-	if (tb[IFLA_MASTER])
-		memcpy(&l->master, nla_data(tb[IFLA_MASTER]), 4);
-	if (tb[IFLA_LINK_NETNSID])
-		memcpy(&l->link_netnsid, nla_data(tb[IFLA_LINK_NETNSID]), 4);
+		nla_strcpy(l->name, sizeof(l->name), tb[IFLA_IFNAME]);
+	nla_u32(tb[IFLA_MASTER], &l->master);
+	nla_u32(tb[IFLA_LINK_NETNSID], &l->link_netnsid);
 	if (tb[IFLA_LINKINFO]) {
 		parse_nested(li, IFLA_INFO_MAX, tb[IFLA_LINKINFO]);
 		if (li[IFLA_INFO_KIND])
-			strncpy(l->kind, nla_data(li[IFLA_INFO_KIND]), sizeof(l->kind) - 1);
+			nla_strcpy(l->kind, sizeof(l->kind), li[IFLA_INFO_KIND]);
 	}
 	return 0;
 }
@@ -365,7 +386,7 @@ static int addr_cb(const struct nlmsghdr *nh, void *arg)
 	struct ifaddrmsg *ifa = NLMSG_DATA(nh);
 	int i;
 
-	if (nh->nlmsg_type != RTM_NEWADDR)
+	if (nh->nlmsg_type != RTM_NEWADDR || nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifa)))
 		return 0;
 	if (ifa->ifa_family == AF_INET6 && ifa->ifa_scope != RT_SCOPE_UNIVERSE)
 		return 0;
@@ -428,8 +449,7 @@ static int nsid_cb(const struct nlmsghdr *nh, void *arg)
 	if (nh->nlmsg_type != RTM_NEWNSID || len < 0)
 		return 0;
 	parse_attrs(tb, NETNSA_MAX, (char *)g + NLMSG_ALIGN(sizeof(*g)), len);
-	if (tb[NETNSA_NSID])
-		memcpy(arg, nla_data(tb[NETNSA_NSID]), 4);
+	nla_u32(tb[NETNSA_NSID], arg);
 	return 0;
 }
 
@@ -468,8 +488,17 @@ int nl_drain(int fd)
 {
 	char buf[8192];
 	int got = 0;
+	ssize_t n;
 
-	while (recv(fd, buf, sizeof(buf), 0) > 0 || errno == ENOBUFS)
-		got = 1;
+	for (;;) {
+		n = recv(fd, buf, sizeof(buf), 0);
+		/* ENOBUFS: messages were lost, which is news too */
+		if (n > 0 || (n < 0 && errno == ENOBUFS))
+			got = 1;
+		else if (n < 0 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
 	return got;
 }

@@ -81,6 +81,10 @@ TEST(heavy_window)
 	EXPECT_TRUE(fp_heavy(&fp.w[a], 1000, 300));
 	EXPECT_TRUE(fp_heavy(&fp.w[a], 1299, 300));
 	EXPECT_FALSE(fp_heavy(&fp.w[a], 1300, 300));
+	/* no wrap-around for a huge time from a state file */
+	fp.w[a].last_elephant_s = UINT64_MAX - 10;
+	EXPECT_TRUE(fp_heavy(&fp.w[a], 1300, 300));
+	fp.w[a].last_elephant_s = 1000;
 	/* an active elephant is heavy whatever the window */
 	fp.w[b].elephants = 1;
 	EXPECT_TRUE(fp_heavy(&fp.w[b], 5000, 1));
@@ -185,6 +189,10 @@ TEST_F(state, malformed)
 		"workload a last_elephant=1 elephants=1 bytes=1 extra\n",
 		"workload bad!name last_elephant=1 elephants=1 bytes=1\n",
 		"node a last_elephant=1 elephants=1 bytes=1\n",
+		"workload a last_elephant=1 elephants=-1 bytes=1\n",
+		"workload a last_elephant=1 elephants=1 bytes=+1\n",
+		"workload a last_elephant=1 elephants=1 bytes=18446744073709551616\n",
+		"workload a last_elephant=1 elephants=1 bytes=123456789012345678901\n",
 	};
 	struct el_fp fp = {};
 	unsigned int i;
