@@ -9,9 +9,17 @@
  * name no category and pass the sample on to their caller.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 
 #include "category.h"
 
@@ -377,6 +385,13 @@ static char *ks_strdup(struct nc_ksyms *ks, const char *s, size_t *left, char **
 	return p;
 }
 
+struct ksyms_parse {
+	size_t cap, left;
+	char *cur;
+	const char *last_mod;
+	bool nonzero;
+};
+
 static int sym_cmp(const void *a, const void *b)
 {
 	const struct nc_ksym *x = a, *y = b;
@@ -386,67 +401,198 @@ static int sym_cmp(const void *a, const void *b)
 	return 0;
 }
 
-int nc_ksyms_load(struct nc_ksyms *ks, const char *path)
+/* One line of /proc/kallsyms: keep text symbols. */
+static int ksyms_line(struct nc_ksyms *ks, struct ksyms_parse *p, const char *line)
 {
-	char line[512], name[256], mod[128], type;
-	const char *last_mod = NULL;
-	size_t cap = 0, left = 0;
+	char name[256], mod[128], type;
 	unsigned long long addr;
-	bool nonzero = false;
-	char *cur = NULL;
-	FILE *f;
-	int n, err = 0;
+	struct nc_ksym *s;
+	int n;
+
+	mod[0] = '\0';
+	n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
+	if (n < 3)
+		return 0;
+	if (type != 't' && type != 'T' && type != 'w' && type != 'W')
+		return 0;
+	if (addr)
+		p->nonzero = true;
+	if (ks->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 65536;
+		s = realloc(ks->syms, p->cap * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		ks->syms = s;
+	}
+	s = &ks->syms[ks->n];
+	s->addr = addr;
+	s->name = ks_strdup(ks, name, &p->left, &p->cur);
+	s->module = NULL;
+	if (mod[0]) {
+		if (!p->last_mod || strcmp(p->last_mod, mod))
+			p->last_mod = ks_strdup(ks, mod, &p->left, &p->cur);
+		s->module = p->last_mod;
+	}
+	if (!s->name || (mod[0] && !s->module))
+		return -ENOMEM;
+	ks->n++;
+	return 0;
+}
+
+/*
+ * The child: copy @fd to @out with large reads (each read() of a seq_file
+ * restarts its walk at the saved position). Exit status: 0 or errno.
+ */
+static void ksyms_child(int fd, int out)
+{
+	static char buf[1 << 18];
+	ssize_t n, w, off;
+
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			_exit(errno & 0xff ? errno & 0xff : EIO);
+		if (!n)
+			_exit(0);
+		for (off = 0; off < n; off += w) {
+			w = write(out, buf + off, n - off);
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
+				_exit(EPIPE);
+		}
+	}
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Read @path in a child process and parse what it sends. A reader of
+ * /proc/kallsyms has been seen to spin in the kernel for minutes while BPF
+ * programs come and go: the parent gives up after @stall_ms without a byte
+ * and kills the child, rather than hang with it.
+ */
+int nc_ksyms_load(struct nc_ksyms *ks, const char *path, int stall_ms)
+{
+	struct ksyms_parse p = {};
+	char *buf = NULL, *line, *nl;
+	size_t len = 0, cap = 1 << 18;
+	int fd, pipefd[2], status, err = 0;
+	int64_t deadline;
+	struct pollfd pfd;
+	bool eof = false;
+	ssize_t n;
+	pid_t pid;
 
 	memset(ks, 0, sizeof(*ks));
-	f = fopen(path, "re");
-	if (!f)
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	/* few large reads: each read of a seq_file restarts its walk */
-	setvbuf(f, NULL, _IOFBF, 1 << 20);
-	while (fgets(line, sizeof(line), f)) {
-		struct nc_ksym *s;
-
-		mod[0] = '\0';
-		n = sscanf(line, "%llx %c %255s [%127[^]]]", &addr, &type, name, mod);
-		if (n < 3)
-			continue;
-		if (type != 't' && type != 'T' && type != 'w' && type != 'W')
-			continue;
-		if (addr)
-			nonzero = true;
-		if (ks->n == cap) {
-			cap = cap ? cap * 2 : 65536;
-			s = realloc(ks->syms, cap * sizeof(*s));
-			if (!s) {
-				err = -ENOMEM;
-				goto out;
-			}
-			ks->syms = s;
-		}
-		s = &ks->syms[ks->n];
-		s->addr = addr;
-		s->name = ks_strdup(ks, name, &left, &cur);
-		s->module = NULL;
-		if (mod[0]) {
-			if (!last_mod || strcmp(last_mod, mod))
-				last_mod = ks_strdup(ks, mod, &left, &cur);
-			s->module = last_mod;
-		}
-		if (!s->name || (mod[0] && !s->module)) {
-			err = -ENOMEM;
-			goto out;
-		}
-		ks->n++;
+	buf = malloc(cap + 1);
+	if (!buf) {
+		close(fd);
+		return -ENOMEM;
 	}
-	if (!ks->n)
+	if (pipe2(pipefd, O_CLOEXEC)) {
+		err = -errno;
+		close(fd);
+		free(buf);
+		return err;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		err = -errno;
+		close(fd);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		free(buf);
+		return err;
+	}
+	if (!pid) {
+		close(pipefd[0]);
+		ksyms_child(fd, pipefd[1]);
+	}
+	close(fd);
+	close(pipefd[1]);
+	pfd.fd = pipefd[0];
+	pfd.events = POLLIN;
+	deadline = mono_ms() + stall_ms;
+	while (!eof && !err) {
+		int64_t left = deadline - mono_ms();
+
+		if (left <= 0) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		if (!n)
+			continue;
+		n = read(pipefd[0], buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		deadline = mono_ms() + stall_ms;
+		if (!n) {
+			eof = true;
+			if (len) {	/* a last line without a newline */
+				buf[len] = '\0';
+				err = ksyms_line(ks, &p, buf);
+			}
+			break;
+		}
+		len += n;
+		buf[len] = '\0';
+		for (line = buf; !err && (nl = strchr(line, '\n')); line = nl + 1) {
+			*nl = '\0';
+			err = ksyms_line(ks, &p, line);
+		}
+		len -= line - buf;
+		memmove(buf, line, len);
+		if (len == cap)		/* no line is this long: drop it */
+			len = 0;
+	}
+	close(pipefd[0]);
+	free(buf);
+	if (err) {
+		kill(pid, SIGKILL);
+		/* a child stuck in the kernel cannot be waited for: leave it */
+		waitpid(pid, &status, WNOHANG);
+	} else if (waitpid(pid, &status, 0) != pid) {
+		err = -errno;
+	} else if (!WIFEXITED(status)) {
+		err = -EINTR;		/* killed by a signal */
+	} else if (WEXITSTATUS(status)) {
+		err = -WEXITSTATUS(status);
+	}
+	if (!err && !ks->n)
 		err = -ENOENT;
-	else if (!nonzero)
+	else if (!err && !p.nonzero)
 		err = -EPERM;
-	else
+	if (!err)
 		qsort(ks->syms, ks->n, sizeof(*ks->syms), sym_cmp);
-out:
-	fclose(f);
-	if (err)
+	else
 		nc_ksyms_free(ks);
 	return err;
 }

@@ -45,10 +45,11 @@ struct nc_ksyms {
 };
 
 /*
- * Load text symbols from @path (/proc/kallsyms). -EPERM if every address
- * reads as 0 (kptr_restrict, no CAP_SYSLOG), -ENOENT if there is none.
+ * Load text symbols from @path (/proc/kallsyms), read by a child process.
+ * -EPERM if every address reads as 0 (kptr_restrict, no CAP_SYSLOG), -ENOENT
+ * if there is none, -ETIMEDOUT if the read made no progress for @stall_ms.
  */
-int nc_ksyms_load(struct nc_ksyms *ks, const char *path);
+int nc_ksyms_load(struct nc_ksyms *ks, const char *path, int stall_ms);
 /* Symbol containing @addr (the last one at or below it), or NULL. */
 const struct nc_ksym *nc_ksyms_find(const struct nc_ksyms *ks, uint64_t addr);
 void nc_ksyms_free(struct nc_ksyms *ks);

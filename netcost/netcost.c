@@ -40,6 +40,8 @@
 #define NR_SLOTS	2		/* hook slots per direction, see netcost.bpf.c */
 #define NR_HOOKS	6
 #define MAX_CG		4096
+#define KSYMS_STALL_MS	8000	/* /proc/kallsyms read without progress */
+#define KSYMS_TRIES	3
 #define NPEND		(NC_NR_KINDS + 1)	/* kinds, then all softirqs */
 
 enum backend { BK_AUTO, BK_FENTRY, BK_KPROBE, BK_TP };
@@ -1372,6 +1374,33 @@ static int write_folded(struct run *r)
 	return err;
 }
 
+/*
+ * A read of /proc/kallsyms can stall in the kernel while other BPF programs
+ * load and unload: bounded by KSYMS_STALL_MS without progress, tried again
+ * from the start with a fresh reader.
+ */
+static int load_ksyms(struct run *r)
+{
+	int err, i;
+
+	for (i = 0; i < KSYMS_TRIES; i++) {
+		err = nc_ksyms_load(&r->ksyms, "/proc/kallsyms", KSYMS_STALL_MS);
+		if (err != -ETIMEDOUT || bn_stop)
+			break;
+		bn_warn("reading /proc/kallsyms made no progress for %d s, %s",
+			KSYMS_STALL_MS / 1000, i + 1 < KSYMS_TRIES ? "trying again" : "giving up");
+	}
+	if (err == -EPERM)
+		bn_err("cannot read kernel symbols from /proc/kallsyms: addresses hidden "
+		       "(kptr_restrict; missing capability CAP_SYSLOG)");
+	else if (err == -ETIMEDOUT)
+		bn_err("cannot read kernel symbols from /proc/kallsyms: no progress for %d s, "
+		       "%d times", KSYMS_STALL_MS / 1000, KSYMS_TRIES);
+	else if (err)
+		bn_err("cannot read kernel symbols from /proc/kallsyms: %s", strerror(-err));
+	return err;
+}
+
 static int setup(struct run *r)
 {
 	struct netcost_bpf *skel;
@@ -1399,13 +1428,9 @@ static int setup(struct run *r)
 		return -ENOTSUP;
 
 	if (env.breakdown) {
-		err = nc_ksyms_load(&r->ksyms, "/proc/kallsyms");
-		if (err) {
-			bn_err("cannot read kernel symbols from /proc/kallsyms: %s",
-			       err == -EPERM ? "addresses hidden (kptr_restrict; missing "
-			       "capability CAP_SYSLOG)" : strerror(-err));
+		err = load_ksyms(r);
+		if (err)
 			return err;
-		}
 	}
 
 	skel = netcost_bpf__open();

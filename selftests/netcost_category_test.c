@@ -5,10 +5,12 @@
  * kallsyms file written by the test.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 /* ASSERT_*() TH_LOG() expands to a for loop: not misleading here */
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
@@ -138,9 +140,9 @@ TEST(kallsyms)
 		   "ffffffff81000180 D some_data\n"
 		   "ffffffff81000100 t tcp_v4_rcv\n"
 		   "ffffffffc0001000 t veth_poll\t[veth]\n"
-		   "ffffffffc0002000 t bpf_prog_0123_xdp_pass\t[bpf]\n");
+		   "ffffffffc0002000 t bpf_prog_0123_xdp_pass\t[bpf]");	/* no newline */
 	fclose(f);
-	ASSERT_EQ(0, nc_ksyms_load(&ks, path));
+	ASSERT_EQ(0, nc_ksyms_load(&ks, path, 5000));
 	EXPECT_EQ(5, ks.n);	/* the data symbol is not kept */
 	s = nc_ksyms_find(&ks, 0xffffffff81000180ULL);
 	ASSERT_NE(NULL, s);
@@ -165,9 +167,29 @@ TEST(kallsyms)
 	ASSERT_NE(NULL, f);
 	fprintf(f, "0000000000000000 T _stext\n0000000000000000 t tcp_v4_rcv\n");
 	fclose(f);
-	EXPECT_EQ(-EPERM, nc_ksyms_load(&ks, path));
+	EXPECT_EQ(-EPERM, nc_ksyms_load(&ks, path, 5000));
 	unlink(path);
-	EXPECT_EQ(-ENOENT, nc_ksyms_load(&ks, path));
+	EXPECT_EQ(-ENOENT, nc_ksyms_load(&ks, path, 5000));
+}
+
+/* A reader that makes no progress is given up, not waited for. */
+TEST(kallsyms_stall)
+{
+	char dir[] = "/tmp/netcost_fifo.XXXXXX", path[64];
+	struct nc_ksyms ks;
+	int wfd;
+
+	ASSERT_NE(NULL, mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/kallsyms", dir);
+	ASSERT_EQ(0, mkfifo(path, 0600));
+	/* a writer that never writes: the reader blocks in read() */
+	wfd = open(path, O_RDWR | O_CLOEXEC);
+	ASSERT_GE(wfd, 0);
+	EXPECT_EQ(-ETIMEDOUT, nc_ksyms_load(&ks, path, 300));
+	EXPECT_EQ(0, ks.n);
+	ASSERT_EQ(0, close(wfd));
+	unlink(path);
+	rmdir(dir);
 }
 
 TEST(folded)
