@@ -166,18 +166,7 @@ static __always_inline int ct_acct(struct nf_conn *ct, struct el_flow *f)
 /* Which thresholds hold now; all must for an elephant. */
 static __always_inline __u32 el_check(const struct el_flow *f, __u64 now)
 {
-	__u64 bytes = f->bytes[0] + f->bytes[1];
-	__u64 dur = now - f->first_ns;
-
-	if (now < f->first_ns || bytes < min_bytes || dur < min_duration_ns)
-		return 0;
-	if (min_rate_bps) {
-		/* bytes * 8 / (dur / 1e9) >= min_rate, without overflow for sane inputs */
-		if (dur < NSEC_PER_SEC || bytes * 8 / (dur / 1000000) < min_rate_bps / 1000)
-			return 0;
-		return EL_R_BYTES | EL_R_DURATION | EL_R_RATE;
-	}
-	return EL_R_BYTES | EL_R_DURATION;
+	return el_thresholds(f, now, min_bytes, min_duration_ns, min_rate_bps);
 }
 
 static __always_inline int emit(__u32 type, __u32 reason, const struct el_key *key,

@@ -878,20 +878,6 @@ static int rb_event(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static uint32_t user_check(const struct el_flow *f, uint64_t now)
-{
-	uint64_t bytes = f->bytes[0] + f->bytes[1], dur = now - f->first_ns;
-
-	if (now < f->first_ns || bytes < env.min_bytes || dur < env.min_duration_ns)
-		return 0;
-	if (env.min_rate_bps) {
-		if (dur < NSEC || bytes * 8 / (dur / 1000000) < env.min_rate_bps / 1000)
-			return 0;
-		return EL_R_BYTES | EL_R_DURATION | EL_R_RATE;
-	}
-	return EL_R_BYTES | EL_R_DURATION;
-}
-
 /*
  * A conntrack entry is gone (tc backend: ctnetlink DESTROY; any backend: the
  * sweep found it missing). Same bookkeeping as the BPF delete hook.
@@ -911,7 +897,8 @@ static void flow_gone(const struct el_key *key, const struct ct_msg *m)
 		memcpy(e.flow.packets, m->packets, sizeof(e.flow.packets));
 	}
 	if (!e.flow.elephant) {
-		reason = user_check(&e.flow, e.ts_ns);
+		reason = el_thresholds(&e.flow, e.ts_ns, env.min_bytes, env.min_duration_ns,
+				       env.min_rate_bps);
 		if (reason) {
 			e.type = EL_EV_ADD;
 			e.reason = reason | EL_R_ON_DELETE;

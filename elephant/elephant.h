@@ -49,6 +49,38 @@ enum el_event_type {
 #define EL_R_RATE	(1U << 2)
 #define EL_R_ON_DELETE	(1U << 3)
 
+/* Average rate of @bytes over @dur_ns (at least 1 ms) in bits/s; saturates. */
+static inline __u64 el_rate_bps(__u64 bytes, __u64 dur_ns)
+{
+	__u64 ms = dur_ns / 1000000, q;
+
+	if (!ms)
+		return 0;
+	if (bytes <= ~0ULL / 8000)
+		return bytes * 8000 / ms;
+	q = bytes / ms;
+	return q > ~0ULL / 8000 ? ~0ULL : q * 8000;
+}
+
+/*
+ * Which thresholds @f meets at @now (all must, for an elephant), 0 if not.
+ * The rate test (@min_rate_bps, 0: off) needs at least a second of life.
+ * Shared by the BPF programs and user space (checks at delete).
+ */
+static inline __u32 el_thresholds(const struct el_flow *f, __u64 now, __u64 min_bytes,
+				  __u64 min_duration_ns, __u64 min_rate_bps)
+{
+	__u64 bytes = f->bytes[0] + f->bytes[1], dur = now - f->first_ns;
+
+	if (now < f->first_ns || bytes < min_bytes || dur < min_duration_ns)
+		return 0;
+	if (!min_rate_bps)
+		return EL_R_BYTES | EL_R_DURATION;
+	if (dur < 1000000000ULL || el_rate_bps(bytes, dur) < min_rate_bps)
+		return 0;
+	return EL_R_BYTES | EL_R_DURATION | EL_R_RATE;
+}
+
 struct el_event {
 	__u32 type;
 	__u32 reason;

@@ -11,8 +11,50 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
 #include "kselftest_harness.h"
+#include "../elephant/elephant.h"
 #include "../elephant/footprint.c"
+
+#define SEC_NS 1000000000ULL
+
+TEST(rate)
+{
+	EXPECT_EQ(0, el_rate_bps(1000, 999999));
+	/* 125 bytes in 1 s: 1000 bit/s, exact below the old 1000 bit/s granularity */
+	EXPECT_EQ(1000, el_rate_bps(125, SEC_NS));
+	EXPECT_EQ(999, el_rate_bps(12487500, 100000 * SEC_NS));
+	/* 10 GB in 8 s: 10 Gbit/s */
+	EXPECT_EQ(10000000000ULL, el_rate_bps(10000000000ULL, 8 * SEC_NS));
+	/* huge byte counts neither wrap nor divide by zero */
+	EXPECT_EQ(8000000000000000000ULL, el_rate_bps(1000000000000000000ULL, SEC_NS));
+	EXPECT_EQ(~0ULL, el_rate_bps(~0ULL, SEC_NS));
+}
+
+TEST(thresholds)
+{
+	struct el_flow f = { .first_ns = 10 * SEC_NS, .bytes = { 6 << 20, 4 << 20 } };
+	__u64 mb10 = 10 << 20;
+
+	/* both tests must hold */
+	EXPECT_EQ(EL_R_BYTES | EL_R_DURATION, el_thresholds(&f, 15 * SEC_NS, mb10, 5 * SEC_NS, 0));
+	EXPECT_EQ(0, el_thresholds(&f, 15 * SEC_NS - 1, mb10, 5 * SEC_NS, 0));
+	EXPECT_EQ(0, el_thresholds(&f, 15 * SEC_NS, mb10 + 1, 5 * SEC_NS, 0));
+	/* a clock before first_ns is no elephant */
+	EXPECT_EQ(0, el_thresholds(&f, SEC_NS, 0, 0, 0));
+	/* 10 MiB in 5 s = 16777216 bit/s */
+	EXPECT_EQ(EL_R_BYTES | EL_R_DURATION | EL_R_RATE,
+		  el_thresholds(&f, 15 * SEC_NS, mb10, 5 * SEC_NS, 16777216));
+	EXPECT_EQ(0, el_thresholds(&f, 15 * SEC_NS, mb10, 5 * SEC_NS, 16777217));
+	/* a rate below 1000 bit/s is still a test */
+	f.bytes[0] = 60;
+	f.bytes[1] = 0;
+	EXPECT_EQ(0, el_thresholds(&f, 11 * SEC_NS, 1, 0, 481));
+	EXPECT_NE(0, el_thresholds(&f, 11 * SEC_NS, 1, 0, 480));
+	/* the rate needs a second of life */
+	EXPECT_EQ(0, el_thresholds(&f, 10 * SEC_NS + SEC_NS / 2, 1, 0, 1));
+}
 
 TEST(label_zone)
 {
