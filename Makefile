@@ -128,7 +128,7 @@ $(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),
 KSFT_DIR := $(OUTPUT)/ksft
 $(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \
 	-Wno-sign-compare -Wno-format-overflow
-$(OUTPUT)/selftests/%.o: | $(KSFT_DIR)/kselftest_harness.h
+$(call user_objs,selftests): | $(KSFT_DIR)/kselftest_harness.h
 selftests/%: $(OUTPUT)/selftests/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
