@@ -544,8 +544,10 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		}
 		key = (b * nr_cpus + cpu) * slots_per_cpu + h;
 		s = bpf_map_lookup_elem(&samples, &key);
-		if (!s)
+		if (!s) {
+			__sync_fetch_and_add(&cpus[cpu].lost, 1);
 			return 0;
+		}
 	}
 	s->kind = kind;
 	s->cpu = cpu;

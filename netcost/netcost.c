@@ -343,7 +343,9 @@ struct run {
 	struct nc_folded folded;
 	uint64_t cat[NC_NR_KINDS][NC_CAT_NR];	/* this interval */
 	uint64_t cat_sum[NC_NR_KINDS][NC_CAT_NR];
-	uint64_t unsymbolized;
+	uint64_t unsymbolized;		/* frames not in the symbol table */
+	uint64_t folded_drops;		/* stacks --folded could not keep */
+	FILE *folded_f;
 	struct cg_ent *cg;
 	int ncg;
 	struct snap first, prev, cur;
@@ -546,7 +548,8 @@ static void take_sample(struct run *r, const struct nc_sample *s)
 	for (i = n - 1; i >= 0 && off < sizeof(buf) - 64; i--)
 		off += snprintf(buf + off, sizeof(buf) - off, ";%s",
 				names[i] ? names[i] : "[unknown]");
-	nc_folded_add(&r->folded, buf, 1);
+	if (nc_folded_add(&r->folded, buf, 1))
+		r->folded_drops++;
 }
 
 static int rb_sample(void *ctx, void *data, size_t len)
@@ -1242,6 +1245,7 @@ static void metrics_serve(struct run *r)
 {
 	static const char empty[] = "# netcost: no interval finished yet\n";
 	const char *body = r->metrics_text ? r->metrics_text : empty;
+	struct timeval snd_to = { .tv_sec = 1 };
 	char req[2048], hdr[256];
 	struct pollfd pfd;
 	int fd, n;
@@ -1250,6 +1254,8 @@ static void metrics_serve(struct run *r)
 		fd = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
+		/* a client that does not read cannot stall the measurement */
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &snd_to, sizeof(snd_to));
 		/* read the request (any path is the metrics page), bounded wait */
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -1343,6 +1349,8 @@ static void run_free(struct run *r)
 	netcost_bpf__destroy(r->skel);
 	nc_ksyms_free(&r->ksyms);
 	nc_folded_free(&r->folded);
+	if (r->folded_f)
+		fclose(r->folded_f);
 	for (i = 0; i < r->ncg; i++)
 		free(r->cg[i].path);
 	free(r->cg);
@@ -1356,16 +1364,16 @@ static void run_free(struct run *r)
 	free(r->metrics_text);
 }
 
+/* The file was opened at start, so that a bad path fails before the run. */
 static int write_folded(struct run *r)
 {
-	FILE *f = fopen(env.folded, "we");
+	FILE *f = r->folded_f;
 	int err;
 
-	if (!f) {
-		err = -errno;
-		bn_err("cannot write %s: %s", env.folded, strerror(-err));
-		return err;
-	}
+	r->folded_f = NULL;
+	if (r->folded_drops)
+		bn_warn("%" PRIu64 " stack samples not in %s: out of memory", r->folded_drops,
+			env.folded);
 	err = nc_folded_write(&r->folded, f);
 	if (fclose(f) && !err)
 		err = -errno;
@@ -1427,6 +1435,14 @@ static int setup(struct run *r)
 	if (r->backend == BK_AUTO)
 		return -ENOTSUP;
 
+	if (env.folded) {
+		r->folded_f = fopen(env.folded, "we");
+		if (!r->folded_f) {
+			err = -errno;
+			bn_err("cannot write %s: %s", env.folded, strerror(-err));
+			return err;
+		}
+	}
 	if (env.breakdown) {
 		err = load_ksyms(r);
 		if (err)
@@ -1550,6 +1566,9 @@ int main(int argc, char **argv)
 	snap_copy(&r, &r.prev, &r.first);
 	loop(&r);
 	ret = BN_EXIT_OK;
+	if (r.unsymbolized)
+		bn_info("%" PRIu64 " sampled stack frames matched no kernel symbol read at start "
+			"(code loaded since?)", r.unsymbolized);
 	if (env.folded && write_folded(&r))
 		ret = BN_EXIT_ERR;
 cleanup:

@@ -432,10 +432,10 @@ fi
 # ---- signals: SIGINT/SIGTERM end cleanly with the summary, kill -9 leaves nothing ----
 
 for sig in INT TERM KILL; do
-	# perf event links too, once (reading /proc/kallsyms has been seen to
-	# stall for tens of seconds on the shared host right after a netcost exit)
+	# perf event links too, on the clean and on the kill -9 path (netcost
+	# bounds its /proc/kallsyms read, which has been seen to stall here)
 	bd=()
-	[ $sig = INT ] && bd=(--breakdown)
+	[ $sig != TERM ] && bd=(--breakdown)
 	start_netcost "$TMP/sig.out" "$TMP/sig.err" -i 0.2 "${bd[@]}" ||
 		{ log_fail "SIG$sig: netcost did not start: $(cat "$TMP/sig.err")"; continue; }
 	wait_for_file $((10 * SLOW)) "$TMP/sig.out" ' all ' || log_fail "SIG$sig: no output"
