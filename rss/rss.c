@@ -1088,16 +1088,18 @@ static int attach_xdp(struct state *st, int prog_fd)
 	return 0;
 }
 
+#define NR_TP_LINKS 5
+
 static int setup_tracepoints(struct rss_bpf *skel, struct bpf_link **links)
 {
-	struct bpf_program *tps[] = {
+	struct bpf_program *tps[NR_TP_LINKS] = {
 		skel->progs.tp_cpumap_enqueue, skel->progs.tp_cpumap_kthread,
 		skel->progs.tp_redirect_err, skel->progs.tp_devmap_xmit,
 		skel->progs.tp_exception,
 	};
 	unsigned int i;
 
-	for (i = 0; i < sizeof(tps) / sizeof(tps[0]); i++) {
+	for (i = 0; i < NR_TP_LINKS; i++) {
 		if (!bpf_program__autoload(tps[i]))
 			continue;
 		links[i] = bpf_program__attach(tps[i]);
@@ -1111,20 +1113,281 @@ static int setup_tracepoints(struct rss_bpf *skel, struct bpf_link **links)
 	return 0;
 }
 
+/* The default group (every online CPU) and the start configuration. */
+static int prepare_conf(struct rss_conf *base, int *min_cpus)
+{
+	char msg[CTL_MAX];
+	int c;
+
+	nr_cpus = bn_nr_cpus();
+	if (nr_cpus <= 0 || nr_cpus > RSS_MAX_CPUS || read_online()) {
+		bn_err("cannot read the list of cpus");
+		return BN_EXIT_ERR;
+	}
+	for (c = 0; c < nr_cpus && base->n_cpus < RSS_MAX_GROUP; c++)
+		if (bn_cpuset_has(&online, c))
+			base->cpus[base->n_cpus++] = c;
+	if (env.spec.policy < 0)
+		env.spec.policy = RSS_POL_RR;
+	if (env.spec.policy == RSS_POL_SPLIT && !env.spec.cpus[0] && env.spec.long_cpus[0]) {
+		struct bn_cpuset lset;
+		__u32 i, n = 0;
+
+		/* split without --cpus: the short group is every other online CPU */
+		if (!bn_parse_cpulist(env.spec.long_cpus, BN_MAX_CPUS, &lset)) {
+			for (i = 0; i < base->n_cpus; i++)
+				if (!bn_cpuset_has(&lset, base->cpus[i]))
+					base->cpus[n++] = base->cpus[i];
+			base->n_cpus = n;
+		}
+	}
+	if (build_conf(&env.spec, base, 1, base, min_cpus, msg, sizeof(msg))) {
+		bn_err("%s", msg);
+		return BN_EXIT_USAGE;
+	}
+	return BN_EXIT_OK;
+}
+
+/* Open and load the BPF object; *tp_ok: the xdp tracepoints are usable. */
+static struct rss_bpf *load_bpf(bool *tp_ok)
+{
+	struct rss_bpf *skel;
+	int err;
+
+	skel = rss_bpf__open();
+	if (!skel) {
+		bn_err("cannot open the BPF object: %s", strerror(errno));
+		return NULL;
+	}
+	skel->rodata->rss_port = env.port;
+	skel->rodata->no_reply = env.no_reply;
+	bpf_map__set_max_entries(skel->maps.cpu_map, nr_cpus);
+	*tp_ok = !bn_probe_hook(BN_HOOK_TP_BTF, "xdp_cpumap_enqueue");
+	if (!*tp_ok) {
+		bn_warn("tp_btf tracepoints unavailable: cpumap queue drops and reply "
+			"transmit drops are not counted");
+		bpf_program__set_autoload(skel->progs.tp_cpumap_enqueue, false);
+		bpf_program__set_autoload(skel->progs.tp_cpumap_kthread, false);
+		bpf_program__set_autoload(skel->progs.tp_redirect_err, false);
+		bpf_program__set_autoload(skel->progs.tp_devmap_xmit, false);
+		bpf_program__set_autoload(skel->progs.tp_exception, false);
+	}
+	err = rss_bpf__load(skel);
+	if (err) {
+		bn_err("cannot load the BPF programs: %s", strerror(-err));
+		rss_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* Calibrate the service loop, set the iterations of both classes, print them. */
+static int setup_service_time(struct rss_bpf *skel)
+{
+	double ns_per_iter = 0;
+	int err;
+
+	err = calibrate(skel, &ns_per_iter);
+	if (err) {
+		bn_err("cannot calibrate the service loop: %s", strerror(-err));
+		return err;
+	}
+	skel->bss->loop_iters[RSS_SHORT] = (__u32)(env.short_ns / ns_per_iter + 0.5);
+	skel->bss->loop_iters[RSS_LONG] = (__u32)(env.long_ns / ns_per_iter + 0.5);
+	fprintf(stderr, "%s: calibration: %.3f ns per bpf_loop iteration; short %.1f us = %u "
+		"iterations, long %.1f us = %u iterations\n", bn_prog(), ns_per_iter,
+		env.short_ns / 1e3, skel->bss->loop_iters[RSS_SHORT], env.long_ns / 1e3,
+		skel->bss->loop_iters[RSS_LONG]);
+	return 0;
+}
+
+static int map_id(int fd, __u32 *id)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	*id = info.id;
+	return 0;
+}
+
+/* Map ids for the tracepoints, the devmap entry for the replies. */
+static int setup_maps(struct rss_bpf *skel)
+{
+	__u32 zero = 0;
+	int err;
+
+	err = map_id(bpf_map__fd(skel->maps.cpu_map), &skel->bss->cpumap_id);
+	if (err) {
+		bn_err("cannot read the cpumap id: %s", strerror(-err));
+		return err;
+	}
+	err = map_id(bpf_map__fd(skel->maps.tx_port), &skel->bss->devmap_id);
+	if (err) {
+		bn_err("cannot read the devmap id: %s", strerror(-err));
+		return err;
+	}
+	skel->bss->ifindex = env.ifindex;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tx_port), &zero, &env.ifindex, 0)) {
+		err = -errno;
+		bn_err("cannot add %s to the devmap: %s", env.iface, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * Install the start configuration, attach the tracepoints and the scheduler;
+ * after an error the caller detaches what is attached (st->link_fd, @tp_links).
+ */
+static int start_server(struct state *st, const struct rss_conf *base, int min_cpus,
+			bool tp_ok, struct bpf_link **tp_links)
+{
+	struct rss_bpf *skel = st->skel;
+	struct bpf_program *progs[RSS_NR_POLICIES] = {
+		skel->progs.rss_rr, skel->progs.rss_split, skel->progs.rss_dynamic,
+		skel->progs.rss_hash, skel->progs.rss_jsq, skel->progs.rss_p2c,
+	};
+	char msg[CTL_MAX], group[300];
+	int err, c;
+
+	st->cur.policy = base->policy;
+	st->min_cpus = min_cpus;
+	st->run_start_ns = st->active_since_ns = bn_now_ns();
+	err = apply_conf(st, base, msg, sizeof(msg));
+	if (err) {
+		bn_err("%s", msg);
+		return err;
+	}
+	if (tp_ok) {
+		err = setup_tracepoints(skel, tp_links);
+		if (err)
+			return err;
+	}
+	err = attach_xdp(st, bpf_program__fd(env.baseline ? skel->progs.rss_bare :
+					     progs[base->policy]));
+	if (err)
+		return err;
+	scan_kthreads(skel->bss->cpumap_id);
+	for (c = 0; c < nr_cpus; c++)
+		if (bn_cpuset_has(&online, c) && (nr_cpus <= 64 || bn_cpuset_has(&st->installed, c)))
+			bn_cpuset_add(&cols, c);
+	group_str(&st->cur, group, sizeof(group));
+	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s; Ctrl-C to stop\n", bn_prog(),
+		env.iface, env.baseline ? "baseline (every packet, round robin, dropped)" :
+		policy_names[base->policy], group, env.port, env.no_reply ? ", no replies" : "");
+	return 0;
+}
+
+/*
+ * Serve the control socket, steer the dynamic group each period and print the
+ * statistics each interval until a signal or the end of --duration.
+ * @snaps: 4 snapshots; the last one read is left in snaps[1].
+ */
+static int stats_loop(struct state *st, int ctl_fd, struct snap *snaps)
+{
+	struct snap *prev = &snaps[0], *cur = &snaps[1], *dprev = &snaps[2], *dcur = &snaps[3];
+	struct rss_bpf *skel = st->skel;
+	__u64 start, next_stats, next_dyn, end;
+	int err;
+
+	print_header();
+	err = read_snap(skel, prev);
+	if (err) {
+		bn_err("cannot read the statistics: %s", strerror(-err));
+		return err;
+	}
+	*dprev = *prev;
+	start = prev->t_ns;
+	next_stats = start + env.interval_ns;
+	next_dyn = start + env.period_ns;
+	end = env.duration_ns ? start + env.duration_ns : 0;
+	while (!bn_stop) {
+		struct pollfd p = { .fd = ctl_fd, .events = POLLIN };
+		__u64 now = bn_now_ns(), wake = next_stats;
+		int to;
+
+		if (st->cur.policy == RSS_POL_DYNAMIC && next_dyn < wake)
+			wake = next_dyn;
+		if (end && end < wake)
+			wake = end;
+		to = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
+		if (poll(&p, 1, to) > 0)
+			ctl_handle(st, ctl_fd);
+		now = bn_now_ns();
+		if (st->cur.policy == RSS_POL_DYNAMIC && now >= next_dyn) {
+			if (!read_snap(skel, dcur)) {
+				dynamic_step(st, dprev, dcur);
+				*dprev = *dcur;
+			}
+			next_dyn = now + env.period_ns;
+		}
+		if (now >= next_stats || (end && now >= end)) {
+			if (nkthr < bn_cpuset_count(&st->installed))
+				scan_kthreads(skel->bss->cpumap_id);
+			if (!read_snap(skel, cur)) {
+				print_stats(st, prev, cur, start);
+				*prev = *cur;
+			}
+			next_stats += env.interval_ns;
+			if (next_stats < now)
+				next_stats = now + env.interval_ns;
+		}
+		if (end && now >= end)
+			break;
+	}
+	return 0;
+}
+
+/* The run's totals to stderr, from a last snapshot into @cur. */
+static void print_totals(struct state *st, struct snap *cur)
+{
+	__u64 replied = 0;
+	int c;
+
+	if (read_snap(st->skel, cur))
+		return;
+	for (c = 0; c < nr_cpus; c++)
+		replied += cur->replied[c];
+	account_active(st, cur->t_ns);
+	fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
+		"%llu queue drops, %llu malformed, %llu passed, %.2f cpus on average\n",
+		bn_prog(), (unsigned long long)cur->s.rx,
+		(unsigned long long)(cur->s.redirected),
+		(unsigned long long)replied,
+		(unsigned long long)cur->tp.enq_drops,
+		(unsigned long long)(cur->s.short_pkt + cur->s.bad_magic +
+				     cur->s.bad_class + cur->s.bad_hdr),
+		(unsigned long long)cur->s.passed,
+		(cur->t_ns > st->run_start_ns) ?
+		st->run_active_integral / ((cur->t_ns - st->run_start_ns) / 1e9) : 0.0);
+}
+
+/* Detach the scheduler first (closing its link), then everything else. */
+static void teardown(struct state *st, struct bpf_link **tp_links, int ctl_fd)
+{
+	int i;
+
+	if (st->link_fd >= 0)
+		close(st->link_fd);
+	st->link_fd = -1;
+	for (i = 0; i < NR_TP_LINKS; i++)
+		bpf_link__destroy(tp_links[i]);
+	if (ctl_fd >= 0)
+		close(ctl_fd);
+	rss_bpf__destroy(st->skel);
+	st->skel = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
-	struct bpf_link *tp_links[5] = {};
+	struct bpf_link *tp_links[NR_TP_LINKS] = {};
 	struct state st = { .link_fd = -1 };
-	struct snap *snaps = NULL, *prev, *cur, *dprev, *dcur;
-	struct bpf_map_info info = {};
-	__u32 info_len = sizeof(info), zero = 0;
-	struct rss_bpf *skel = NULL;
+	struct snap *snaps = NULL;
 	struct rss_conf base = {};
-	__u64 start, next_stats, next_dyn, end;
-	char msg[CTL_MAX], group[300];
-	double ns_per_iter = 0;
-	int err, ret = BN_EXIT_ERR, ctl_fd = -1, min_cpus, c;
+	int err, ret = BN_EXIT_ERR, ctl_fd = -1, min_cpus;
 	bool tp_ok;
 
 	bn_log_init("rss");
@@ -1142,34 +1405,10 @@ int main(int argc, char **argv)
 	}
 	if (env.swap)
 		return do_swap();
-
-	nr_cpus = bn_nr_cpus();
-	if (nr_cpus <= 0 || nr_cpus > RSS_MAX_CPUS || read_online()) {
-		bn_err("cannot read the list of cpus");
-		return BN_EXIT_ERR;
-	}
-	/* default group: every online CPU */
-	for (c = 0; c < nr_cpus && base.n_cpus < RSS_MAX_GROUP; c++)
-		if (bn_cpuset_has(&online, c))
-			base.cpus[base.n_cpus++] = c;
-	if (env.spec.policy < 0)
-		env.spec.policy = RSS_POL_RR;
-	if (env.spec.policy == RSS_POL_SPLIT && !env.spec.cpus[0] && env.spec.long_cpus[0]) {
-		struct bn_cpuset lset;
-		__u32 i, n = 0;
-
-		/* split without --cpus: the short group is every other online CPU */
-		if (!bn_parse_cpulist(env.spec.long_cpus, BN_MAX_CPUS, &lset)) {
-			for (i = 0; i < base.n_cpus; i++)
-				if (!bn_cpuset_has(&lset, base.cpus[i]))
-					base.cpus[n++] = base.cpus[i];
-			base.n_cpus = n;
-		}
-	}
-	if (build_conf(&env.spec, &base, 1, &base, &min_cpus, msg, sizeof(msg))) {
-		bn_err("%s", msg);
-		return BN_EXIT_USAGE;
-	}
+	ret = prepare_conf(&base, &min_cpus);
+	if (ret != BN_EXIT_OK)
+		return ret;
+	ret = BN_EXIT_ERR;
 	if (bn_check_caps())
 		return BN_EXIT_ERR;
 	bn_libbpf_setup();
@@ -1193,169 +1432,24 @@ int main(int argc, char **argv)
 		bn_err("cannot allocate memory");
 		goto cleanup;
 	}
-	skel = rss_bpf__open();
-	if (!skel) {
-		bn_err("cannot open the BPF object: %s", strerror(errno));
+	st.skel = load_bpf(&tp_ok);
+	if (!st.skel)
 		goto cleanup;
-	}
-	skel->rodata->rss_port = env.port;
-	skel->rodata->no_reply = env.no_reply;
-	bpf_map__set_max_entries(skel->maps.cpu_map, nr_cpus);
-	tp_ok = !bn_probe_hook(BN_HOOK_TP_BTF, "xdp_cpumap_enqueue");
-	if (!tp_ok) {
-		bn_warn("tp_btf tracepoints unavailable: cpumap queue drops and reply "
-			"transmit drops are not counted");
-		bpf_program__set_autoload(skel->progs.tp_cpumap_enqueue, false);
-		bpf_program__set_autoload(skel->progs.tp_cpumap_kthread, false);
-		bpf_program__set_autoload(skel->progs.tp_redirect_err, false);
-		bpf_program__set_autoload(skel->progs.tp_devmap_xmit, false);
-		bpf_program__set_autoload(skel->progs.tp_exception, false);
-	}
-	err = rss_bpf__load(skel);
-	if (err) {
-		bn_err("cannot load the BPF programs: %s", strerror(-err));
+	st.cpumap_fd = bpf_map__fd(st.skel->maps.cpu_map);
+	if (setup_service_time(st.skel))
 		goto cleanup;
-	}
-	st.skel = skel;
-	st.cpumap_fd = bpf_map__fd(skel->maps.cpu_map);
-
-	err = calibrate(skel, &ns_per_iter);
-	if (err) {
-		bn_err("cannot calibrate the service loop: %s", strerror(-err));
-		goto cleanup;
-	}
-	skel->bss->loop_iters[RSS_SHORT] = (__u32)(env.short_ns / ns_per_iter + 0.5);
-	skel->bss->loop_iters[RSS_LONG] = (__u32)(env.long_ns / ns_per_iter + 0.5);
-	fprintf(stderr, "%s: calibration: %.3f ns per bpf_loop iteration; short %.1f us = %u "
-		"iterations, long %.1f us = %u iterations\n", bn_prog(), ns_per_iter,
-		env.short_ns / 1e3, skel->bss->loop_iters[RSS_SHORT], env.long_ns / 1e3,
-		skel->bss->loop_iters[RSS_LONG]);
 	if (env.calib_only) {
 		ret = BN_EXIT_OK;
 		goto cleanup;
 	}
-
-	if (bpf_obj_get_info_by_fd(st.cpumap_fd, &info, &info_len)) {
-		bn_err("cannot read the cpumap id: %s", strerror(errno));
+	if (setup_maps(st.skel) || start_server(&st, &base, min_cpus, tp_ok, tp_links))
 		goto cleanup;
-	}
-	skel->bss->cpumap_id = info.id;
-	info_len = sizeof(info);
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(bpf_map__fd(skel->maps.tx_port), &info, &info_len)) {
-		bn_err("cannot read the devmap id: %s", strerror(errno));
+	if (stats_loop(&st, ctl_fd, snaps))
 		goto cleanup;
-	}
-	skel->bss->devmap_id = info.id;
-	skel->bss->ifindex = env.ifindex;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.tx_port), &zero, &env.ifindex, 0)) {
-		bn_err("cannot add %s to the devmap: %s", env.iface, strerror(errno));
-		goto cleanup;
-	}
-	st.cur.policy = base.policy;
-	st.min_cpus = min_cpus;
-	st.run_start_ns = st.active_since_ns = bn_now_ns();
-	if (apply_conf(&st, &base, msg, sizeof(msg))) {
-		bn_err("%s", msg);
-		goto cleanup;
-	}
-	if (tp_ok && setup_tracepoints(skel, tp_links))
-		goto cleanup;
-
-	{
-		struct bpf_program *progs[RSS_NR_POLICIES] = {
-			skel->progs.rss_rr, skel->progs.rss_split, skel->progs.rss_dynamic,
-			skel->progs.rss_hash, skel->progs.rss_jsq, skel->progs.rss_p2c,
-		};
-
-		if (attach_xdp(&st, bpf_program__fd(env.baseline ? skel->progs.rss_bare :
-						     progs[base.policy])))
-			goto cleanup;
-	}
-	scan_kthreads(skel->bss->cpumap_id);
-	for (c = 0; c < nr_cpus; c++)
-		if (bn_cpuset_has(&online, c) && (nr_cpus <= 64 || bn_cpuset_has(&st.installed, c)))
-			bn_cpuset_add(&cols, c);
-	group_str(&st.cur, group, sizeof(group));
-	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s; Ctrl-C to stop\n", bn_prog(),
-		env.iface, env.baseline ? "baseline (every packet, round robin, dropped)" :
-		policy_names[base.policy], group, env.port, env.no_reply ? ", no replies" : "");
-
-	print_header();
-	prev = &snaps[0];
-	cur = &snaps[1];
-	dprev = &snaps[2];
-	dcur = &snaps[3];
-	if (read_snap(skel, prev)) {
-		bn_err("cannot read the statistics: %s", strerror(errno));
-		goto cleanup;
-	}
-	*dprev = *prev;
-	start = prev->t_ns;
-	next_stats = start + env.interval_ns;
-	next_dyn = start + env.period_ns;
-	end = env.duration_ns ? start + env.duration_ns : 0;
-	while (!bn_stop) {
-		struct pollfd p = { .fd = ctl_fd, .events = POLLIN };
-		__u64 now = bn_now_ns(), wake = next_stats;
-		int to;
-
-		if (st.cur.policy == RSS_POL_DYNAMIC && next_dyn < wake)
-			wake = next_dyn;
-		if (end && end < wake)
-			wake = end;
-		to = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		if (poll(&p, 1, to) > 0)
-			ctl_handle(&st, ctl_fd);
-		now = bn_now_ns();
-		if (st.cur.policy == RSS_POL_DYNAMIC && now >= next_dyn) {
-			if (!read_snap(skel, dcur)) {
-				dynamic_step(&st, dprev, dcur);
-				*dprev = *dcur;
-			}
-			next_dyn = now + env.period_ns;
-		}
-		if (now >= next_stats || (end && now >= end)) {
-			if (nkthr < bn_cpuset_count(&st.installed))
-				scan_kthreads(skel->bss->cpumap_id);
-			if (!read_snap(skel, cur)) {
-				print_stats(&st, prev, cur, start);
-				*prev = *cur;
-			}
-			next_stats += env.interval_ns;
-			if (next_stats < now)
-				next_stats = now + env.interval_ns;
-		}
-		if (end && now >= end)
-			break;
-	}
-	if (!read_snap(skel, cur)) {
-		__u64 replied = 0;
-
-		for (c = 0; c < nr_cpus; c++)
-			replied += cur->replied[c];
-		account_active(&st, cur->t_ns);
-		fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
-			"%llu queue drops, %llu malformed, %llu passed, %.2f cpus on average\n",
-			bn_prog(), (unsigned long long)cur->s.rx,
-			(unsigned long long)(cur->s.redirected),
-			(unsigned long long)replied,
-			(unsigned long long)cur->tp.enq_drops,
-			(unsigned long long)(cur->s.short_pkt + cur->s.bad_magic +
-					     cur->s.bad_class + cur->s.bad_hdr),
-			(unsigned long long)cur->s.passed,
-			(cur->t_ns > st.run_start_ns) ?
-			st.run_active_integral / ((cur->t_ns - st.run_start_ns) / 1e9) : 0.0);
-	}
+	print_totals(&st, &snaps[1]);
 	ret = BN_EXIT_OK;
 cleanup:
-	if (st.link_fd >= 0)
-		close(st.link_fd);	/* detaches the XDP program */
-	for (c = 0; c < 5; c++)
-		bpf_link__destroy(tp_links[c]);
-	if (ctl_fd >= 0)
-		close(ctl_fd);
-	rss_bpf__destroy(skel);
+	teardown(&st, tp_links, ctl_fd);
 	free(snaps);
 	free(percpu_buf);
 	return ret;
