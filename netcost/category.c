@@ -597,29 +597,63 @@ int nc_ksyms_load(struct nc_ksyms *ks, const char *path, int stall_ms)
 	return err;
 }
 
-const struct nc_ksym *nc_ksyms_find(const struct nc_ksyms *ks, uint64_t addr)
+static void free_bpf(struct nc_ksyms *ks)
 {
-	size_t lo = 0, hi = ks->n, mid;
+	size_t i;
 
-	if (!ks->n || addr < ks->syms[0].addr)
+	for (i = 0; i < ks->nbpf; i++)
+		free((char *)ks->bpf[i].name);
+	free(ks->bpf);
+	ks->bpf = NULL;
+	ks->nbpf = 0;
+}
+
+void nc_ksyms_set_bpf(struct nc_ksyms *ks, struct nc_ksym *syms, size_t n)
+{
+	free_bpf(ks);
+	if (n)
+		qsort(syms, n, sizeof(*syms), sym_cmp);
+	ks->bpf = syms;
+	ks->nbpf = n;
+}
+
+/* The last of @n sorted symbols at or below @addr, or NULL. */
+static const struct nc_ksym *sym_below(const struct nc_ksym *syms, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n, mid;
+
+	if (!n || addr < syms[0].addr)
 		return NULL;
 	while (hi - lo > 1) {
 		mid = lo + (hi - lo) / 2;
-		if (ks->syms[mid].addr <= addr)
+		if (syms[mid].addr <= addr)
 			lo = mid;
 		else
 			hi = mid;
 	}
+	return &syms[lo];
+}
+
+const struct nc_ksym *nc_ksyms_find(const struct nc_ksyms *ks, uint64_t addr)
+{
+	const struct nc_ksym *s;
+
+	/* programs loaded after /proc/kallsyms was read are only here */
+	s = sym_below(ks->bpf, ks->nbpf, addr);
+	if (s && addr - s->addr < s->size)
+		return s;
+	s = sym_below(ks->syms, ks->n, addr);
 	/* past the last symbol of a region: no function is that long */
-	if (addr - ks->syms[lo].addr > (1 << 20))
+	if (!s || addr - s->addr > (1 << 20))
 		return NULL;
-	return &ks->syms[lo];
+	return s;
 }
 
 void nc_ksyms_free(struct nc_ksyms *ks)
 {
 	size_t i;
 
+	free_bpf(ks);
 	for (i = 0; i < ks->nblocks; i++)
 		free(ks->blocks[i]);
 	free(ks->blocks);

@@ -35,6 +35,7 @@ struct nc_ksym {
 	uint64_t addr;
 	const char *name;
 	const char *module;	/* NULL for the kernel image */
+	uint64_t size;		/* 0: unknown, up to the next symbol */
 };
 
 struct nc_ksyms {
@@ -42,6 +43,8 @@ struct nc_ksyms {
 	size_t n;
 	char **blocks;		/* string storage */
 	size_t nblocks;
+	struct nc_ksym *bpf;	/* JITed BPF functions, exact ranges, sorted */
+	size_t nbpf;
 };
 
 /*
@@ -50,7 +53,15 @@ struct nc_ksyms {
  * if there is none, -ETIMEDOUT if the read made no progress for @stall_ms.
  */
 int nc_ksyms_load(struct nc_ksyms *ks, const char *path, int stall_ms);
-/* Symbol containing @addr (the last one at or below it), or NULL. */
+/*
+ * Replace the table of JITed BPF functions with @syms (@n entries with a size
+ * and a malloc'ed name, module "bpf"); takes them over, sorts them.
+ */
+void nc_ksyms_set_bpf(struct nc_ksyms *ks, struct nc_ksym *syms, size_t n);
+/*
+ * Symbol containing @addr: a BPF function whose range holds it, else the
+ * last /proc/kallsyms symbol at or below it; NULL if none.
+ */
 const struct nc_ksym *nc_ksyms_find(const struct nc_ksyms *ks, uint64_t addr);
 void nc_ksyms_free(struct nc_ksyms *ks);
 

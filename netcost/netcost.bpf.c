@@ -183,8 +183,9 @@ int BPF_PROG(nc_si_entry, unsigned int vec)
 	__u64 now = bpf_ktime_get_ns(), w = st->cur;
 
 	if (w >> 2) {
+		/* paused before charged: user space never counts the part twice */
+		st->cur = w & 3;
 		charge_op(cpu, w, now, st->cgid);
-		st->cur = w & 3;	/* paused */
 	}
 	st->si_start = now;
 	st->si_vec = vec + 1;
@@ -196,10 +197,15 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 {
 	__u32 cpu = this_cpu();
 	struct nc_state *st = &state[cpu];
-	__u64 now = bpf_ktime_get_ns(), w, delta;
+	__u64 now = bpf_ktime_get_ns(), w, delta, start = st->si_start;
 
-	if (st->si_vec == vec + 1 && st->si_start && now > st->si_start) {
-		delta = now - st->si_start;
+	if (st->si_vec == vec + 1 && start && now > start) {
+		/*
+		 * si_vec set with si_start 0: the counters are changing, user
+		 * space reads them again (take_snap() in netcost.c)
+		 */
+		st->si_start = 0;
+		delta = now - start;
 		__sync_fetch_and_add(&cpus[cpu].softirq_ns, delta);
 		if (vec == NC_NET_RX)
 			__sync_fetch_and_add(&cpus[cpu].ns[NC_RX], delta);
@@ -222,6 +228,7 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	__u64 now = bpf_ktime_get_ns(), w = st->cur;
 	struct nc_task *t;
 
+	st->cur = 0;	/* before the charge, as in nc_si_entry */
 	if (w >> 2)
 		charge_op(cpu, w, now, st->cgid);
 	if (st->depth) {

@@ -344,6 +344,7 @@ struct run {
 	uint64_t cat[NC_NR_KINDS][NC_CAT_NR];	/* this interval */
 	uint64_t cat_sum[NC_NR_KINDS][NC_CAT_NR];
 	uint64_t unsymbolized;		/* frames not in the symbol table */
+	uint64_t bpf_ids_hash;		/* the BPF programs whose symbols we have */
 	uint64_t folded_drops;		/* stacks --folded could not keep */
 	FILE *folded_f;
 	struct cg_ent *cg;
@@ -518,6 +519,91 @@ static int open_perf(struct run *r)
 }
 
 /* ---- samples ---- */
+
+#define MAX_JITED_FUNCS	256
+
+static uint64_t ids_hash(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	__u32 id = 0;
+
+	while (!bpf_prog_get_next_id(id, &id))
+		h = (h ^ id) * 0x100000001b3ULL;
+	return h;
+}
+
+/*
+ * JITed BPF functions with their exact ranges, from the programs' own info,
+ * re-read when the set of loaded programs changes: programs loaded after
+ * /proc/kallsyms was read are named too, and no address resolves to a
+ * program that is gone.
+ */
+static void refresh_bpf_syms(struct run *r)
+{
+	static __u64 addrs[MAX_JITED_FUNCS];
+	static __u32 lens[MAX_JITED_FUNCS];
+	struct nc_ksym *syms = NULL, *v;
+	size_t n = 0, cap = 0;
+	struct bpf_prog_info info;
+	uint64_t h = ids_hash();
+	char name[128];
+	__u32 id = 0, len, i, k;
+	int fd;
+
+	if (h == r->bpf_ids_hash)
+		return;
+	while (!bpf_prog_get_next_id(id, &id)) {
+		fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;	/* gone meanwhile */
+		memset(&info, 0, sizeof(info));
+		info.nr_jited_ksyms = MAX_JITED_FUNCS;
+		info.jited_ksyms = (__u64)(unsigned long)addrs;
+		info.nr_jited_func_lens = MAX_JITED_FUNCS;
+		info.jited_func_lens = (__u64)(unsigned long)lens;
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+			close(fd);
+			continue;
+		}
+		close(fd);
+		k = info.nr_jited_ksyms < info.nr_jited_func_lens ? info.nr_jited_ksyms :
+		    info.nr_jited_func_lens;
+		if (k > MAX_JITED_FUNCS)
+			k = MAX_JITED_FUNCS;
+		for (i = 0; i < k; i++) {
+			if (!addrs[i] || !lens[i])
+				continue;	/* addresses hidden */
+			if (n == cap) {
+				cap = cap ? cap * 2 : 256;
+				v = realloc(syms, cap * sizeof(*v));
+				if (!v)
+					goto fail;
+				syms = v;
+			}
+			/* the kernel's own naming: bpf_prog_<tag>_<name> */
+			snprintf(name, sizeof(name), "bpf_prog_%02x%02x%02x%02x%02x%02x%02x%02x_%s",
+				 info.tag[0], info.tag[1], info.tag[2], info.tag[3], info.tag[4],
+				 info.tag[5], info.tag[6], info.tag[7], info.name);
+			syms[n].name = strdup(name);
+			if (!syms[n].name)
+				goto fail;
+			syms[n].addr = addrs[i];
+			syms[n].size = lens[i];
+			syms[n].module = "bpf";
+			n++;
+		}
+	}
+	nc_ksyms_set_bpf(&r->ksyms, syms, n);
+	r->bpf_ids_hash = h;
+	bn_dbg("%zu JITed BPF functions", n);
+	return;
+fail:
+	while (n)
+		free((char *)syms[--n].name);
+	free(syms);
+	bn_dbg("cannot record BPF program symbols: out of memory");
+}
 
 static void take_sample(struct run *r, const struct nc_sample *s)
 {
@@ -785,7 +871,8 @@ static void take_snap(struct run *r, struct snap *s)
 			w2 = __atomic_load_n(&st->cur, __ATOMIC_ACQUIRE);
 			si2 = __atomic_load_n(&st->si_vec, __ATOMIC_ACQUIRE);
 			start2 = __atomic_load_n(&st->si_start, __ATOMIC_ACQUIRE);
-			if (w == w2 && si == si2 && start == start2)
+			/* si_vec without si_start: nc_si_exit is adding */
+			if (w == w2 && si == si2 && start == start2 && !(si && !start))
 				break;
 		}
 		if ((w >> 2) && (w >> 2) < s->mono)
@@ -1314,6 +1401,8 @@ static void loop(struct run *r)
 				next_drain = now + DRAIN_NS;
 		}
 		if (now >= next_report && now < end) {
+			if (env.breakdown)
+				refresh_bpf_syms(r);
 			take_snap(r, &r->cur);
 			report(r, &r->prev, &r->cur, false);
 			snap_copy(r, &r->prev, &r->cur);
@@ -1525,6 +1614,8 @@ static int setup(struct run *r)
 		if (err)
 			return err;
 	}
+	if (env.breakdown)
+		refresh_bpf_syms(r);
 	/* tests and scripts wait for this line: everything is attached */
 	fprintf(stderr, "%s: backend %s, %d links attached\n", bn_prog(), backend_names[r->backend],
 		r->nlinks);

@@ -160,6 +160,27 @@ TEST(kallsyms)
 	EXPECT_STREQ("bpf", s->module);
 	EXPECT_EQ(NULL, nc_ksyms_find(&ks, 0x1000));
 	EXPECT_EQ(NULL, nc_ksyms_find(&ks, 0xffffffffc1000000ULL));	/* too far */
+
+	/* JITed functions with exact ranges come first, and end where they end */
+	struct nc_ksym *b = calloc(2, sizeof(*b));
+
+	ASSERT_NE(NULL, b);
+	b[0] = (struct nc_ksym){ 0xffffffffc0003000ULL, strdup("bpf_prog_1_late"), "bpf", 0x80 };
+	b[1] = (struct nc_ksym){ 0xffffffffc0001008ULL, strdup("bpf_prog_2_in"), "bpf", 0x4 };
+	nc_ksyms_set_bpf(&ks, b, 2);
+	s = nc_ksyms_find(&ks, 0xffffffffc000307fULL);
+	ASSERT_NE(NULL, s);
+	EXPECT_STREQ("bpf_prog_1_late", s->name);
+	s = nc_ksyms_find(&ks, 0xffffffffc000100aULL);
+	ASSERT_NE(NULL, s);
+	EXPECT_STREQ("bpf_prog_2_in", s->name);
+	s = nc_ksyms_find(&ks, 0xffffffffc000100cULL);	/* past its end: kallsyms */
+	ASSERT_NE(NULL, s);
+	EXPECT_STREQ("veth_poll", s->name);
+	nc_ksyms_set_bpf(&ks, NULL, 0);
+	s = nc_ksyms_find(&ks, 0xffffffffc000307fULL);	/* unloaded: old neighbour */
+	ASSERT_NE(NULL, s);
+	EXPECT_STREQ("bpf", s->module);
 	nc_ksyms_free(&ks);
 
 	/* kptr_restrict: every address reads 0 */
