@@ -494,12 +494,13 @@ int rss_worker(struct xdp_md *ctx)
 		return XDP_DROP;
 	now = bpf_ktime_get_ns();
 	cpu = bpf_get_smp_processor_id();
+	/* the scheduler counted every packet it handed over: served or not */
+	inflight_add(cpu, -1);
 	if (locate(ctx, &loc) != LOC_OK) {
 		/* the scheduler only hands over requests: cannot happen */
 		st->bad++;
 		return XDP_DROP;
 	}
-	inflight_add(cpu, -1);
 	class = loc.req->class & 1;
 	t_server = bpf_be64_to_cpu(loc.req->t_server);
 	qd = now > t_server ? now - t_server : 0;

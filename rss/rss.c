@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 #include "common.h"
 #include "rss.h"
+#include "rss_hist.h"
 #include "rss.skel.h"
 
 #define CTL_MAX 1024
@@ -504,6 +505,9 @@ static int apply_conf(struct state *st, const struct rss_conf *c, char *msg, siz
 		err = bpf_link_update(st->link_fd, bpf_program__fd(progs[c->policy]), NULL);
 		if (err) {
 			err = -errno;
+			/* the old program keeps running: with its own configuration */
+			*(volatile __u32 *)&skel->bss->conf_idx = !next;
+			__sync_synchronize();
 			snprintf(msg, len, "cannot swap to policy %s: %s", policy_names[c->policy],
 				 strerror(-err));
 			return err;
@@ -605,7 +609,7 @@ static int read_ticks(int pid, __u64 *ticks)
 
 static void scan_kthreads(__u32 map_id)
 {
-	char path[300], comm[64], want[32];
+	char path[300], comm[64], want[32], *idp;
 	struct dirent *de;
 	DIR *d;
 	int cpu;
@@ -630,12 +634,16 @@ static void scan_kthreads(__u32 map_id)
 		fclose(f);
 		if (strncmp(comm, "cpumap/", 7))
 			continue;
-		/* comm is cut at 15 characters: "cpumap/1/map:12" */
+		/*
+		 * comm is cut at 15 characters ("cpumap/1/map:12"): a cut id
+		 * matches on its prefix, an uncut one exactly.
+		 */
 		if (sscanf(comm, "cpumap/%d/map:%u", &cpu, &id) != 2)
 			continue;
 		snprintf(want, sizeof(want), "%u", map_id);
 		comm[strcspn(comm, "\n")] = 0;
-		if (strncmp(strchr(comm, ':') + 1, want, strlen(strchr(comm, ':') + 1)))
+		idp = strchr(comm, ':') + 1;
+		if (strlen(comm) < 15 ? strcmp(idp, want) : strncmp(idp, want, strlen(idp)))
 			continue;
 		kthr[nkthr].pid = atoi(de->d_name);
 		kthr[nkthr].cpu = cpu;
@@ -724,24 +732,6 @@ static int read_snap(struct rss_bpf *skel, struct snap *sn)
 	return 0;
 }
 
-static double hist_pct(const __u64 *h, __u64 total, double p)
-{
-	__u64 want, acc = 0;
-	int i;
-
-	if (!total)
-		return NAN;
-	want = (__u64)ceil(p / 100.0 * total);
-	if (want < 1)
-		want = 1;
-	for (i = 0; i < RSS_HIST_BUCKETS; i++) {
-		acc += h[i];
-		if (acc >= want)
-			return rss_hist_low(i) + (rss_hist_width(i) - 1) / 2.0;
-	}
-	return rss_hist_low(RSS_HIST_BUCKETS - 1);
-}
-
 static struct bn_cpuset cols;	/* CPUs with per-CPU columns */
 
 static void print_header(void)
@@ -786,7 +776,7 @@ static void print_stats(struct state *st, const struct snap *a, const struct sna
 	}
 	qavg = n ? qsum / 1e3 / n : NAN;
 	savg = n ? ssum / 1e3 / n : NAN;
-	qp99 = hist_pct(hist, n, 99) / 1e3;
+	qp99 = rss_hist_buckets_percentile(hist, 99) / 1e3;
 	malformed = (b->s.short_pkt + b->s.bad_magic + b->s.bad_class + b->s.bad_hdr) -
 		    (a->s.short_pkt + a->s.bad_magic + a->s.bad_class + a->s.bad_hdr);
 	drop_rdr = (b->s.redirect_fail - a->s.redirect_fail) +
@@ -926,6 +916,7 @@ static void spec_to_text(const struct policy_spec *sp, char *buf, size_t len)
 static int text_to_spec(char *buf, struct policy_spec *sp)
 {
 	char *line, *save = NULL, *v;
+	uint64_t n;
 
 	memset(sp, 0, sizeof(*sp));
 	sp->policy = -1;
@@ -942,7 +933,9 @@ static int text_to_spec(char *buf, struct policy_spec *sp)
 		} else if (!strcmp(line, "long_cpus")) {
 			snprintf(sp->long_cpus, sizeof(sp->long_cpus), "%s", v);
 		} else if (!strcmp(line, "min_cpus")) {
-			sp->min_cpus = atoi(v);
+			if (bn_parse_u64(v, 0, RSS_MAX_GROUP, &n))
+				return -EINVAL;
+			sp->min_cpus = n;
 		} else {
 			return -EINVAL;
 		}

@@ -2,7 +2,7 @@
 /*
  * rss_hist.h - user-space side of the log-linear histogram of rss.h: adding
  * (one writer, readers may merge concurrently), merging and percentiles.
- * Used by rss-client and selftests/rss_hist_test.c.
+ * Used by rss, rss-client and selftests/rss_hist_test.c.
  */
 #ifndef BPFNET_RSS_HIST_H
 #define BPFNET_RSS_HIST_H
@@ -41,17 +41,18 @@ static inline void rss_hist_merge(struct rss_hist *dst, const struct rss_hist *s
 }
 
 /*
- * The @p-th percentile (0 < p <= 100) in ns: the middle of the bucket that
- * holds the ceil(p/100 * n)-th smallest value; NAN for an empty histogram.
- * The error is at most half a bucket: 1.6% of the value (exact below 64 ns).
+ * The @p-th percentile (0 < p <= 100) in ns of the buckets @b: the middle of
+ * the bucket that holds the ceil(p/100 * n)-th smallest value; NAN when they
+ * are all empty. The error is at most half a bucket: 1.6% of the value (exact
+ * below 64 ns).
  */
-static inline double rss_hist_percentile(const struct rss_hist *h, double p)
+static inline double rss_hist_buckets_percentile(const __u64 *b, double p)
 {
 	__u64 n = 0, want, acc = 0;
 	int i;
 
 	for (i = 0; i < RSS_HIST_BUCKETS; i++)
-		n += h->b[i];
+		n += b[i];
 	if (!n)
 		return NAN;
 	want = (__u64)ceil(p / 100.0 * n - 1e-9);
@@ -60,11 +61,16 @@ static inline double rss_hist_percentile(const struct rss_hist *h, double p)
 	if (want > n)
 		want = n;
 	for (i = 0; i < RSS_HIST_BUCKETS; i++) {
-		acc += h->b[i];
+		acc += b[i];
 		if (acc >= want)
 			return rss_hist_low(i) + (rss_hist_width(i) - 1) / 2.0;
 	}
 	return NAN;
+}
+
+static inline double rss_hist_percentile(const struct rss_hist *h, double p)
+{
+	return rss_hist_buckets_percentile(h->b, p);
 }
 
 #endif /* BPFNET_RSS_HIST_H */
