@@ -289,7 +289,7 @@ struct uflow {
 	struct el_key key;
 	uint64_t bytes_seen;	/* counted into the workload so far */
 	int wl;			/* workload index */
-	int ns;			/* R.ns index, -1: the node's own netns */
+	uint64_t ns_ino;	/* workload netns inode, 0: the node's own netns */
 	bool elephant;
 	bool gen;
 	char iface[IF_NAMESIZE];
@@ -515,6 +515,19 @@ static void ns_refresh(void)
 	close(selffd);
 }
 
+/* Name of the netns with inode @ino ("" if ip netns does not know it). */
+static const char *ns_name(uint64_t ino)
+{
+	int i;
+
+	if (ino == R.self_ino)
+		return R.self_name;
+	for (i = 0; i < R.nns; i++)
+		if (R.ns[i].ino == ino)
+			return R.ns[i].name;
+	return "";
+}
+
 static int addr_owner(int family, const uint8_t *addr)
 {
 	int i;
@@ -631,34 +644,36 @@ static const char *label_for(enum el_label_kind kind, unsigned int zone, const c
 	return NULL;
 }
 
-/* Attribute a flow: interface, netns and workload. */
-static void attribute(struct uflow *u, const struct el_flow *f)
+/* Attribute a flow: interface, netns and workload. 0 or -ENOMEM. */
+static int attribute(struct uflow *u, const struct el_flow *f)
 {
 	const char *name;
 	char reply_if[IF_NAMESIZE], derived[EL_NAME_MAX];
-	int idx;
+	int idx, ns;
 
 	iface_name(f, EL_DIR_ORIG, u->iface);
 	iface_name(f, EL_DIR_REPLY, reply_if);
-	u->ns = addr_owner(u->key.t.family, u->key.t.saddr);
-	if (u->ns < 0)
-		u->ns = addr_owner(u->key.t.family, u->key.t.daddr);
-	if (u->ns < 0 && bn_now_ns() - R.ns_refreshed > NSEC) {
+	/* an index into R.ns, valid until the next ns_refresh() */
+	ns = addr_owner(u->key.t.family, u->key.t.saddr);
+	if (ns < 0)
+		ns = addr_owner(u->key.t.family, u->key.t.daddr);
+	if (ns < 0 && bn_now_ns() - R.ns_refreshed > NSEC) {
 		ns_refresh();
-		u->ns = addr_owner(u->key.t.family, u->key.t.saddr);
-		if (u->ns < 0)
-			u->ns = addr_owner(u->key.t.family, u->key.t.daddr);
+		ns = addr_owner(u->key.t.family, u->key.t.saddr);
+		if (ns < 0)
+			ns = addr_owner(u->key.t.family, u->key.t.daddr);
 	}
+	u->ns_ino = ns >= 0 ? R.ns[ns].ino : 0;
 	name = label_for(EL_LABEL_ZONE, u->key.zone, NULL);
 	if (!name)
 		name = label_for(EL_LABEL_IFACE, 0, u->iface);
 	if (!name)
 		name = label_for(EL_LABEL_IFACE, 0, reply_if);
-	if (!name && u->ns >= 0) {
-		if (el_name_valid(R.ns[u->ns].name))
-			name = R.ns[u->ns].name;
+	if (!name && ns >= 0) {
+		if (el_name_valid(R.ns[ns].name))
+			name = R.ns[ns].name;
 		else
-			snprintf(derived, sizeof(derived), "netns-%" PRIu64, R.ns[u->ns].ino),
+			snprintf(derived, sizeof(derived), "netns-%" PRIu64, R.ns[ns].ino),
 				name = derived;
 	}
 	if (!name && strcmp(u->iface, "-") && el_name_valid(u->iface))
@@ -666,14 +681,17 @@ static void attribute(struct uflow *u, const struct el_flow *f)
 	if (!name)
 		name = env.node;
 	idx = fp_get(&R.fp, name);
-	u->wl = idx < 0 ? 0 : idx;
-	if (idx >= 0 && u->ns >= 0) {
-		R.fp.w[idx].netns_ino = R.ns[u->ns].ino;
-		snprintf(R.fp.w[idx].netns_name, EL_NAME_MAX, "%s", R.ns[u->ns].name);
-	} else if (idx >= 0 && !R.fp.w[idx].netns_ino) {
+	if (idx < 0)
+		return idx;
+	u->wl = idx;
+	if (ns >= 0) {
+		R.fp.w[idx].netns_ino = R.ns[ns].ino;
+		snprintf(R.fp.w[idx].netns_name, EL_NAME_MAX, "%s", R.ns[ns].name);
+	} else if (!R.fp.w[idx].netns_ino) {
 		R.fp.w[idx].netns_ino = R.self_ino;
 		snprintf(R.fp.w[idx].netns_name, EL_NAME_MAX, "%s", R.self_name);
 	}
+	return 0;
 }
 
 /* ---- the user-space mirror of the flow table ---- */
@@ -704,7 +722,10 @@ static struct uflow *uf_find(const struct el_key *k, bool create, const struct e
 		return NULL;
 	u->key = *k;
 	u->gen = R.gen;
-	attribute(u, f);
+	if (attribute(u, f)) {
+		free(u);
+		return NULL;
+	}
 	u->next = R.uf[h];
 	R.uf[h] = u;
 	return u;
@@ -764,8 +785,8 @@ static void print_event(const struct el_event *e, const struct uflow *u)
 	uint64_t dur_ns = e->ts_ns > f->first_ns ? e->ts_ns - f->first_ns : 0;
 	uint64_t rate = dur_ns ? (uint64_t)(bytes * 8.0 * NSEC / dur_ns) : 0;
 	const char *type = e->type == EL_EV_ADD ? "elephant_add" : "elephant_del";
-	uint64_t ino = u->ns >= 0 ? R.ns[u->ns].ino : R.self_ino;
-	const char *nsname = u->ns >= 0 ? R.ns[u->ns].name : R.self_name;
+	uint64_t ino = u->ns_ino ? u->ns_ino : R.self_ino;
+	const char *nsname = ns_name(ino);
 	struct bn_json j;
 
 	bn_addr_str(e->key.t.family, e->key.t.saddr, src, sizeof(src));
@@ -834,8 +855,11 @@ static void handle_event(const struct el_event *e)
 	struct uflow *u;
 
 	u = uf_find(&e->key, e->type != EL_EV_GONE, &e->flow);
-	if (!u)
+	if (!u) {
+		if (e->type != EL_EV_GONE)
+			R.event_drops++;	/* out of memory */
 		return;
+	}
 	uf_account(u, &e->flow);
 	switch (e->type) {
 	case EL_EV_ADD:
@@ -937,8 +961,11 @@ static void zone_learn(unsigned int zone)
 		return;
 	}
 	idx = R.nzones;
+	if (bpf_map_update_elem(bpf_map__fd(R.skel->maps.zones), &idx, &val, BPF_ANY)) {
+		bn_warn("tc backend: cannot watch conntrack zone %u: %s", zone, strerror(errno));
+		return;
+	}
 	R.zones_known[R.nzones++] = zone;
-	bpf_map_update_elem(bpf_map__fd(R.skel->maps.zones), &idx, &val, BPF_ANY);
 	bn_info("tc backend: watching conntrack zone %u", zone);
 }
 
@@ -1017,7 +1044,8 @@ static void walk_flows(void)
 			break;
 		}
 		for (i = 0; i < (int)n; i++) {
-			if ((full_sweep || now - vals[i].last_ns > idle) && nidle < SWEEP_MAX)
+			if ((full_sweep || (now > vals[i].last_ns && now - vals[i].last_ns > idle)) &&
+			    nidle < SWEEP_MAX)
 				idle_keys[nidle++] = keys[i];
 			walk_one(&keys[i], &vals[i]);
 		}
@@ -1112,7 +1140,7 @@ static void print_summary(void)
 		bn_json_str(&j, "footprint", node_e || heavy ? "heavy" : "light");
 		bn_json_u64(&j, "table_full", stat_sum(EL_ST_TABLE_FULL));
 		bn_json_u64(&j, "event_drops", stat_sum(EL_ST_RB_DROP) +
-			    stat_sum(EL_ST_DEL_RB_DROP));
+			    stat_sum(EL_ST_DEL_RB_DROP) + R.event_drops);
 		bn_json_u64(&j, "swept", R.swept);
 		bn_json_u64(&j, "flows_added", stat_sum(EL_ST_ADDED));
 		bn_json_u64(&j, "flows_deleted", stat_sum(EL_ST_DELETED) + R.deleted_user);
@@ -1780,6 +1808,8 @@ static void report_drops(void)
 		bn_warn("%" PRIu64 " ring buffer reservations failed (retried)", rb);
 	if (del)
 		bn_warn("%" PRIu64 " delete events lost: ring buffer full", del);
+	if (R.event_drops)
+		bn_warn("%" PRIu64 " events not reported: out of memory", R.event_drops);
 	if (R.swept)
 		bn_info("%" PRIu64 " entries removed by the sweep (delete not seen)", R.swept);
 }
