@@ -1474,6 +1474,10 @@ static int tc_sync(bool initial)
 		if (j == n) {
 			R.tc[i--] = R.tc[--R.ntc];
 			run_file_write();
+		} else if (strcmp(links[j].name, R.tc[i].name)) {
+			/* renamed (container runtimes do): detach checks the name */
+			snprintf(R.tc[i].name, sizeof(R.tc[i].name), "%s", links[j].name);
+			run_file_write();
 		}
 	}
 	for (i = 0; i < n; i++) {
