@@ -249,19 +249,15 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.policy = arg;
 		break;
 	case OPT_SHORT:
-	case OPT_LONG: {
-		double d;
-		char *end;
-
-		d = strtod(arg, &end);
-		if (*end || !(d >= 0) || d > 5000)
+	case OPT_LONG:
+		/* v is us * 10^9 */
+		if (bn_parse_decimal(arg, &v) || v > 5000 * 1000000000ULL)
 			argp_error(state, "invalid service time (0-5000 us): %s", arg);
 		if (key == OPT_SHORT)
-			env.short_us = d;
+			env.short_us = v / 1e9;
 		else
-			env.long_us = d;
+			env.long_us = v / 1e9;
 		break;
-	}
 	case OPT_CPUS:
 	case OPT_LONG_CPUS:
 		if (parse_ncpus(arg, key == OPT_CPUS ? &env.model_cpus : &env.model_long))
@@ -414,20 +410,21 @@ static __u64 t0_ns, step_len_ns;
 static volatile int rx_stop;
 static volatile char *reported;	/* per step: printed already */
 
-static __u64 now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
+/*
+ * Sleep until @t (CLOCK_MONOTONIC ns) or a stop signal, whichever is first:
+ * in slices of at most 20 ms, since the signal may wake another thread.
+ */
 static void sleep_until(__u64 t)
 {
-	struct timespec ts = { .tv_sec = t / 1000000000ULL, .tv_nsec = t % 1000000000ULL };
+	struct timespec ts;
+	__u64 now, until;
 
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
+	while (!bn_stop && (now = bn_now_ns()) < t) {
+		until = t - now > 20000000ULL ? now + 20000000ULL : t;
+		ts.tv_sec = until / 1000000000ULL;
+		ts.tv_nsec = until % 1000000000ULL;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	}
 }
 
 static void *sender(void *arg)
@@ -453,7 +450,7 @@ static void *sender(void *arg)
 			next += -log(1.0 - erand48(cl->xs)) * gap;
 		seq = 0;
 		while (next < end && !bn_stop) {
-			now = now_ns();
+			now = bn_now_ns();
 			/* behind by the whole step: this client cannot offer the
 			 * rate; what was sent is what counts (open loop) */
 			if (now >= end)
@@ -463,7 +460,7 @@ static void *sender(void *arg)
 			class = erand48(cl->xs) * 100 < env.short_pct ? RSS_SHORT : RSS_LONG;
 			req.class = class;
 			req.id = htobe64(((__u64)s << 32) | seq);
-			req.t_send = htobe64(now_ns());
+			req.t_send = htobe64(bn_now_ns());
 			if (send(cl->fd, &req, sizeof(req), 0) == sizeof(req)) {
 				__atomic_fetch_add(&cl->st[s][class].sent, 1, __ATOMIC_RELAXED);
 				seq++;
@@ -489,7 +486,7 @@ static void *receiver(void *arg)
 		n = recv(cl->fd, &r, sizeof(r), 0);
 		if (n < 0)
 			continue;	/* timeout: look at rx_stop */
-		now = now_ns();
+		now = bn_now_ns();
 		if (n < (ssize_t)sizeof(r) || ntohl(r.magic) != RSS_MAGIC ||
 		    r.version != RSS_VERSION || r.class >= RSS_NR_CLASSES ||
 		    ntohs(r.client) != cl->idx) {
@@ -1034,7 +1031,7 @@ static int run(void)
 		goto cleanup;
 	}
 	print_header();
-	t0_ns = now_ns() + 50000000ULL;
+	t0_ns = bn_now_ns() + 50000000ULL;
 	for (k = 0; k < env.clients; k++) {
 		if (pthread_create(&clients[k].rx, NULL, receiver, &clients[k]))
 			goto stop;
@@ -1048,8 +1045,7 @@ static int run(void)
 	for (s = 0; s < nsteps; s++) {
 		__u64 when = t0_ns + (s + 1) * step_len_ns + env.drain_ns;
 
-		while (!bn_stop && now_ns() < when)
-			sleep_until(now_ns() + 20000000ULL < when ? now_ns() + 20000000ULL : when);
+		sleep_until(when);
 		if (bn_stop)
 			break;
 		report_step(s, recs[s]);
