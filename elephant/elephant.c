@@ -1937,6 +1937,12 @@ int main(int argc, char **argv)
 				       strerror(-err));
 			return BN_EXIT_ERR;
 		}
+		/* a path it cannot write is bad input now, not a warning every interval */
+		err = fp_state_save(&R.fp, env.state_path);
+		if (err) {
+			bn_err("cannot write state file %s: %s", env.state_path, strerror(-err));
+			return BN_EXIT_ERR;
+		}
 	}
 	R.mono_to_real = bn_realtime_ns() - bn_now_ns();
 	err = bn_signals_setup();

@@ -516,6 +516,7 @@ case_badinput()
 	2 --backend foo
 	2 --metrics 99999
 	1 --backend tc nosuchif0
+	1 --state /nonexistent-dir/elephant.state
 	EOF
 	# port in use
 	ip netns exec "$node" socat TCP-LISTEN:19465,bind=127.0.0.1,reuseaddr - >/dev/null &
