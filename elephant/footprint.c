@@ -3,6 +3,7 @@
  * footprint.c - labels, workload footprint and the --state file.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,13 +173,25 @@ int fp_state_save(struct el_fp *fp, const char *path)
 {
 	char tmp[4096];
 	FILE *f;
-	int i, err = 0;
+	int fd, i, err = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
 		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
+	/*
+	 * A new file, never one that is there (a stale PATH.tmp, or a symlink
+	 * someone planted next to a state file in a shared directory).
+	 */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlink(tmp);
+		return err;
+	}
 	fprintf(f, "# elephant state v1: workload footprints learned by elephant\n");
 	for (i = 0; i < fp->n; i++) {
 		const struct el_workload *w = &fp->w[i];

@@ -222,6 +222,28 @@ TEST_F(state, stale_tmp_ignored)
 	fp_free(&fp);
 }
 
+TEST_F(state, tmp_symlink_not_followed)
+{
+	struct el_fp fp = {};
+	char tmp[80], victim[80], buf[64] = "";
+	FILE *f;
+
+	/* PATH.tmp planted as a symlink: the save must not write through it */
+	snprintf(tmp, sizeof(tmp), "%s.tmp", self->path);
+	snprintf(victim, sizeof(victim), "%s.victim", self->path);
+	write_file(victim, "precious\n");
+	ASSERT_EQ(0, symlink(victim, tmp));
+	fp_get(&fp, "web");
+	ASSERT_EQ(0, fp_state_save(&fp, self->path));
+	f = fopen(victim, "r");
+	ASSERT_NE(NULL, f);
+	EXPECT_NE(NULL, fgets(buf, sizeof(buf), f));
+	fclose(f);
+	EXPECT_STREQ("precious\n", buf);
+	unlink(victim);
+	fp_free(&fp);
+}
+
 TEST_F(state, malformed)
 {
 	static const char *const bad[] = {
