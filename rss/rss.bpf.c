@@ -506,8 +506,8 @@ int rss_worker(struct xdp_md *ctx)
 	qd = now > t_server ? now - t_server : 0;
 
 	n = loop_iters[class];
-	if (n > (1U << 23))
-		n = 1U << 23;
+	if (n > RSS_MAX_LOOPS)
+		n = RSS_MAX_LOOPS;
 	if (n)
 		bpf_loop(n, spin, NULL, 0);
 	done = bpf_ktime_get_ns();
@@ -544,8 +544,10 @@ int rss_worker(struct xdp_md *ctx)
 	}
 	if (plain)
 		udp_csum_full(&loc, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	if (bpf_redirect_map(&tx_port, 0, 0) != XDP_REDIRECT)
+	if (bpf_redirect_map(&tx_port, 0, 0) != XDP_REDIRECT) {
+		st->bad++;
 		return XDP_DROP;
+	}
 	st->replied++;
 	return XDP_REDIRECT;
 }
@@ -592,8 +594,8 @@ int rss_calib(struct xdp_md *ctx)
 {
 	__u64 t0, n = calib_iters;
 
-	if (n > (1U << 23))
-		n = 1U << 23;
+	if (n > RSS_MAX_LOOPS)
+		n = RSS_MAX_LOOPS;
 	t0 = bpf_ktime_get_ns();
 	bpf_loop(n, spin, NULL, 0);
 	calib_ns = bpf_ktime_get_ns() - t0;

@@ -806,6 +806,7 @@ static void print_stats(struct state *st, const struct snap *a, const struct sna
 		bn_json_u64(&j, "drop_kthread", b->tp.kthread_drops - a->tp.kthread_drops);
 		bn_json_u64(&j, "drop_xmit", b->tp.xmit_drops - a->tp.xmit_drops);
 		bn_json_u64(&j, "drop_no_cpu", b->s.no_cpu - a->s.no_cpu);
+		bn_json_u64(&j, "drop_worker", b->bad - a->bad);
 		bn_json_u64(&j, "malformed", malformed);
 		bn_json_u64(&j, "short_pkt", b->s.short_pkt - a->s.short_pkt);
 		bn_json_u64(&j, "bad_magic", b->s.bad_magic - a->s.bad_magic);
@@ -1174,6 +1175,19 @@ static struct rss_bpf *load_bpf(bool *tp_ok)
 	return skel;
 }
 
+/* bpf_loop iterations for @ns of service time; capped at what bpf_loop runs. */
+static __u32 loop_iters(__u64 ns, double ns_per_iter)
+{
+	double n = ns / ns_per_iter + 0.5;
+
+	if (n > RSS_MAX_LOOPS) {
+		bn_warn("service time %.1f us capped at %.1f us: bpf_loop runs at most %u "
+			"iterations", ns / 1e3, RSS_MAX_LOOPS * ns_per_iter / 1e3, RSS_MAX_LOOPS);
+		return RSS_MAX_LOOPS;
+	}
+	return (__u32)n;
+}
+
 /* Calibrate the service loop, set the iterations of both classes, print them. */
 static int setup_service_time(struct rss_bpf *skel)
 {
@@ -1185,8 +1199,8 @@ static int setup_service_time(struct rss_bpf *skel)
 		bn_err("cannot calibrate the service loop: %s", strerror(-err));
 		return err;
 	}
-	skel->bss->loop_iters[RSS_SHORT] = (__u32)(env.short_ns / ns_per_iter + 0.5);
-	skel->bss->loop_iters[RSS_LONG] = (__u32)(env.long_ns / ns_per_iter + 0.5);
+	skel->bss->loop_iters[RSS_SHORT] = loop_iters(env.short_ns, ns_per_iter);
+	skel->bss->loop_iters[RSS_LONG] = loop_iters(env.long_ns, ns_per_iter);
 	fprintf(stderr, "%s: calibration: %.3f ns per bpf_loop iteration; short %.1f us = %u "
 		"iterations, long %.1f us = %u iterations\n", bn_prog(), ns_per_iter,
 		env.short_ns / 1e3, skel->bss->loop_iters[RSS_SHORT], env.long_ns / 1e3,
@@ -1345,11 +1359,13 @@ static void print_totals(struct state *st, struct snap *cur)
 		replied += cur->replied[c];
 	account_active(st, cur->t_ns);
 	fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
-		"%llu queue drops, %llu malformed, %llu passed, %.2f cpus on average\n",
+		"%llu queue drops, %llu worker drops, %llu malformed, %llu passed, "
+		"%.2f cpus on average\n",
 		bn_prog(), (unsigned long long)cur->s.rx,
 		(unsigned long long)(cur->s.redirected),
 		(unsigned long long)replied,
 		(unsigned long long)cur->tp.enq_drops,
+		(unsigned long long)cur->bad,
 		(unsigned long long)(cur->s.short_pkt + cur->s.bad_magic +
 				     cur->s.bad_class + cur->s.bad_hdr),
 		(unsigned long long)cur->s.passed,

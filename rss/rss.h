@@ -54,6 +54,7 @@ enum rss_policy {
 
 #define RSS_MAX_GROUP	64	/* CPUs in one group */
 #define RSS_MAX_CPUS	1024	/* cpumap / per-target array size */
+#define RSS_MAX_LOOPS	(1U << 23)	/* most iterations bpf_loop() runs */
 
 struct rss_conf {
 	__u32 policy;
@@ -157,7 +158,7 @@ struct rss_sched_stats {
 struct rss_worker_stats {
 	__u64 done[RSS_NR_CLASSES];	/* requests served per class */
 	__u64 replied;			/* replies handed to the devmap */
-	__u64 bad;			/* could not re-parse: dropped */
+	__u64 bad;			/* could not re-parse or reply: dropped */
 	__u64 qdelay_sum_ns;
 	__u64 service_sum_ns;		/* measured spin time */
 	__u64 qhist[RSS_HIST_BUCKETS];	/* queuing delay histogram */

@@ -147,7 +147,8 @@ drops()
 {
 	jq -s -r 'map(.drop_queue + .drop_kthread) | add | "\(.) queue/kthread drops, " ' \
 		"$TMP/$1.srv" | tr -d '\n'
-	jq -s -r 'map(.drop_xmit) | add | "\(.) transmit drops"' "$TMP/$1.srv"
+	jq -s -r '(map(.drop_xmit) | add | tostring) + " transmit drops, " +
+		  (map(.drop_worker // 0) | add | tostring) + " worker drops"' "$TMP/$1.srv"
 }
 
 # per-CPU counts served by the workers, from the server records
