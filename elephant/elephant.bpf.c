@@ -61,6 +61,14 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/* flows that found the table full, so that each is counted once, not per packet */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct el_key);
+	__type(value, __u8);
+} untracked SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 20);
@@ -253,7 +261,10 @@ static __always_inline int el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifind
 		if (bpf_map_update_elem(&flows, &key, &nf, BPF_NOEXIST) == 0) {
 			stat_inc(EL_ST_ADDED);
 		} else if (!bpf_map_lookup_elem(&flows, &key)) {
-			stat_inc(EL_ST_TABLE_FULL);
+			__u8 one = 1;
+
+			if (!bpf_map_update_elem(&untracked, &key, &one, BPF_NOEXIST))
+				stat_inc(EL_ST_TABLE_FULL);
 			return 0;
 		}
 		f = bpf_map_lookup_elem(&flows, &key);
@@ -288,6 +299,7 @@ static __always_inline void el_ct_gone(struct nf_conn *ct)
 	bpf_map_delete_elem(&pending, &ctp);
 	if (ct_key(ct, &key))
 		return;
+	bpf_map_delete_elem(&untracked, &key);
 	f = bpf_map_lookup_elem(&flows, &key);
 	if (!f)
 		return;

@@ -93,7 +93,7 @@ struct el_event {
 enum el_stat {
 	EL_ST_ADDED,		/* flows entered the table */
 	EL_ST_DELETED,		/* flows left it on conntrack delete */
-	EL_ST_TABLE_FULL,	/* ASSURED flows not tracked: table full */
+	EL_ST_TABLE_FULL,	/* ASSURED flows not tracked: table full (each once) */
 	EL_ST_PENDING_FULL,	/* entry interfaces lost: pending table full */
 	EL_ST_RB_DROP,		/* ring buffer full: event retried on next packet */
 	EL_ST_DEL_RB_DROP,	/* ring buffer full on delete: event lost */

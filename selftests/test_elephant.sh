@@ -24,6 +24,7 @@
 #   rate     --min-rate keeps a 20 Mbit/s flow out at 1G, lets it in at 10M
 #   hotplug  a container created after start (tc attaches to its veth)
 #   state    --state keeps c1 heavy across a restart without traffic
+#   full     --max-flows 16 and 30 flows: table_full counts flows, not packets
 #   signals  SIGTERM and kill -9: no program, filter or qdisc left behind;
 #            the next start removes what kill -9 left
 #   badinput bad sizes, durations, labels, interfaces, ports: exit 1/2
@@ -494,6 +495,22 @@ case_hotplug()
 	ip -n "$node" link del vc4
 }
 
+case_full()
+{
+	local bk=$1 name="full-$bk" n=24 full
+
+	el_start "$name" --backend "$bk" -j -i 0.5 --max-flows 16 || return
+	# 24 TCP and 6 UDP flows; the TIME_WAIT entries keep the first 16 in
+	mice "$c2" $n
+	sleep 1
+	el_stop
+	full=$(jq -s 'map(select(.type == "node")) | last | .table_full' "$TMP/$name.out")
+	check "$name: table full counted once per flow: 1 <= $full <= $((n + n / 4))" \
+		[ "$full" -ge 1 -a "$full" -le $((n + n / 4)) ]
+	check "$name: warned on stderr" grep -q "flows not tracked: flow table full" \
+		"$TMP/$name.err"
+}
+
 case_badinput()
 {
 	local args rc
@@ -543,7 +560,7 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-cases=${*:-main udp6 atdelete rate hotplug state signals badinput}
+cases=${*:-main udp6 atdelete rate hotplug state full signals badinput}
 backends=${BACKENDS:-tc kprobe fentry}
 for bk in $backends; do
 	if ! why=$(backend_usable "$bk"); then
