@@ -939,11 +939,13 @@ static int setup_clients(void)
 	clients = calloc(env.clients, sizeof(*clients));
 	if (!clients)
 		return -ENOMEM;
+	/* free_clients() closes these: none may be 0 if a later one fails */
+	for (k = 0; k < env.clients; k++)
+		clients[k].fd = -1;
 	for (k = 0; k < env.clients; k++) {
 		struct client *cl = &clients[k];
 
 		cl->idx = k;
-		cl->fd = -1;
 		cl->xs[0] = 0x330e;
 		cl->xs[1] = k * 7919 + 1;
 		cl->xs[2] = (unsigned short)getpid();

@@ -946,14 +946,21 @@ static int text_to_spec(char *buf, struct policy_spec *sp)
 
 static int do_swap(void)
 {
+	struct timeval tv = { .tv_sec = 5 };
 	struct sockaddr_un sa;
 	char buf[CTL_MAX];
 	socklen_t len;
-	int fd, n;
+	int fd, n, err;
 
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		bn_err("cannot create a unix socket: %s", strerror(errno));
+		return BN_EXIT_ERR;
+	}
+	/* a server that is stopped or stuck does not hang us */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		bn_err("cannot set a timeout on the unix socket: %s", strerror(errno));
+		close(fd);
 		return BN_EXIT_ERR;
 	}
 	ctl_addr(&sa, &len);
@@ -971,9 +978,13 @@ static int do_swap(void)
 		return BN_EXIT_ERR;
 	}
 	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	err = n < 0 ? errno : 0;
 	close(fd);
 	if (n <= 0) {
-		bn_err("no answer from the rss on %s", env.iface);
+		bn_err("no answer from the rss on %s: %s", env.iface,
+		       err == EAGAIN || err == EWOULDBLOCK ?
+		       "timed out after 5 s (it may still apply the change)" :
+		       err ? strerror(err) : "connection closed");
 		return BN_EXIT_ERR;
 	}
 	buf[n] = 0;
