@@ -757,8 +757,9 @@ static void print_knees(struct record (*recs)[RSS_NR_CLASSES])
 			fprintf(stderr, "%s: knee %s: not reached (up to %.0f requests/s offered)",
 				bn_prog(), class_names[c], knee);
 		else
-			fprintf(stderr, "%s: knee %s: %.0f requests/s offered (step %d, p99 queuing "
-				"delay <= %.1f us)", bn_prog(), class_names[c], knee, knee_step, lim);
+			fprintf(stderr, "%s: knee %s: %.0f requests/s offered (step %d, "
+				"p99 queuing delay <= %.1f us)", bn_prog(), class_names[c], knee,
+				knee_step, lim);
 		if (!isnan(m))
 			fprintf(stderr, "; model (%s, %d cpus): %.0f requests/s\n", env.policy,
 				env.model_cpus, m);
@@ -891,7 +892,8 @@ static int plot(const char *png)
 	}
 	fprintf(g, "set terminal pngcairo size 1000,650\nset output '%s'\n", png);
 	fprintf(g, "set title 'p99 queuing delay against achieved rate'\n"
-		"set xlabel 'achieved rate, all classes (requests/s)'\nset ylabel 'p99 queuing delay (us)'\n"
+		"set xlabel 'achieved rate, all classes (requests/s)'\n"
+		"set ylabel 'p99 queuing delay (us)'\n"
 		"set logscale y\nset grid\nset key top left\nplot ");
 	for (i = 0; i < nseries; i++)
 		fprintf(g, "%s'%s' index %d with linespoints title '%s %s'", i ? ", " : "", data, i,
@@ -1093,7 +1095,8 @@ stop:
 		for (s = 0; s < nsteps; s++)
 			for (c = 0; c < RSS_NR_CLASSES; c++)
 				if (recs[s][c].sent)
-					series_add(env.policy, c, recs[s][c].total, recs[s][c].q[2]);
+					series_add(env.policy, c, recs[s][c].total,
+						   recs[s][c].q[2]);
 		if (plot(env.plot))
 			ret = BN_EXIT_ERR;
 	}

@@ -292,7 +292,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			argp_error(state, "--baseline is round robin only");
 		if (env.swap && env.spec.policy < 0 && !env.spec.cpus[0] &&
 		    !env.spec.long_cpus[0] && !env.spec.min_cpus)
-			argp_error(state, "--swap needs --policy, --cpus, --long-cpus or --min-cpus");
+			argp_error(state,
+				   "--swap needs --policy, --cpus, --long-cpus or --min-cpus");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -1289,7 +1290,8 @@ static int start_server(struct state *st, const struct rss_conf *base, int min_c
 		return err;
 	scan_kthreads(skel->bss->cpumap_id);
 	for (c = 0; c < nr_cpus; c++)
-		if (bn_cpuset_has(&online, c) && (nr_cpus <= 64 || bn_cpuset_has(&st->installed, c)))
+		if (bn_cpuset_has(&online, c) &&
+		    (nr_cpus <= 64 || bn_cpuset_has(&st->installed, c)))
 			bn_cpuset_add(&cols, c);
 	group_str(&st->cur, group, sizeof(group));
 	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s; Ctrl-C to stop\n", bn_prog(),
