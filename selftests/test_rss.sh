@@ -101,6 +101,25 @@ client()
 		>"$TMP/$name.cli" 2>"$TMP/$name.cli.err"
 }
 
+# light_run NAME SERVER-ARGS... -- CLIENT-ARGS...: start rss, run rss-client
+# against it, stop rss; did every request get its reply?
+light_run()
+{
+	local name=$1 sargs=()
+
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		sargs+=("$1")
+		shift
+	done
+	shift
+	server_start "$name" "${sargs[@]}" || return
+	client "$name" "$@"
+	sleep 0.6
+	server_stop
+	check_all_answered "$name"
+}
+
 # total FILE FIELD [JQ-FILTER]: sum of FIELD over the records of FILE.
 total()
 {
@@ -174,11 +193,8 @@ test_rr()
 {
 	local c0 c1 diff
 
-	server_start rr --policy rr --cpus 0,1 || return
-	client rr --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S4"
-	sleep 0.6
-	server_stop
-	check_all_answered rr || return
+	light_run rr --policy rr --cpus 0,1 -- \
+		--clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S4" || return
 	c0=$(served rr 0)
 	c1=$(served rr 1)
 	diff=$(( c0 > c1 ? c0 - c1 : c1 - c0 ))
@@ -193,11 +209,8 @@ test_hash()
 {
 	local bad
 
-	server_start hash --policy hash --cpus 0,1 || return
-	client hash --clients 6 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4"
-	sleep 0.6
-	server_stop
-	check_all_answered hash || return
+	light_run hash --policy hash --cpus 0,1 -- \
+		--clients 6 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4" || return
 	# each flow (client socket) must have seen exactly one worker CPU
 	bad=$(grep ': flow ' "$TMP/hash.cli.err" | awk '{ n = 0; for (i = 1; i <= NF; i++)
 		if ($i ~ /^cpu[0-9]+=/) n++; if (n != 1) print }')
@@ -212,11 +225,8 @@ test_split()
 {
 	local s0 l0 s1 l1 sent_long
 
-	server_start split --policy split --cpus 0 --long-cpus 1 || return
-	client split --clients 2 --rate $((2000 / SLOW)) --mix 70:30 -d 2 "$S4"
-	sleep 0.6
-	server_stop
-	check_all_answered split || return
+	light_run split --policy split --cpus 0 --long-cpus 1 -- \
+		--clients 2 --rate $((2000 / SLOW)) --mix 70:30 -d 2 "$S4" || return
 	s0=$(served split 0 short)
 	l0=$(served split 0 long)
 	s1=$(served split 1 short)
@@ -306,11 +316,8 @@ test_p2c()
 {
 	local infl
 
-	server_start p2c --policy p2c --cpus 0,1 || return
-	client p2c --clients 2 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4"
-	sleep 0.6
-	server_stop
-	check_all_answered p2c || return
+	light_run p2c --policy p2c --cpus 0,1 -- \
+		--clients 2 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4" || return
 	infl=$(tail -1 "$TMP/p2c.srv" | jq .inflight)
 	if [ "$(served p2c 0)" = 0 ] || [ "$(served p2c 1)" = 0 ] || [ "$infl" != 0 ]; then
 		log_fail "p2c: cpu0 $(served p2c 0), cpu1 $(served p2c 1), in flight $infl"
@@ -543,11 +550,8 @@ test_skb()
 
 test_ipv6()
 {
-	server_start ipv6 --policy hash --cpus 0,1 || return
-	client ipv6 --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S6"
-	sleep 0.6
-	server_stop
-	check_all_answered ipv6
+	light_run ipv6 --policy hash --cpus 0,1 -- \
+		--clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S6"
 }
 
 case_list=(rr hash split dynamic jsq p2c swap malformed badinput cleanup skb ipv6)
