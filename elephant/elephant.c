@@ -1671,14 +1671,16 @@ static int list_backends(void)
 
 /* ---- main ---- */
 
+/* Watch @fd (a negative errno: opening it failed) in the main loop. */
 static int ep_add(int fd, const char *what)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	int err = fd;
 
-	if (epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev)) {
-		int err = -errno;
-
-		bn_err("cannot watch %s: %s", what, strerror(-err));
+	if (fd >= 0 && epoll_ctl(R.epfd, EPOLL_CTL_ADD, fd, &ev))
+		err = -errno;
+	if (err < 0) {
+		bn_err("cannot listen to %s: %s", what, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -1761,10 +1763,6 @@ static int setup(void)
 
 	if (R.backend == BK_TC) {
 		R.ctfd = ctnl_open_events(true);
-		if (R.ctfd < 0) {
-			bn_err("cannot listen to conntrack events: %s", strerror(-R.ctfd));
-			return R.ctfd;
-		}
 		err = ep_add(R.ctfd, "conntrack events");
 		if (err)
 			return err;
@@ -1772,10 +1770,6 @@ static int setup(void)
 			if (env.labels[i].kind == EL_LABEL_ZONE)
 				zone_learn(env.labels[i].zone);
 		R.lnkfd = rtnl_open_link_monitor();
-		if (R.lnkfd < 0) {
-			bn_err("cannot listen to interface changes: %s", strerror(-R.lnkfd));
-			return R.lnkfd;
-		}
 		err = ep_add(R.lnkfd, "interface changes");
 		if (err)
 			return err;
@@ -1920,7 +1914,9 @@ int main(int argc, char **argv)
 		return BN_EXIT_USAGE;
 	bn_stdout_setup();
 	bn_libbpf_setup();
-	if (!env.node[0] && gethostname(env.node, sizeof(env.node) - 1))
+	/* the node name goes unescaped into metric labels: only valid names */
+	if (!env.node[0] && (gethostname(env.node, sizeof(env.node) - 1) ||
+			     !el_name_valid(env.node)))
 		strcpy(env.node, "node");
 	if (bn_check_caps())
 		return BN_EXIT_ERR;
