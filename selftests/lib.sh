@@ -166,6 +166,8 @@ cleanup()
 	for ((i = ${#LINK_LIST[@]} - 1; i >= 0; i--)); do
 		ip link del "${LINK_LIST[i]}" >/dev/null 2>&1
 	done
+	# what is killed below must not be reported as a dead job of ours
+	disown -a 2>/dev/null
 	for ((i = ${#NS_LIST[@]} - 1; i >= 0; i--)); do
 		# kill what still runs inside, then the namespace
 		ip netns pids "${NS_LIST[i]}" 2>/dev/null | xargs -r kill -9 2>/dev/null
