@@ -78,13 +78,15 @@ setup_ns()
 	done
 }
 
-# add_veth NS_A IF_A NS_B IF_B: a veth pair between two namespaces, both up.
-# Pass "" as a namespace for the current one (links there are registered).
+# add_veth NS_A IF_A NS_B IF_B [QUEUES]: a veth pair between two namespaces,
+# both up, with QUEUES rx/tx queues a side (default 1). Pass "" as a
+# namespace for the current one (links there are registered).
 add_veth()
 {
-	local nsa=$1 ifa=$2 nsb=$3 ifb=$4
+	local nsa=$1 ifa=$2 nsb=$3 ifb=$4 q=${5:-1}
 
-	ip link add "$ifa" type veth peer name "$ifb" || return 1
+	ip link add "$ifa" numtxqueues "$q" numrxqueues "$q" type veth peer name "$ifb" \
+		numtxqueues "$q" numrxqueues "$q" || return 1
 	if [ -n "$nsa" ]; then
 		ip link set "$ifa" netns "$nsa"
 	else

@@ -42,13 +42,7 @@ TMP=$(mktemp -d /tmp/test_rss.XXXXXX)
 setup_ns cli srv
 # one receive queue per CPU on the client side: each worker CPU sends its
 # replies into its own ring of the peer (256 frames each) instead of sharing one
-ip link add rss-c numtxqueues 2 numrxqueues 2 type veth peer name rss-s \
-	numtxqueues 2 numrxqueues 2 || { log_fail "cannot create the veth pair"; exit $ksft_fail; }
-on_cleanup "ip link del rss-c"
-ip link set rss-c netns "$cli"
-ip link set rss-s netns "$srv"
-ip -n "$cli" link set rss-c up
-ip -n "$srv" link set rss-s up
+add_veth "$cli" rss-c "$srv" rss-s 2 || { log_fail "cannot create the veth pair"; exit $ksft_fail; }
 add_addrs "$cli" rss-c 1 1
 add_addrs "$srv" rss-s 1 2
 # XDP_REDIRECT into a veth (the replies leave through rss-s) needs NAPI on

@@ -54,13 +54,7 @@ TMP=$(mktemp -d /tmp/bench_rss.XXXXXX)
 setup_ns cli srv || exit 0
 # one receive queue per CPU on the client side: each worker CPU sends its
 # replies into its own ring of the peer
-ip link add rss-c numtxqueues 2 numrxqueues 2 type veth peer name rss-s \
-	numtxqueues 2 numrxqueues 2 || exit 0
-on_cleanup "ip link del rss-c"
-ip link set rss-c netns "$cli"
-ip link set rss-s netns "$srv"
-ip -n "$cli" link set rss-c up
-ip -n "$srv" link set rss-s up
+add_veth "$cli" rss-c "$srv" rss-s 2 || exit 0
 add_addrs "$cli" rss-c 1 1
 add_addrs "$srv" rss-s 1 2
 ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
