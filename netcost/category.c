@@ -331,30 +331,44 @@ int nc_frame_cat(const char *name, const char *module)
 	return NC_CAT_DRIVER;
 }
 
-int nc_stack_cat(const char *const *names, const char *const *modules, int n)
+void nc_frame_class(const char *name, const char *module, struct nc_frame *f)
 {
-	int i, j, cat;
+	f->cat = nc_frame_cat(name, module);
+	f->bpf = name && is_bpf_prog(name, module);
+}
+
+int nc_stack_cat_frames(const struct nc_frame *frames, int n)
+{
+	int i, j;
 
 	for (i = 0; i < n; i++) {
-		const char *mod = modules ? modules[i] : NULL;
-
-		if (names[i] && is_bpf_prog(names[i], mod)) {
+		if (frames[i].bpf) {
 			/* a JITed program: what ran it says what it is */
 			for (j = i + 1; j < n; j++) {
-				cat = nc_frame_cat(names[j], modules ? modules[j] : NULL);
-				if (cat < 0)
+				if (frames[j].cat < 0)
 					continue;
-				if (cat == NC_CAT_DRIVER || cat == NC_CAT_GRO)
+				if (frames[j].cat == NC_CAT_DRIVER || frames[j].cat == NC_CAT_GRO)
 					return NC_CAT_XDP;
-				return cat;
+				return frames[j].cat;
 			}
 			return NC_CAT_OTHER;
 		}
-		cat = nc_frame_cat(names[i], mod);
-		if (cat >= 0)
-			return cat;
+		if (frames[i].cat >= 0)
+			return frames[i].cat;
 	}
 	return NC_CAT_OTHER;
+}
+
+int nc_stack_cat(const char *const *names, const char *const *modules, int n)
+{
+	struct nc_frame frames[NC_STACK_FRAMES];
+	int i;
+
+	if (n > NC_STACK_FRAMES)
+		n = NC_STACK_FRAMES;
+	for (i = 0; i < n; i++)
+		nc_frame_class(names[i], modules ? modules[i] : NULL, &frames[i]);
+	return nc_stack_cat_frames(frames, n);
 }
 
 /* ---- /proc/kallsyms ---- */

@@ -6,6 +6,7 @@
 #ifndef NETCOST_CATEGORY_H
 #define NETCOST_CATEGORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -69,12 +70,24 @@ void nc_ksyms_free(struct nc_ksyms *ks);
 
 /* Category of one frame, or -1 if the frame says nothing (helpers, locks, ...). */
 int nc_frame_cat(const char *name, const char *module);
+#define NC_STACK_FRAMES	256	/* frames of a stack looked at, from the leaf */
+
 /*
  * Category of a stack, @names/@modules leaf first: the first frame, from the
  * leaf up, that belongs to a category. JITed BPF programs take the category
  * of what ran them (tc, XDP, tracing). NC_CAT_OTHER if no frame says.
  */
 int nc_stack_cat(const char *const *names, const char *const *modules, int n);
+
+/* One frame, classified once (netcost caches it per address). */
+struct nc_frame {
+	int cat;		/* nc_frame_cat() */
+	bool bpf;		/* a JITed BPF program */
+};
+
+void nc_frame_class(const char *name, const char *module, struct nc_frame *f);
+/* nc_stack_cat() over classified frames, leaf first. */
+int nc_stack_cat_frames(const struct nc_frame *frames, int n);
 
 /* ---- folded stacks: "a;b;c count" lines, root first ---- */
 

@@ -36,6 +36,7 @@ const volatile bool cgroups_on = false;
 const volatile __u32 sampler = NC_SAMPLER_NONE;
 const volatile __u32 slots_per_cpu = 1;	/* of the mmapable sample array */
 const volatile __u32 nr_cpus = 1;
+const volatile __u64 rb_wake_bytes = 0;	/* ring fill that wakes user space */
 
 /* Task storage: a task's operation survives it being switched out. */
 struct nc_task {
@@ -563,7 +564,13 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 	s->nr = n > 0 ? (__u64)n / 8 : 0;
 	__sync_fetch_and_add(&cpus[cpu].samples, 1);
 	if (sampler == NC_SAMPLER_RINGBUF) {
-		bpf_ringbuf_submit(s, 0);
+		/*
+		 * No wakeup per sample (an irq_work self-IPI and a context switch
+		 * each): user space reads the ring every drain period, and is
+		 * woken early only when it fills up.
+		 */
+		bpf_ringbuf_submit(s, bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= rb_wake_bytes ?
+				   BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	} else {
 		/* published after the sample is written */
 		__sync_fetch_and_add(&head[b][cpu], 1);

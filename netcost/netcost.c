@@ -36,7 +36,8 @@
 #include "category.h"
 #include "netcost.skel.h"
 
-#define DRAIN_NS	100000000ULL	/* sample buffers are swapped every 100 ms */
+#define DRAIN_NS	100000000ULL	/* sample buffers are read every 100 ms */
+#define RB_BYTES	(8 << 20)	/* --sampler ringbuf */
 #define NR_SLOTS	2		/* hook slots per direction, see netcost.bpf.c */
 #define NR_HOOKS	6
 #define MAX_CG		4096
@@ -329,6 +330,15 @@ struct snap {
 	uint64_t bpf_ns, bpf_cnt;
 };
 
+/* A sampled address, symbolized and classified once. */
+struct ip_ent {
+	uint64_t ip;
+	const struct nc_ksym *sym;	/* NULL: in no symbol */
+	struct nc_frame frame;
+};
+
+#define IP_CACHE	8192		/* entries, a power of two */
+
 struct run {
 	struct netcost_bpf *skel;
 	enum backend backend;
@@ -340,6 +350,7 @@ struct run {
 	size_t samples_len;
 	struct ring_buffer *rb;
 	struct nc_ksyms ksyms;
+	struct ip_ent *ipc;		/* IP_CACHE entries, ip 0: empty */
 	struct nc_folded folded;
 	uint64_t cat[NC_NR_KINDS][NC_CAT_NR];	/* this interval */
 	uint64_t cat_sum[NC_NR_KINDS][NC_CAT_NR];
@@ -595,6 +606,8 @@ static void refresh_bpf_syms(struct run *r)
 		}
 	}
 	nc_ksyms_set_bpf(&r->ksyms, syms, n);
+	/* the cache points into the old table */
+	memset(r->ipc, 0, IP_CACHE * sizeof(*r->ipc));
 	r->bpf_ids_hash = h;
 	bn_dbg("%zu JITed BPF functions", n);
 	return;
@@ -605,11 +618,30 @@ fail:
 	bn_dbg("cannot record BPF program symbols: out of memory");
 }
 
+/*
+ * Symbol and category of a sampled address. Stacks repeat the same few
+ * thousand addresses: each is looked up in the symbol tables and matched
+ * against the category rules once, not in every sample.
+ */
+static const struct ip_ent *ip_lookup(struct run *r, uint64_t ip)
+{
+	struct ip_ent *e = &r->ipc[(ip * 0x9e3779b97f4a7c15ULL) >> 51 & (IP_CACHE - 1)];
+
+	if (e->ip == ip && ip)
+		return e;
+	e->ip = ip;
+	e->sym = nc_ksyms_find(&r->ksyms, ip);
+	nc_frame_class(e->sym ? e->sym->name : NULL, e->sym ? e->sym->module : NULL,
+		       &e->frame);
+	return e;
+}
+
 static void take_sample(struct run *r, const struct nc_sample *s)
 {
-	const char *names[NC_MAX_STACK], *mods[NC_MAX_STACK];
+	const struct nc_ksym *syms[NC_MAX_STACK];
+	struct nc_frame frames[NC_MAX_STACK];
 	char buf[NC_MAX_STACK * 64 + 32];
-	const struct nc_ksym *sym;
+	const struct ip_ent *e;
 	int i, n = s->nr, cat;
 	size_t off;
 
@@ -620,20 +652,20 @@ static void take_sample(struct run *r, const struct nc_sample *s)
 	if (n > NC_MAX_STACK)
 		n = NC_MAX_STACK;
 	for (i = 0; i < n; i++) {
-		sym = nc_ksyms_find(&r->ksyms, s->ips[i]);
-		names[i] = sym ? sym->name : NULL;
-		mods[i] = sym ? sym->module : NULL;
-		if (!sym)
+		e = ip_lookup(r, s->ips[i]);
+		syms[i] = e->sym;
+		frames[i] = e->frame;
+		if (!e->sym)
 			r->unsymbolized++;
 	}
-	cat = nc_stack_cat(names, mods, n);
+	cat = nc_stack_cat_frames(frames, n);
 	r->cat[s->kind][cat]++;
 	if (!env.folded)
 		return;
 	off = snprintf(buf, sizeof(buf), "%s", kind_names[s->kind]);
 	for (i = n - 1; i >= 0 && off < sizeof(buf) - 64; i--)
 		off += snprintf(buf + off, sizeof(buf) - off, ";%s",
-				names[i] ? names[i] : "[unknown]");
+				syms[i] ? syms[i]->name : "[unknown]");
 	if (nc_folded_add(&r->folded, buf, 1))
 		r->folded_drops++;
 }
@@ -1374,7 +1406,7 @@ static void loop(struct run *r)
 		if (now >= end)
 			break;
 		until = next_report < end ? next_report : end;
-		if (env.breakdown && !r->rb && next_drain < until)
+		if (env.breakdown && next_drain < until)
 			until = next_drain;
 		timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
 		npfd = 0;
@@ -1391,11 +1423,13 @@ static void loop(struct run *r)
 			break;
 		if (r->listen_fd >= 0)
 			metrics_serve(r);
-		if (r->rb)
-			ring_buffer__consume(r->rb);
 		now = bn_now_ns();
-		if (env.breakdown && !r->rb && now >= next_drain) {
-			drain_array(r);
+		/* the ring wakes us only when it fills up, see nc_sample() */
+		if (r->rb && (pfd[npfd - 1].revents || now >= next_drain))
+			ring_buffer__consume(r->rb);
+		if (env.breakdown && now >= next_drain) {
+			if (!r->rb)
+				drain_array(r);
 			next_drain += DRAIN_NS;
 			if (next_drain < now)
 				next_drain = now + DRAIN_NS;
@@ -1437,6 +1471,7 @@ static void run_free(struct run *r)
 		munmap(r->samples, r->samples_len);
 	netcost_bpf__destroy(r->skel);
 	nc_ksyms_free(&r->ksyms);
+	free(r->ipc);
 	nc_folded_free(&r->folded);
 	if (r->folded_f)
 		fclose(r->folded_f);
@@ -1533,6 +1568,9 @@ static int setup(struct run *r)
 		}
 	}
 	if (env.breakdown) {
+		r->ipc = calloc(IP_CACHE, sizeof(*r->ipc));
+		if (!r->ipc)
+			return -ENOMEM;
 		err = load_ksyms(r);
 		if (err)
 			return err;
@@ -1554,7 +1592,9 @@ static int setup(struct run *r)
 			bpf_map__set_max_entries(skel->maps.samples,
 						 2 * r->nr_cpus * env.slots);
 		else
-			bpf_map__set_max_entries(skel->maps.rb, 8 << 20);
+			bpf_map__set_max_entries(skel->maps.rb, RB_BYTES);
+		/* woken early when a quarter full: no sample lost at 100 kHz */
+		skel->rodata->rb_wake_bytes = RB_BYTES / 4;
 	}
 	err = select_programs(r);
 	if (err) {
