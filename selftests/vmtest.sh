@@ -18,8 +18,9 @@
 
 set -u
 
-TOTAL_TIMEOUT=${VMTEST_TIMEOUT:-2400}
+TOTAL_TIMEOUT=${VMTEST_TIMEOUT:-3600}
 KSFT_TIMEOUT_VM=${VMTEST_KSFT_TIMEOUT:-600}
+STALL=${VMTEST_STALL:-300}
 MODE=run
 TESTS=()
 
@@ -143,6 +144,31 @@ trap 'KEEP_RUN=1; exit 130' INT
 trap 'KEEP_RUN=1; exit 143' TERM
 trap 'KEEP_RUN=1; exit 129' HUP
 
+# Where the vCPUs of a frozen guest are, from qemu's monitor: each one's
+# instruction pointer named with the guest kernel's text symbols (the same
+# every boot with nokaslr; Debian's System.map is a stub, so the first guest
+# writes them out of /proc/kallsyms), then an NMI, which the guest answers
+# (unknown_nmi_panic), if it still can, with a panic and a backtrace.
+dump_vcpus()
+{
+	local map=$KDIR/kallsyms-$KVER regs
+
+	[ -s "$map" ] || map=$SHARE/kallsyms
+
+	regs=$(printf 'info registers -a\n' |
+		timeout 10 socat -t 3 - "UNIX-CONNECT:$RUN/monitor.sock" 2>/dev/null | tr -d '\r')
+	grep -oE '^CPU#[0-9]+|RIP=[0-9a-f]+' <<< "$regs" | paste -d' ' - - |
+	while read -r cpu rip; do
+		rip=${rip#RIP=}
+		echo "vmtest: $cpu at $rip $(awk -v rip="$rip" '
+			("" $1) <= ("" rip) && ("" $1) > ("" best) { best = $1; sym = $3 }
+			END { print (sym != "" && rip ~ /^ffffffff/) ? sym : "(not kernel text)" }
+			' "$map" 2>/dev/null)"
+	done
+	printf 'nmi\n' | timeout 10 socat -t 1 - "UNIX-CONNECT:$RUN/monitor.sock" >/dev/null 2>&1
+	sleep 5
+}
+
 # ---- initramfs: busybox, selftests/vm/init and the modules to mount 9p ----
 build_initramfs()
 {
@@ -185,12 +211,13 @@ QEMU_ARGS=(
 	-accel tcg,thread=multi -cpu max -smp "${VMTEST_SMP:-2}" -m "${VMTEST_MEM:-2G}"
 	-nodefaults -no-reboot -display none
 	-kernel "$VMLINUZ" -initrd "$RUN/initramfs.cpio.gz"
-	-append "console=ttyS0 panic=-1 oops=panic quiet loglevel=4 mitigations=off"
+	-append "console=ttyS0 panic=-1 oops=panic unknown_nmi_panic nokaslr quiet loglevel=4 mitigations=off"
 	-fsdev "local,id=hostroot,path=/,security_model=none,readonly=on,multidevs=remap"
 	-device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot
 	-fsdev "local,id=vmtest,path=$SHARE,security_model=none"
 	-device virtio-9p-pci,fsdev=vmtest,mount_tag=vmtest
 	-pidfile "$RUN/qemu.pid"
+	-monitor "unix:$RUN/monitor.sock,server=on,wait=off"
 )
 
 if [ "$MODE" = shell ]; then
@@ -208,14 +235,59 @@ start=$(date +%s)
 	timeout -k 10 "$TOTAL_TIMEOUT" "$QEMU" "${QEMU_ARGS[@]}" -serial stdio </dev/null
 	echo $? > "$RUN/qemu.rc"
 } 2>&1 | tee "$RUN/console.log" | sed -u 's/\r$//; s/^/vm| /' &
-wait $!
+job=$!
+# The guest touches /vmtest/heartbeat every 10 s (guest-init.sh). A guest
+# that stops touching it for STALL seconds is frozen, whatever the tests'
+# own timeouts say: show where its vCPUs are and stop it.
+stalled=0
+while kill -0 "$job" 2>/dev/null; do
+	sleep 5 &
+	wait $!
+	[ -f "$RUN/qemu.rc" ] && break
+	hb=$(stat -c %Y "$SHARE/heartbeat" 2>/dev/null || echo "$start")
+	if [ $(( $(date +%s) - hb )) -gt "$STALL" ]; then
+		stalled=1
+		dump_vcpus > "$RUN/stall.txt" 2>&1
+		kill "$(cat "$RUN/qemu.pid" 2>/dev/null)" 2>/dev/null
+		break
+	fi
+done
+wait "$job"
 elapsed=$(( $(date +%s) - start ))
+[ -s "$SHARE/kallsyms" ] && [ ! -s "$KDIR/kallsyms-$KVER" ] && mv "$SHARE/kallsyms" "$KDIR/kallsyms-$KVER"
 qrc=$(cat "$RUN/qemu.rc" 2>/dev/null || echo 1)
+
+# After a timeout or crash, say where the run was, in few enough lines to
+# show in the tail of a CI log: the boot time (the emulated CPU's speed), each
+# finished test with its result and time, and the test that was running.
+report_progress()
+{
+	local line cur= boot used=0
+
+	boot=$(sed -n 's/.*booted in \([0-9]*\).*/\1/p' "$RUN/console.log" | head -n1)
+	echo "vmtest: guest booted in ${boot:-?}s (about 6s on an idle host)"
+	[ -f "$SHARE/tap.log" ] || return 0
+	while IFS= read -r line; do
+		line=${line%$'\r'}
+		case $line in
+		"# selftests: bpfnet: "*)
+			cur=${line#"# selftests: bpfnet: "} ;;
+		"ok "*|"not ok "*)
+			echo "vmtest:   $line"
+			cur=
+			[[ "$line" =~ \#\ ([0-9]+)s$ ]] && used=$((used + BASH_REMATCH[1])) ;;
+		esac
+	done < "$SHARE/tap.log"
+	[ -z "$cur" ] ||
+		echo "vmtest:   $cur was running, for about $((elapsed - ${boot:-0} - used))s"
+}
 
 passed=0 failed=0 skipped=0 problem=
 summary='^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$'
 last=$(tail -n1 "$SHARE/tap.log" 2>/dev/null | tr -d '\r')
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
+if [ "$stalled" = 1 ]; then
+	problem="the guest made no progress for ${STALL}s (no heartbeat): frozen"
+elif [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
 	problem="timeout: the VM ran longer than ${TOTAL_TIMEOUT}s"
 elif grep -q 'Kernel panic' "$RUN/console.log"; then
 	problem="guest kernel panic"
@@ -239,6 +311,8 @@ fi
 rc=0
 if [ -n "$problem" ]; then
 	echo "vmtest: $problem" >&2
+	report_progress >&2
+	[ "$stalled" = 1 ] && cat "$RUN/stall.txt" >&2
 	failed=$((failed + 1))
 	rc=1
 elif [ "$(cat "$SHARE/rc")" != 0 ] || [ "$failed" != 0 ]; then

@@ -68,7 +68,10 @@ modprobe -q crc32c_generic
 # A modest memlock limit would break pre-5.11 style loaders; be generous.
 ulimit -l unlimited
 
-echo "vmtest: guest up, kernel $(uname -r), $(nproc) CPUs"
+# The boot time tells how fast this emulated CPU is today (about 6 s when
+# the host is idle): a slow CI run shows it here.
+read -r up _ < /proc/uptime
+echo "vmtest: guest up, kernel $(uname -r), $(nproc) CPUs, booted in ${up}s"
 cd "$VMTEST_REPO" || { echo "vmtest: no $VMTEST_REPO in the guest" >&2; poweroff_now; }
 
 if [ "$VMTEST_MODE" = shell ]; then
@@ -76,6 +79,16 @@ if [ "$VMTEST_MODE" = shell ]; then
 	setsid -c bash -i </dev/ttyS0 >/dev/ttyS0 2>&1
 	poweroff_now
 fi
+
+# The kernel's text symbols, for vmtest.sh to name where the vCPUs of a frozen
+# guest are: the same every boot (nokaslr), so written once per kernel.
+[ -s "$VMTEST_KDIR/kallsyms-$VMTEST_KVER" ] || grep -E '^[0-9a-f]+ [tT] ' /proc/kallsyms > /vmtest/kallsyms
+
+# Proof of life for the host (vmtest.sh): a frozen guest stops touching it.
+while :; do
+	cut -d' ' -f1 /proc/uptime > /vmtest/heartbeat
+	sleep 10
+done &
 
 export KSFT_TIMEOUT=$VMTEST_KSFT_TIMEOUT
 # shellcheck disable=SC2086
