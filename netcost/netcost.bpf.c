@@ -536,6 +536,8 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
 	else
 		return 0;
+	if (sampler == NC_SAMPLER_NONE)
+		return 0;	/* --sampler none: what the timer alone costs */
 
 	if (sampler == NC_SAMPLER_RINGBUF) {
 		s = bpf_ringbuf_reserve(&rb, sizeof(*s), 0);

@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -44,6 +45,8 @@
 #define KSYMS_STALL_MS	8000	/* /proc/kallsyms read without progress */
 #define KSYMS_TRIES	3
 #define NPEND		(NC_NR_KINDS + 1)	/* kinds, then all softirqs */
+#define SNAP_SPINS	16		/* consistent-read tries before yielding */
+#define SNAP_WAIT_NS	20000000ULL	/* and at most this long in one snapshot */
 
 enum backend { BK_AUTO, BK_FENTRY, BK_KPROBE, BK_TP };
 static const char *const backend_names[] = {
@@ -181,6 +184,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 			env.sampler = NC_SAMPLER_ARRAY;
 		else if (!strcmp(arg, "ringbuf"))
 			env.sampler = NC_SAMPLER_RINGBUF;
+		else if (!strcmp(arg, "none"))	/* benchmark control: the timer alone */
+			env.sampler = NC_SAMPLER_NONE;
 		else
 			argp_error(state, "unknown sampler: %s (array, ringbuf)", arg);
 		break;
@@ -706,12 +711,12 @@ static void drain_all(struct run *r)
 {
 	struct timespec ts = { 0, 2000000 };
 
-	if (!env.breakdown)
-		return;
 	if (r->rb) {
 		ring_buffer__consume(r->rb);
 		return;
 	}
+	if (!r->samples)
+		return;		/* no breakdown, or --sampler none */
 	drain_array(r);
 	nanosleep(&ts, NULL);
 	drain_array(r);
@@ -895,7 +900,7 @@ static void take_snap(struct run *r, struct snap *s)
 		w2 = __atomic_load_n(&st->cur, __ATOMIC_ACQUIRE);
 		si2 = __atomic_load_n(&st->si_vec, __ATOMIC_ACQUIRE);
 		start2 = __atomic_load_n(&st->si_start, __ATOMIC_ACQUIRE);
-		for (tries = 0; tries < 4; tries++) {
+		for (tries = 0;; tries++) {
 			w = w2;
 			si = si2;
 			start = start2;
@@ -906,6 +911,17 @@ static void take_snap(struct run *r, struct snap *s)
 			/* si_vec without si_start: nc_si_exit is adding */
 			if (w == w2 && si == si2 && start == start2 && !(si && !start))
 				break;
+			/*
+			 * A program preempted in the middle of its update (a vCPU
+			 * the hypervisor took away) finishes within a few ms: let
+			 * it, or the softirq's time would land in NET_RX of the
+			 * next interval but in SOFTIRQ% of this one.
+			 */
+			if (tries >= SNAP_SPINS) {
+				if (bn_now_ns() - s->mono > SNAP_WAIT_NS)
+					break;
+				sched_yield();
+			}
 		}
 		if ((w >> 2) && (w >> 2) < s->mono)
 			s->pend[cpu * NPEND + ((w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV)] =
@@ -1428,7 +1444,7 @@ static void loop(struct run *r)
 		if (r->rb && (pfd[npfd - 1].revents || now >= next_drain))
 			ring_buffer__consume(r->rb);
 		if (env.breakdown && now >= next_drain) {
-			if (!r->rb)
+			if (r->samples)
 				drain_array(r);
 			next_drain += DRAIN_NS;
 			if (next_drain < now)
@@ -1591,7 +1607,7 @@ static int setup(struct run *r)
 		if (env.sampler == NC_SAMPLER_ARRAY)
 			bpf_map__set_max_entries(skel->maps.samples,
 						 2 * r->nr_cpus * env.slots);
-		else
+		else if (env.sampler == NC_SAMPLER_RINGBUF)
 			bpf_map__set_max_entries(skel->maps.rb, RB_BYTES);
 		/* woken early when a quarter full: no sample lost at 100 kHz */
 		skel->rodata->rb_wake_bytes = RB_BYTES / 4;
@@ -1633,7 +1649,7 @@ static int setup(struct run *r)
 			return err;
 		}
 		r->samples_len = n;
-	} else if (env.breakdown) {
+	} else if (env.breakdown && env.sampler == NC_SAMPLER_RINGBUF) {
 		r->rb = ring_buffer__new(bpf_map__fd(skel->maps.rb), rb_sample, r, NULL);
 		if (!r->rb) {
 			err = -errno;

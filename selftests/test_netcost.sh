@@ -272,6 +272,12 @@ traffic()
 
 # measure OUT tcp|udp args...: netcost around MEASURE_SECS (default 3, x SLOW)
 # seconds of traffic.
+wakeups()
+{
+	awk '$1 == "voluntary_ctxt_switches:" { print $2 }' "/proc/$1/status" 2>/dev/null ||
+		echo 0
+}
+
 measure()
 {
 	local out=$1 proto=$2 secs=$((${MEASURE_SECS:-3} * SLOW))
@@ -283,7 +289,13 @@ measure()
 		return 1
 	fi
 	sleep 1
+	local w0 t0=$SECONDS
+
+	w0=$(wakeups $NC_PID)
 	traffic "$proto" "$secs" || log_fail "iperf3 $proto failed: $(tail -3 "$TMP/iperf-c.log")"
+	# how often netcost slept and woke up while the traffic ran
+	MEASURE_WAKEUPS=$(($(wakeups $NC_PID) - w0))
+	MEASURE_RUN=$((SECONDS - t0 + 1))
 	log_info "iperf3 $proto: $(grep -E 'sender|receiver' "$TMP/iperf-c.log" | tail -1)"
 	wait "$NC_PID"
 	local rc=$?
@@ -337,6 +349,19 @@ if measure "$TMP/udp.json" udp --breakdown --sampler ringbuf; then
 	jcheck "udp: socket time charged to the sender's and receiver's cgroups" \
 		cgroup "$TMP/udp.json" "$CG_NAME" busy
 	jcheck "udp: ring buffer breakdown shows udp" breakdown "$TMP/udp.json" "udp:pct"
+	# the ring is read every 100 ms and reports come every second: no wakeup
+	# per sample (an IPI and two context switches each)
+	samples=$(python3 -c 'import json, sys
+print([r for r in map(json.loads, open(sys.argv[1])) if r.get("type") == "cpu" and
+       r["cpu"] == "all" and r["average"]][0]["samples"])' "$TMP/udp.json")
+	if [ "$MEASURE_WAKEUPS" -le $((11 * MEASURE_RUN + 10)) ]; then
+		log_ok "udp: ring buffer read in batches: $MEASURE_WAKEUPS wakeups in" \
+		       "${MEASURE_RUN}s ($samples samples in the run)"
+	else
+		log_fail "udp: ring buffer woke netcost $MEASURE_WAKEUPS times in ${MEASURE_RUN}s" \
+			 "(at most $((11 * MEASURE_RUN + 10)): 10 reads and 1 report a second;" \
+			 "$samples samples in the run)"
+	fi
 fi
 
 # ---- lost samples: a sample buffer too small for the rate is counted, shown ----

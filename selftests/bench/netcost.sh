@@ -8,17 +8,21 @@
 #
 #  1. throughput with netcost / without: default mode, --breakdown at 1 kHz
 #     with the mmapable array, and with the ring buffer (the seed's
-#     comparison); netcost's own user-space CPU beside each;
+#     comparison), and, as a control, --breakdown --sampler none: the same
+#     cpu-clock events at 1 kHz whose program stops at its context check,
+#     i.e. what the sampling timer's interrupts cost by themselves;
+#     netcost's own user-space CPU beside each;
 #  2. accuracy: NET_RX time by netcost vs libbpf-tools' softirqs (an
 #     independent tp_btf softirq timer) over the same window;
 #  3. cost: ns per BPF program run and % of the machine, from
 #     kernel.bpf_stats_enabled run-time counters, and user-space CPU from
-#     /proc/PID/schedstat, for netcost and for softirqs.
+#     /proc/PID/schedstat, for netcost and for softirqs; then for the
+#     sampler alone (nc_sample: stack walk and store, per sample).
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
 
-NETCOST=$TOP_DIR/netcost/netcost
+NETCOST=${NETCOST:-$TOP_DIR/netcost/netcost}
 REPEATS=${REPEATS:-3}
 SECS=${SECS:-5}
 trap cleanup EXIT
@@ -73,6 +77,7 @@ run_with()
 	case $mode in
 	none) ;;
 	default) args=() ;;
+	timer) args=(--breakdown --freq 1000 --sampler none) ;;
 	array) args=(--breakdown --freq 1000 --sampler array) ;;
 	ringbuf) args=(--breakdown --freq 1000 --sampler ringbuf) ;;
 	esac
@@ -93,14 +98,14 @@ run_with()
 
 echo "# netcost bench: iperf3 TCP over veth, $REPEATS x ${SECS}s per configuration"
 echo "# backend: $("$NETCOST" -d 0.1 2>&1 >/dev/null | grep -o 'backend .*')"
-modes="none default array ringbuf"
+modes="none default timer array ringbuf"
 for ((i = 0; i < REPEATS; i++)); do
 	for m in $modes; do
 		run_with $m
 	done
 done
 base=$(median < "$TMP/none.tput")
-for m in default array ringbuf; do
+for m in default timer array ringbuf; do
 	[ -s "$TMP/$m.tput" ] || { echo "# $m: skipped (no run completed)"; continue; }
 	t=$(median < "$TMP/$m.tput")
 	s=$(median < "$TMP/$m.self")
@@ -187,6 +192,25 @@ cost()
 }
 cost netcost "$nc0" "$nc1" "$ncs0" "$ncs1"
 [ $softirqs_ok = 1 ] && cost softirqs "$si0" "$si1" "$sis0" "$sis1"
+
+# The sampler: --breakdown at 1 kHz with the array, nc_sample alone, and
+# netcost's user-space CPU (drain, symbols, categories) in that run.
+"$NETCOST" -j -i 100 -d $dur --breakdown --freq 1000 > "$TMP/bd.json" 2> "$TMP/bd.err" &
+ncpid=$!
+if wait_for_file 20 "$TMP/bd.err" "links attached"; then
+	sleep 1
+	nc0=$(prog_stats '^nc_sample$')
+	ncs0=$(schedstat_ns $ncpid)
+	t0=$(date +%s%N)
+	iperf > /dev/null
+	t1=$(date +%s%N)
+	nc1=$(prog_stats '^nc_sample$')
+	ncs1=$(schedstat_ns $ncpid)
+	cost netcost_sampler "$nc0" "$nc1" "$ncs0" "$ncs1"
+else
+	echo "# sampler cost: skipped (netcost --breakdown did not start)"
+fi
+wait $ncpid
 echo "# netcost default mode: the figures above are with bpf_stats on, which itself" \
      "adds two clock reads per program run"
 exit 0
