@@ -11,6 +11,15 @@
  * sends it back out of the interface through a devmap. Policies are swapped
  * by replacing the program behind the XDP bpf_link; the groups live in a
  * double-buffered configuration in .bss that user space flips atomically.
+ *
+ * The per-packet path is kept short: statistics are per-CPU; the in-flight
+ * count of a CPU is split in a counter the schedulers add to and one that
+ * CPU's worker alone adds to (no atomic operation and no cache line shared
+ * with other CPUs on the worker side); the worker finds the request of the
+ * common frames (Ethernet, IPv4 without options or IPv6) from two header
+ * fields instead of parsing the packet again (the scheduler validated it),
+ * reads the clock a second time only when it spins a service time, and
+ * with --no-reply only reads the packet.
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -33,8 +42,15 @@ __u32 devmap_id;
 __u32 ifindex;
 __u64 calib_iters;
 __u64 calib_ns;
-/* Requests handed to a CPU and not yet served, per CPU (load-aware policies). */
-__s64 inflight[RSS_MAX_CPUS];
+/*
+ * In flight to CPU c = handed[c * RSS_LINE] - taken[c * RSS_LINE]: handed is
+ * what the schedulers redirected to c minus what the tracepoints saw dropped
+ * on the way (atomic: several receiving CPUs); taken is what c's worker got,
+ * written by that worker alone (its cpumap kthread, bottom halves off), so
+ * a plain increment. One cache line per counter (RSS_LINE u64 apart).
+ */
+__s64 handed[RSS_MAX_CPUS * RSS_LINE];
+__u64 taken[RSS_MAX_CPUS * RSS_LINE];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_CPUMAP);
@@ -79,12 +95,12 @@ struct {
 	__type(value, struct rss_tp_stats);
 } tp_stats SEC(".maps");
 
-static __always_inline void inflight_add(__u64 cpu, __s64 d)
+static __always_inline void handed_add(__u64 cpu, __s64 d)
 {
 	if (cpu >= RSS_MAX_CPUS)
 		return;
 	asm volatile("%0 &= 1023" : "+r"(cpu));
-	__sync_fetch_and_add(&inflight[cpu], d);
+	__sync_fetch_and_add(&handed[cpu * RSS_LINE], d);
 }
 
 static long spin(__u64 i, void *ctx)
@@ -119,14 +135,15 @@ struct req_loc {
 };
 
 /*
- * The whole UDP checksum of a request of exactly RSS_REQ_LEN bytes: needed
- * because a request from a local veth peer may carry only the partial
- * (pseudo header) checksum of checksum offload, which an incremental update
- * cannot fix.
+ * The whole UDP checksum of a request of exactly RSS_REQ_LEN bytes at @uh,
+ * with the pseudo header from the IP header at @l3: needed because a request
+ * from a local veth peer may carry only the partial (pseudo header)
+ * checksum of checksum offload, which an incremental update cannot fix. The
+ * pseudo header sum does not depend on the order of the two addresses.
  */
-static __always_inline void udp_csum_full(struct req_loc *loc, void *data, void *data_end)
+static __always_inline void udp_csum_full(void *l3, struct udphdr *uh, __u8 family,
+					  void *data_end)
 {
-	struct udphdr *uh = loc->uh;
 	__u32 pseudo[10] = {};
 	__s64 s;
 	__u32 c;
@@ -135,14 +152,22 @@ static __always_inline void udp_csum_full(struct req_loc *loc, void *data, void 
 
 	if ((void *)uh + sizeof(*uh) + RSS_REQ_LEN > data_end)
 		return;
-	if (loc->pkt.key.family == AF_INET) {
-		__builtin_memcpy(&pseudo[0], loc->pkt.key.saddr, 4);
-		__builtin_memcpy(&pseudo[1], loc->pkt.key.daddr, 4);
+	if (family == AF_INET) {
+		struct iphdr *iph = l3;
+
+		if ((void *)(iph + 1) > data_end)
+			return;
+		pseudo[0] = iph->saddr;
+		pseudo[1] = iph->daddr;
 		pseudo[2] = bpf_htonl(IPPROTO_UDP << 16 | (sizeof(*uh) + RSS_REQ_LEN));
 		plen = 12;
 	} else {
-		__builtin_memcpy(&pseudo[0], loc->pkt.key.saddr, 16);
-		__builtin_memcpy(&pseudo[4], loc->pkt.key.daddr, 16);
+		struct ipv6hdr *ip6h = l3;
+
+		if ((void *)(ip6h + 1) > data_end)
+			return;
+		__builtin_memcpy(&pseudo[0], &ip6h->saddr, 16);
+		__builtin_memcpy(&pseudo[4], &ip6h->daddr, 16);
 		pseudo[8] = bpf_htonl(sizeof(*uh) + RSS_REQ_LEN);
 		pseudo[9] = bpf_htonl(IPPROTO_UDP);
 		plen = 40;
@@ -237,7 +262,8 @@ static __always_inline __s64 load_of(__u32 cpu)
 	if (i >= RSS_MAX_CPUS)
 		return 1LL << 62;
 	asm volatile("%0 &= 1023" : "+r"(i));
-	return inflight[i];
+	i *= RSS_LINE;
+	return *(volatile __s64 *)&handed[i] - (__s64)*(volatile __u64 *)&taken[i];
 }
 
 /* Round robin over the first @n of @cpus with position @slot; -1 if empty. */
@@ -257,7 +283,8 @@ static __always_inline int pick_rr(const __u32 *cpus, __u32 n, __u32 slot)
 	return cpus[gidx(i)];
 }
 
-static __always_inline int pick(const struct rss_conf *c, struct req_loc *loc, const int policy)
+static __always_inline int pick(const struct rss_conf *c, struct req_loc *loc, __u32 class,
+				const int policy)
 {
 	__u32 n = c->n_cpus, i, a, b, best;
 	__s64 best_load, l;
@@ -275,7 +302,7 @@ static __always_inline int pick(const struct rss_conf *c, struct req_loc *loc, c
 			a = n;
 		return pick_rr(c->cpus, a, 0);
 	case RSS_POL_SPLIT:
-		if (loc->req->class == RSS_LONG)
+		if (class == RSS_LONG)
 			return pick_rr(c->long_cpus, c->n_long, 1);
 		return pick_rr(c->cpus, n, 0);
 	case RSS_POL_HASH:
@@ -322,7 +349,7 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 	struct rss_sched_stats *st;
 	struct rss_conf *c;
 	struct req_loc loc;
-	__u32 zero = 0, idx;
+	__u32 zero = 0, idx, class;
 	__u64 now;
 	int cpu, ret;
 
@@ -348,8 +375,9 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 		st->bad_hdr++;
 		return XDP_DROP;
 	}
+	class = loc.req->class & 1;
 	st->rx++;
-	st->rx_class[loc.req->class & 1]++;
+	st->rx_class[class]++;
 
 	now = bpf_cpu_to_be64(bpf_ktime_get_ns());
 	/* the worker recomputes the whole checksum of a plain request */
@@ -359,7 +387,7 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 
 	idx = *(volatile __u32 *)&conf_idx & 1;
 	c = &conf[idx];
-	cpu = pick(c, &loc, policy);
+	cpu = pick(c, &loc, class, policy);
 	if (cpu < 0 || cpu >= RSS_MAX_CPUS) {
 		st->no_cpu++;
 		return XDP_DROP;
@@ -369,7 +397,7 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 		st->redirect_fail++;
 		return XDP_DROP;
 	}
-	inflight_add(cpu, 1);
+	handed_add(cpu, 1);
 	st->redirected++;
 	return XDP_REDIRECT;
 }
@@ -442,12 +470,75 @@ static __always_inline void ipv4_csum(struct iphdr *iph, void *data_end)
 	iph->check = ~sum;
 }
 
-/* Turn the request into its reply: swap MACs, addresses and ports. */
-static __always_inline int make_reply(struct xdp_md *ctx, struct req_loc *loc)
+/* Where the worker found the request. */
+struct wloc {
+	struct rss_req *req;
+	struct udphdr *uh;
+	__u16 l3_off;
+	__u16 l4_off;
+	__u8 family;
+};
+
+/*
+ * Find the request in a packet the scheduler validated and handed over; 0
+ * if found. The common frames need only the EtherType and the first byte of
+ * the IP header: Ethernet + IPv4 without options (the scheduler checked the
+ * protocol, fragments and lengths) or Ethernet + IPv6 (no extension headers:
+ * the scheduler found UDP right after it). Others (VLAN tags, IPv4 options)
+ * are parsed in full.
+ */
+static __always_inline int worker_locate(struct xdp_md *ctx, struct wloc *w)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	struct req_loc loc;
+	struct rss_req *req;
+	__u8 *l3 = (__u8 *)(eth + 1);
+	__u16 l4_off;
+
+	if ((void *)(l3 + 1) > data_end)
+		return -1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP) && *l3 == 0x45) {
+		w->family = AF_INET;
+		l4_off = sizeof(*eth) + sizeof(struct iphdr);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6) && (*l3 >> 4) == 6) {
+		w->family = AF_INET6;
+		l4_off = sizeof(*eth) + sizeof(struct ipv6hdr);
+	} else {
+		goto parse;
+	}
+	req = data + l4_off + sizeof(struct udphdr);
+	if ((void *)(req + 1) > data_end)
+		return -1;
+	w->req = req;
+	w->uh = data + l4_off;
+	w->l3_off = sizeof(*eth);
+	w->l4_off = l4_off;
+	return 0;
+parse:
+	if (locate(ctx, &loc) != LOC_OK)
+		return -1;
+	w->req = loc.req;
+	w->uh = loc.uh;
+	w->l3_off = loc.pkt.l3_off;
+	w->l4_off = loc.pkt.l4_off;
+	w->family = loc.pkt.key.family;
+	return 0;
+}
+
+/*
+ * Turn the request at @l3_off/@l4_off into its reply: swap MACs, addresses
+ * and ports; the whole UDP checksum if @plain.
+ */
+static __always_inline int make_reply(struct xdp_md *ctx, __u16 l3_off, __u16 l4_off,
+				      __u8 family, bool plain)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct udphdr *uh;
+	void *l3;
 	__u8 mac[6];
 	__u16 port;
 
@@ -457,8 +548,9 @@ static __always_inline int make_reply(struct xdp_md *ctx, struct req_loc *loc)
 	__builtin_memcpy(eth->h_source, eth->h_dest, 6);
 	__builtin_memcpy(eth->h_dest, mac, 6);
 
-	if (loc->pkt.key.family == AF_INET) {
-		struct iphdr *iph = data + (loc->pkt.l3_off & 0xff);
+	l3 = data + (l3_off & 0xff);
+	if (family == AF_INET) {
+		struct iphdr *iph = l3;
 		__be32 a;
 
 		if ((void *)(iph + 1) > data_end)
@@ -468,15 +560,20 @@ static __always_inline int make_reply(struct xdp_md *ctx, struct req_loc *loc)
 		iph->daddr = a;
 		ipv4_csum(iph, data_end);
 	} else {
-		struct ipv6hdr *ip6h = data + (loc->pkt.l3_off & 0xff);
+		struct ipv6hdr *ip6h = l3;
 
 		if ((void *)(ip6h + 1) > data_end)
 			return -1;
 		swap_bytes((__u8 *)&ip6h->saddr, (__u8 *)&ip6h->daddr, 16);
 	}
-	port = loc->uh->source;
-	loc->uh->source = loc->uh->dest;
-	loc->uh->dest = port;
+	uh = data + (l4_off & 0x3ff);
+	if ((void *)(uh + 1) > data_end)
+		return -1;
+	port = uh->source;
+	uh->source = uh->dest;
+	uh->dest = port;
+	if (plain)
+		udp_csum_full(l3, uh, family, data_end);
 	return 0;
 }
 
@@ -484,8 +581,8 @@ SEC("xdp/cpumap")
 int rss_worker(struct xdp_md *ctx)
 {
 	struct rss_worker_stats *st;
-	struct req_loc loc;
-	__u64 now, t_server, qd, done, old, new, hi;
+	struct wloc w;
+	__u64 now, t_server, qd, done, old, new, hi, i;
 	__u32 zero = 0, cpu, class, n;
 	bool plain;
 
@@ -495,37 +592,28 @@ int rss_worker(struct xdp_md *ctx)
 	now = bpf_ktime_get_ns();
 	cpu = bpf_get_smp_processor_id();
 	/* the scheduler counted every packet it handed over: served or not */
-	inflight_add(cpu, -1);
-	if (locate(ctx, &loc) != LOC_OK) {
+	i = cpu;
+	if (i < RSS_MAX_CPUS) {
+		asm volatile("%0 &= 1023" : "+r"(i));
+		taken[i * RSS_LINE]++;
+	}
+	if (worker_locate(ctx, &w)) {
 		/* the scheduler only hands over requests: cannot happen */
 		st->bad++;
 		return XDP_DROP;
 	}
-	class = loc.req->class & 1;
-	t_server = bpf_be64_to_cpu(loc.req->t_server);
+	class = w.req->class & 1;
+	t_server = bpf_be64_to_cpu(w.req->t_server);
 	qd = now > t_server ? now - t_server : 0;
 
 	n = loop_iters[class];
 	if (n > RSS_MAX_LOOPS)
 		n = RSS_MAX_LOOPS;
-	if (n)
+	done = now;
+	if (n) {
 		bpf_loop(n, spin, NULL, 0);
-	done = bpf_ktime_get_ns();
-
-	/* no reply, or a plain request whose whole checksum is redone below:
-	 * no incremental update needed */
-	plain = no_reply || loc.uh->len == bpf_htons(sizeof(struct udphdr) + RSS_REQ_LEN);
-	old = loc.req->t_worker;
-	new = bpf_cpu_to_be64(now);
-	if (!plain)
-		udp_csum_replace(&loc.uh->check, old, new);
-	loc.req->t_worker = new;
-	old = ((__u64)loc.req->service_ns << 32) | loc.req->cpu;
-	loc.req->cpu = bpf_htonl(cpu);
-	loc.req->service_ns = bpf_htonl((__u32)(done - now));
-	new = ((__u64)loc.req->service_ns << 32) | loc.req->cpu;
-	if (!plain)
-		udp_csum_replace(&loc.uh->check, old, new);
+		done = bpf_ktime_get_ns();
+	}
 
 	st->done[class]++;
 	st->qdelay_sum_ns += qd;
@@ -536,14 +624,30 @@ int rss_worker(struct xdp_md *ctx)
 		     : "i"(RSS_HIST_BUCKETS), "i"(RSS_HIST_BUCKETS - 1));
 	st->qhist[hi]++;
 
+	/* without replies nobody reads the worker's fields: the packet is only
+	 * read here, so its cache lines need not come back dirty to the
+	 * receiving CPU that reuses the buffer */
 	if (no_reply)
 		return XDP_DROP;
-	if (make_reply(ctx, &loc) < 0) {
+
+	/* a plain request gets its whole checksum redone below: no
+	 * incremental update needed */
+	plain = w.uh->len == bpf_htons(sizeof(struct udphdr) + RSS_REQ_LEN);
+	old = w.req->t_worker;
+	new = bpf_cpu_to_be64(now);
+	if (!plain)
+		udp_csum_replace(&w.uh->check, old, new);
+	w.req->t_worker = new;
+	old = ((__u64)w.req->service_ns << 32) | w.req->cpu;
+	w.req->cpu = bpf_htonl(cpu);
+	w.req->service_ns = bpf_htonl((__u32)(done - now));
+	new = ((__u64)w.req->service_ns << 32) | w.req->cpu;
+	if (!plain)
+		udp_csum_replace(&w.uh->check, old, new);
+	if (make_reply(ctx, w.l3_off, w.l4_off, w.family, plain) < 0) {
 		st->bad++;
 		return XDP_DROP;
 	}
-	if (plain)
-		udp_csum_full(&loc, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
 	if (bpf_redirect_map(&tx_port, 0, 0) != XDP_REDIRECT) {
 		st->bad++;
 		return XDP_DROP;
@@ -623,7 +727,7 @@ int BPF_PROG(tp_cpumap_enqueue, int map_id, unsigned int processed, unsigned int
 	st->enq_drops += drops;
 	/* dropped before the worker saw them: no longer in flight */
 	if (drops && to_cpu >= 0)
-		inflight_add(to_cpu, -(__s64)drops);
+		handed_add(to_cpu, -(__s64)drops);
 	return 0;
 }
 
@@ -649,7 +753,7 @@ int BPF_PROG(tp_redirect_err, const struct net_device *dev, const struct bpf_pro
 		return 0;
 	st->redirect_err++;
 	if (map_id == cpumap_id)
-		inflight_add(index, -1);
+		handed_add(index, -1);
 	return 0;
 }
 

@@ -768,7 +768,10 @@ static void print_stats(struct state *st, const struct snap *a, const struct sna
 		n += hist[i];
 	}
 	for (c = 0; c < nr_cpus; c++)
-		inflight += __atomic_load_n(&st->skel->bss->inflight[c], __ATOMIC_RELAXED);
+		inflight += __atomic_load_n(&st->skel->bss->handed[c * RSS_LINE],
+					    __ATOMIC_RELAXED) -
+			    (__s64)__atomic_load_n(&st->skel->bss->taken[c * RSS_LINE],
+						   __ATOMIC_RELAXED);
 	for (c = 0; c < nr_cpus; c++) {
 		cpu_done[c] = b->done[c][0] + b->done[c][1] - a->done[c][0] - a->done[c][1];
 		qsum += b->qsum[c] - a->qsum[c];

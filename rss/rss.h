@@ -55,6 +55,7 @@ enum rss_policy {
 #define RSS_MAX_GROUP	64	/* CPUs in one group */
 #define RSS_MAX_CPUS	1024	/* cpumap / per-target array size */
 #define RSS_MAX_LOOPS	(1U << 23)	/* most iterations bpf_loop() runs */
+#define RSS_LINE	8		/* u64s per cache line: per-CPU counters this far apart */
 
 struct rss_conf {
 	__u32 policy;
