@@ -375,7 +375,10 @@ static __always_inline int sched(struct xdp_md *ctx, const int policy)
 		st->bad_hdr++;
 		return XDP_DROP;
 	}
-	class = loc.req->class & 1;
+	class = loc.req->class;
+	/* bound in the register the index uses: older verifiers lose the
+	 * range locate() checked once the value is spilled */
+	asm volatile("%0 &= 1" : "+r"(class));
 	st->rx++;
 	st->rx_class[class]++;
 
