@@ -58,7 +58,7 @@ BINS := $(foreach t,$(TOOLS),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA)))
 # Selftest lists (TEST_PROGS, TEST_GEN_PROGS, TEST_BPF) live in selftests/Makefile.
 BPFNET_TOP := 1
 include selftests/Makefile
-TEST_BINS := $(addprefix selftests/,$(TEST_GEN_PROGS))
+TEST_BINS := $(addprefix selftests/,$(TEST_GEN_PROGS) $(BENCH_GEN_PROGS))
 
 LIBCOMMON := $(OUTPUT)/libcommon.a
 COMMON_OBJS := $(OUTPUT)/common/common.o $(OUTPUT)/common/probe.o
@@ -111,7 +111,8 @@ $(OUTPUT)/%.o: %.c
 user_objs = $(patsubst %.c,$(OUTPUT)/%.o,$(filter-out %.bpf.c,$(wildcard $(1)/*.c)))
 $(foreach d,$(TOOLS) common,$(eval $(call user_objs,$(d)): \
 	$(patsubst %.bpf.c,$(OUTPUT)/%.skel.h,$(wildcard $(d)/*.bpf.c))))
-$(call user_objs,selftests): $(patsubst %,$(OUTPUT)/selftests/%.skel.h,$(TEST_BPF))
+$(call user_objs,selftests) $(call user_objs,selftests/bench): \
+	$(patsubst %,$(OUTPUT)/selftests/%.skel.h,$(TEST_BPF))
 
 $(LIBCOMMON): $(COMMON_OBJS)
 	$(call msg,AR,$@)
@@ -128,7 +129,7 @@ $(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),
 KSFT_DIR := $(OUTPUT)/ksft
 $(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \
 	-Wno-sign-compare -Wno-format-overflow
-$(call user_objs,selftests): | $(KSFT_DIR)/kselftest_harness.h
+$(call user_objs,selftests) $(call user_objs,selftests/bench): | $(KSFT_DIR)/kselftest_harness.h
 selftests/%: $(OUTPUT)/selftests/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

@@ -11,7 +11,9 @@
 #     there (`rss --baseline`), same UDP flood: delivered rate ratio (median
 #     of the ratios of RSS_PAIRS back-to-back pairs of SECS-second runs, the
 #     order alternating) and ns per packet of the scheduler and worker
-#     programs (kernel.bpf_stats_enabled);
+#     programs (kernel.bpf_stats_enabled); then the raw rate of both under
+#     a flood sent from XDP in the kernel (selftests/bench/rss_flood), which
+#     the client's sockets do not limit;
 #  b. ramp with a 90:10 mix (6 us / 60 us) for rr, split and hash: p50/p99
 #     queuing delay per step and class as ratios against hash (the NIC RSS
 #     baseline), each class's knee beside the queueing model's prediction,
@@ -105,6 +107,40 @@ prog_ns()
 		 if . then .run_time_ns / .run_cnt else 0 end'
 }
 
+# One side of a pair: path_start NAME rr|bare starts the server for it;
+# served_rate NAME is what its workers took per second over the loaded
+# seconds; pair_order I alternates which side runs first.
+path_start()
+{
+	if [ "$2" = rr ]; then
+		server_start "$1" --policy rr --cpus 0,1 --no-reply --short-us 0 --long-us 0
+	else
+		server_start "$1" --baseline --cpus 0,1
+	fi
+}
+
+served_rate()
+{
+	jq -s '[.[] | select(.tx_rps > 0) | .tx_rps] | sort |
+		if length > 2 then .[1:-1] else . end | add / length' "$TMP/$1.srv" 2>/dev/null
+}
+
+pair_order()
+{
+	if [ $(($1 % 2)) = 0 ]; then echo "bare rr"; else echo "rr bare"; fi
+}
+
+# pair_ratio WHAT I ORDER RR BARE: print the pair's line and add its ratio to
+# the caller's $ratios
+pair_ratio()
+{
+	local r
+
+	r=$(ratio "${4:-0}" "${5:-0}")
+	echo "# rss a: $1 $2 ($3): rss $(printf %.0f "${4:-0}"), bare $(printf %.0f "${5:-0}") requests/s, ratio $r"
+	[ "$r" != nan ] && ratios+="$r "
+}
+
 # ---- a. raw redirect rate ----
 # Runs in pairs (rss rr, bare), the order alternating from pair to pair so
 # that a drift of the machine's other load hits both sides alike; the ratio
@@ -112,22 +148,16 @@ prog_ns()
 # most), the absolute figures the medians of each side.
 bench_redirect()
 {
-	local mode i rate stats_was order r_pair ratios=
+	local mode i rate stats_was order ratios=
 	declare -A rates sched worker
 
 	stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
 	sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null
 	for i in $(seq "$PAIRS"); do
-		order="rr bare"
-		[ $((i % 2)) = 0 ] && order="bare rr"
+		order=$(pair_order "$i")
 		declare -A pair=()
 		for mode in $order; do
-			if [ $mode = rr ]; then
-				server_start "a$mode$i" --policy rr --cpus 0,1 --no-reply \
-					--short-us 0 --long-us 0 || continue
-			else
-				server_start "a$mode$i" --baseline --cpus 0,1 || continue
-			fi
+			path_start "a$mode$i" $mode || continue
 			ip netns exec "$cli" "$CLIENT" --clients 2 --rate 5000000 --arrival fixed \
 				-d "$SECS" --drain 0.1 "$SRV" >/dev/null 2>&1
 			if [ $mode = rr ]; then
@@ -138,16 +168,11 @@ bench_redirect()
 				worker[$mode]+="$(prog_ns rss_bare_worker) "
 			fi
 			server_stop
-			# delivered rate: requests the workers took, over the loaded seconds
-			rate=$(jq -s '[.[] | select(.tx_rps > 0) | .tx_rps] | sort |
-				if length > 2 then .[1:-1] else . end | add / length' \
-				"$TMP/a$mode$i.srv" 2>/dev/null)
+			rate=$(served_rate "a$mode$i")
 			rates[$mode]+="${rate:-0} "
 			pair[$mode]=${rate:-0}
 		done
-		r_pair=$(ratio "${pair[rr]:-0}" "${pair[bare]:-0}")
-		echo "# rss a: pair $i ($order): rss $(printf %.0f "${pair[rr]:-0}"), bare $(printf %.0f "${pair[bare]:-0}") requests/s, ratio $r_pair"
-		[ "$r_pair" != nan ] && ratios+="$r_pair "
+		pair_ratio pair "$i" "$order" "${pair[rr]}" "${pair[bare]}"
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$stats_was" 2>/dev/null
 	local r_rr r_bare s_rr s_bare w_rr w_bare
@@ -168,6 +193,43 @@ bench_redirect()
 	t_bare=$(awk -v a="$s_bare" -v b="$w_bare" 'BEGIN { print a + b }')
 	printf 'rss a: both programs bare/rss ns per packet = %s (rss %.0f ns, bare %.0f ns)\n' \
 		"$(ratio "$t_bare" "$t_rr")" "$t_rr" "$t_bare"
+}
+
+# The raw rate of the same two paths under a flood that does not go through
+# the client's sockets: rss_flood sends request frames out of the client's
+# veth from XDP (BPF_PROG_TEST_RUN live frames), in the kernel, on CPU 0; the
+# rate is what the workers handled (the server's tx_rps), so frames the path
+# drops are not counted. Same pairs, same alternating order.
+FLOOD=$TOP_DIR/selftests/bench/rss_flood
+bench_flood()
+{
+	local mode i rate order ratios= smac dmac
+	declare -A rates
+
+	if [ ! -x "$FLOOD" ] || ! command -v taskset >/dev/null; then
+		echo "# rss a: flood skipped: needs selftests/bench/rss_flood (make) and taskset"
+		return 0
+	fi
+	smac=$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')
+	dmac=$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')
+	for i in $(seq "$PAIRS"); do
+		order=$(pair_order "$i")
+		declare -A pair=()
+		for mode in $order; do
+			path_start "f$mode$i" $mode || continue
+			ip netns exec "$cli" taskset -c 0 "$FLOOD" rss-c "$smac" "$dmac" \
+				"$(addr4 1 1)" "$SRV" 9000 "$SECS" >"$TMP/f$mode$i.gen" 2>&1
+			server_stop
+			rate=$(served_rate "f$mode$i")
+			rates[$mode]+="${rate:-0} "
+			pair[$mode]=${rate:-0}
+		done
+		pair_ratio "flood pair" "$i" "$order" "${pair[rr]}" "${pair[bare]}"
+	done
+	printf 'rss a: raw rate under an XDP flood rss-rr/bare = %s (median of %s paired ratios; medians rss %.0f, bare %.0f requests/s; %s s each; generator on cpu 0; goal >= 0.95)\n' \
+		"$(echo "$ratios" | tr ' ' '\n' | grep . | median)" "$PAIRS" \
+		"$(echo "${rates[rr]}" | tr ' ' '\n' | grep . | median)" \
+		"$(echo "${rates[bare]}" | tr ' ' '\n' | grep . | median)" "$SECS"
 }
 
 # ---- b. and c. ramps ----
@@ -257,7 +319,7 @@ bench_ramps()
 echo "# rss: workers on cpus 0,1 (nice $NICE); client and server share this machine's $(nproc) cpus; service $SHORT_US/$LONG_US us"
 for part in ${*:-a b}; do
 	case $part in
-	a) bench_redirect ;;
+	a) bench_redirect; bench_flood ;;
 	b|c) bench_ramps ;;
 	esac
 done
