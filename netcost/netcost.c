@@ -88,7 +88,7 @@ static const char doc[] =
 "\n"
 "USAGE: netcost [-i SECONDS] [-d SECONDS] [-j] [-c CPULIST]\n"
 "               [--backend auto|fentry|kprobe|tracepoint] [--breakdown]\n"
-"               [--freq HZ] [--sampler array|ringbuf] [--folded FILE]\n"
+"               [--freq HZ] [--sampler array|ringbuf|none] [--folded FILE]\n"
 "               [--cgroups[=N]] [--metrics [ADDR:]PORT] [--bpf-stats]\n"
 "\n"
 "Every interval, per CPU and for all CPUs: time in NET_RX and NET_TX\n"
@@ -121,7 +121,8 @@ static const struct argp_option opts[] = {
 	{ "breakdown", OPT_BREAKDOWN, NULL, 0, "Sample stacks, report categories", 0 },
 	{ "freq", OPT_FREQ, "HZ", 0, "Sampling frequency per CPU (default 1000)", 0 },
 	{ "sampler", OPT_SAMPLER, "KIND", 0,
-	  "How samples reach user space: array (default, mmapable) or ringbuf", 0 },
+	  "How samples reach user space: array (default, mmapable) or ringbuf; none takes no "
+	  "stack (a benchmark control: the sampling timer alone)", 0 },
 	{ "folded", OPT_FOLDED, "FILE", 0, "Write folded stacks at exit (implies --breakdown)",
 	  0 },
 	{ "cgroups", OPT_CGROUPS, "N", OPTION_ARG_OPTIONAL,
@@ -187,7 +188,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		else if (!strcmp(arg, "none"))	/* benchmark control: the timer alone */
 			env.sampler = NC_SAMPLER_NONE;
 		else
-			argp_error(state, "unknown sampler: %s (array, ringbuf)", arg);
+			argp_error(state, "unknown sampler: %s (array, ringbuf, none)", arg);
 		break;
 	case OPT_FOLDED:
 		if (!*arg)

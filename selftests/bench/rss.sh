@@ -63,14 +63,15 @@ add_addrs "$cli" rss-c 1 1
 add_addrs "$srv" rss-s 1 2
 ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
 SRV=$(addr4 1 2)
+CLI=$(addr4 1 1)
+CLI_MAC=$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')
+SRV_MAC=$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')
 wait_until 5 ip netns exec "$cli" ping -c1 -W1 "$SRV" >/dev/null || exit 0
 # The baseline drops every packet, ARP too: a neighbour entry that goes
 # stale during a baseline run could not be resolved again and the client
 # would stop sending (a run at ~0 requests/s). Permanent entries both ways.
-ip -n "$cli" neigh replace "$SRV" dev rss-c nud permanent \
-	lladdr "$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')"
-ip -n "$srv" neigh replace "$(addr4 1 1)" dev rss-s nud permanent \
-	lladdr "$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')"
+ip -n "$cli" neigh replace "$SRV" dev rss-c nud permanent lladdr "$SRV_MAC"
+ip -n "$srv" neigh replace "$CLI" dev rss-s nud permanent lladdr "$CLI_MAC"
 
 median()
 {
@@ -203,22 +204,20 @@ bench_redirect()
 FLOOD=$TOP_DIR/selftests/bench/rss_flood
 bench_flood()
 {
-	local mode i rate order ratios= smac dmac
+	local mode i rate order ratios=
 	declare -A rates
 
 	if [ ! -x "$FLOOD" ] || ! command -v taskset >/dev/null; then
 		echo "# rss a: flood skipped: needs selftests/bench/rss_flood (make) and taskset"
 		return 0
 	fi
-	smac=$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')
-	dmac=$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')
 	for i in $(seq "$PAIRS"); do
 		order=$(pair_order "$i")
 		declare -A pair=()
 		for mode in $order; do
 			path_start "f$mode$i" $mode || continue
-			ip netns exec "$cli" taskset -c 0 "$FLOOD" rss-c "$smac" "$dmac" \
-				"$(addr4 1 1)" "$SRV" 9000 "$SECS" >"$TMP/f$mode$i.gen" 2>&1
+			ip netns exec "$cli" taskset -c 0 "$FLOOD" rss-c "$CLI_MAC" "$SRV_MAC" \
+				"$CLI" "$SRV" 9000 "$SECS" >"$TMP/f$mode$i.gen" 2>&1
 			server_stop
 			rate=$(served_rate "f$mode$i")
 			rates[$mode]+="${rate:-0} "
