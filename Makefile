@@ -61,7 +61,7 @@ include selftests/Makefile
 TEST_BINS := $(addprefix selftests/,$(TEST_GEN_PROGS) $(BENCH_GEN_PROGS))
 
 LIBCOMMON := $(OUTPUT)/libcommon.a
-COMMON_OBJS := $(OUTPUT)/common/common.o $(OUTPUT)/common/probe.o
+COMMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(filter-out %.bpf.c,$(wildcard common/*.c)))
 
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:

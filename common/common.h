@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <argp.h>
+#include <sys/socket.h>
 #include <bpf/libbpf.h>
 
 #define BN_VERSION "0.1"
@@ -122,8 +124,48 @@ void bn_json_bool(struct bn_json *j, const char *key, bool val);
 void bn_json_null(struct bn_json *j, const char *key);
 /* Closes the object, writes the newline. */
 void bn_json_end(struct bn_json *j);
-/* Write @s as a JSON string (with quotes, escaped) to @f. */
+/*
+ * Write @s as a JSON string (with quotes, escaped) to @f. Bytes that are not
+ * valid UTF-8 are written as the text \xNN (JSON "\\xNN"), so the line stays
+ * JSON and the byte can still be told; a backslash in @s is written as \\.
+ */
 void bn_json_escape(FILE *f, const char *s);
+/* Nested values: "key":[ ... ] and "key":{ ... } (@key NULL inside an array). */
+void bn_json_arr_begin(struct bn_json *j, const char *key);
+void bn_json_arr_end(struct bn_json *j);
+void bn_json_obj_begin(struct bn_json *j, const char *key);
+void bn_json_obj_end(struct bn_json *j);
+
+/* ---- records (output.c): what every JSON Lines record starts with ---- */
+
+/*
+ * Begin a record of @type: {"type":"@type","time":S.UUUUUU with the time in
+ * Unix seconds, microseconds after the point (@realtime_ns: bn_realtime_ns()).
+ */
+void bn_rec_begin(struct bn_json *j, FILE *f, const char *type, uint64_t realtime_ns);
+/* Wall-clock time in text mode, every tool the same: "HH:MM:SS.mmm", local. */
+#define BN_TIMESTRLEN 16
+const char *bn_time_str(uint64_t realtime_ns, char *buf, size_t len);
+/* "<tool>: ready" on stderr, once attached; tests and scripts wait for it. */
+void bn_ready(void);
+
+/* ---- Prometheus text format (output.c) ---- */
+
+/* "# HELP @name @help" and "# TYPE @name @type" lines. */
+void bn_prom_head(FILE *f, const char *name, const char *type, const char *help);
+/*
+ * Write @val as a label value, without the quotes: \\, \" and \n escaped as
+ * the text format wants, bytes that are not valid UTF-8 replaced by U+FFFD.
+ */
+void bn_prom_label(FILE *f, const char *val);
+
+/* ---- per-CPU maps (output.c) ---- */
+
+/*
+ * Look up @key in the per-CPU map @map_fd whose value is @nvals u64s and sum
+ * each of them over the possible CPUs into @out[0..nvals-1].
+ */
+int bn_percpu_sum(int map_fd, const void *key, uint64_t *out, size_t nvals);
 
 /* ---- interfaces ---- */
 
@@ -168,5 +210,150 @@ int bn_probe_hook(enum bn_hook hook, const char *func);
 /* Whether @func is a traceable kernel symbol (in available_filter_functions
  * or kallsyms); does not need kprobes to work. */
 bool bn_ksym_exists(const char *func);
+
+/* ---- command line (cli.c): the options every binary shares ---- */
+
+/* Bounds of -i and -d, checked while parsing. */
+#define BN_MAX_INTERVAL_NS	(24ULL * 3600 * 1000000000ULL)
+#define BN_MAX_DURATION_NS	(366ULL * 24 * 3600 * 1000000000ULL)
+
+struct bn_cli {
+	bool json;			/* -j */
+	bool has_interval;		/* the tool reports periodically: offer -i */
+	uint64_t interval_ns;		/* -i; set the tool's default before parsing */
+	uint64_t interval_min_ns;	/* lower bound of -i (0: 1ms) */
+	uint64_t duration_ns;		/* -d; 0: until a signal */
+};
+
+/*
+ * Parse @argv: the tool's options (@opts, @parser with state->input = @input,
+ * @args_doc, @doc for --help) and the common ones, -v -j -d -V -h and -i if
+ * @cli->has_interval, into @cli. A usage error prints one line and exits 2
+ * (unknown option, missing argument, or bn_usage() from @parser); -h and -V
+ * print to stdout and exit 0. Returns only on success.
+ */
+void bn_cli_parse(struct bn_cli *cli, const struct argp_option *opts,
+		  error_t (*parser)(int key, char *arg, struct argp_state *st),
+		  const char *args_doc, const char *doc, void *input, int argc, char **argv);
+/* A usage error: "<tool>: <message>" on stderr, exit 2. */
+void bn_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/*
+ * Option value helpers for parsers: return the value, or call bn_usage()
+ * with "invalid @what '@arg': want ...". @what names the option ("--window").
+ */
+uint64_t bn_opt_u64(const char *what, const char *arg, uint64_t min, uint64_t max);
+uint64_t bn_opt_duration(const char *what, const char *arg, uint64_t min_ns, uint64_t max_ns);
+uint64_t bn_opt_size(const char *what, const char *arg);
+/* Index of @arg in @names[0..n-1]; else "invalid @what 'x': want a, b or c". */
+int bn_opt_name(const char *what, const char *arg, const char *const *names, int n);
+/* The same without exiting: index, or -EINVAL. */
+int bn_name_index(const char *s, const char *const *names, int n);
+/* "a, b or c" into @buf. */
+const char *bn_names_str(const char *const *names, int n, char *buf, size_t len);
+
+/*
+ * A listening address: "PORT" (127.0.0.1), "ADDR:PORT", "[ADDR6]:PORT";
+ * 0.0.0.0 and [::] listen on every address. Returns 0 or -EINVAL.
+ */
+struct bn_listen {
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char str[64];			/* "127.0.0.1:9464", "[::1]:9464" */
+};
+int bn_parse_listen(const char *s, struct bn_listen *l);
+/* bn_parse_listen() or a usage error naming @what. */
+void bn_opt_listen(const char *what, const char *arg, struct bn_listen *l);
+
+/* ---- HTTP server (http.c): non-blocking, driven by the tool's loop ---- */
+
+#define BN_HTTP_GET	0x1
+#define BN_HTTP_POST	0x2
+
+struct bn_http_req {
+	int method;			/* BN_HTTP_GET or BN_HTTP_POST */
+	const char *path;		/* without the query */
+	const char *query;		/* after '?', "" if none */
+	const char *body;		/* NUL-terminated, @body_len bytes */
+	size_t body_len;
+	const char *peer;		/* "ADDR:PORT" of the client, for messages */
+};
+
+struct bn_http_resp {
+	int status;			/* 200 unless set */
+	const char *type;		/* Content-Type; NULL: text/plain */
+	char *body;			/* malloc()ed; the server frees it */
+	size_t len;
+};
+
+/* A route's handler fills @resp; it must not block. */
+typedef void (*bn_http_fn)(void *ctx, const struct bn_http_req *req,
+			   struct bn_http_resp *resp);
+
+struct bn_http_route {
+	const char *path;		/* exact match */
+	int methods;			/* BN_HTTP_GET | BN_HTTP_POST; else 405 */
+	bn_http_fn fn;			/* NULL: the body set by bn_http_set_body() */
+	void *ctx;
+};
+
+struct bn_http;
+
+/*
+ * Listen on @l and answer @routes (kept by reference; other paths 404). Request
+ * bodies larger than @max_body get 413, a POST without Content-Length 411.
+ * Connections are bounded in number, request size and idle time; a slow or
+ * idle client never blocks: every call returns without waiting.
+ */
+int bn_http_open(struct bn_http **srv, const struct bn_listen *l,
+		 const struct bn_http_route *routes, int nroutes, size_t max_body);
+/* Replace the body served on @path (a route with fn NULL); copied. */
+int bn_http_set_body(struct bn_http *srv, const char *path, const char *type,
+		     const char *body, size_t len);
+/* An fd that is readable when the server has work; for the loop. */
+int bn_http_fd(const struct bn_http *srv);
+/* Accept, read, answer and time out what is ready; never waits. */
+int bn_http_process(struct bn_http *srv);
+void bn_http_close(struct bn_http *srv);
+/* Set @resp to @status with a printf-formatted body of @type (NULL: text). */
+int bn_http_reply(struct bn_http_resp *resp, int status, const char *type,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- interval loop (loop.c) ---- */
+
+/* A source's or the tick's callback: 0, or a negative errno that ends the loop. */
+typedef int (*bn_loop_fn)(void *ctx);
+
+#define BN_LOOP_MAX_SRC 16
+
+struct bn_loop {
+	int epfd;
+	uint64_t interval_ns;		/* 0: no tick */
+	uint64_t duration_ns;		/* 0: until a signal */
+	uint64_t start_ns;
+	int nsrc;
+	struct {
+		int fd;
+		bn_loop_fn fn;
+		void *ctx;
+	} src[BN_LOOP_MAX_SRC];
+};
+
+int bn_loop_init(struct bn_loop *l, uint64_t interval_ns, uint64_t duration_ns);
+/* Call @fn(@ctx) whenever @fd is readable. */
+int bn_loop_add(struct bn_loop *l, int fd, bn_loop_fn fn, void *ctx);
+/* Consume @rb when it has data. */
+int bn_loop_add_rb(struct bn_loop *l, struct ring_buffer *rb);
+/* Serve @srv. */
+int bn_loop_add_http(struct bn_loop *l, struct bn_http *srv);
+/*
+ * Wait for the sources and call @tick(@ctx) every interval, until the
+ * duration has passed, SIGINT/SIGTERM (bn_signals_setup()) or a callback
+ * fails. A signal is seen at once, never after a pending wait. Returns 0
+ * (duration or signal) or the callback's negative errno.
+ */
+int bn_loop_run(struct bn_loop *l, bn_loop_fn tick, void *ctx);
+void bn_loop_close(struct bn_loop *l);
+
+/* ---- kernel symbols (kallsyms.c) ---- */
 
 #endif /* BPFNET_COMMON_H */

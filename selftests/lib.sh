@@ -162,6 +162,17 @@ cleanup()
 {
 	local i
 
+	if [ "${KEEP:-0}" = 1 ]; then
+		log_info "KEEP=1: left for inspection: ${NS_LIST[*]} ${LINK_LIST[*]} ${TMP:-}"
+		for ((i = ${#TOOL_NAMES[@]} - 1; i >= 0; i--)); do
+			tool_stop "${TOOL_NAMES[i]}" >/dev/null 2>&1
+		done
+		return
+	fi
+	for ((i = ${#TOOL_NAMES[@]} - 1; i >= 0; i--)); do
+		tool_stop "${TOOL_NAMES[i]}" >/dev/null 2>&1
+	done
+
 	for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
 		eval "${CLEANUP_CMDS[i]}" >/dev/null 2>&1
 	done
@@ -178,6 +189,102 @@ cleanup()
 	CLEANUP_CMDS=()
 	LINK_LIST=()
 	NS_LIST=()
+	[ -n "${TMP:-}" ] && [ -d "$TMP" ] && rm -rf "$TMP"
+}
+
+# make_tmp NAME: a private temporary directory in $TMP, removed by cleanup
+# (kept with KEEP=1, like the namespaces).
+make_tmp()
+{
+	TMP=$(mktemp -d "/tmp/$1.XXXXXX") || exit $ksft_fail
+}
+
+# tool_start NAME cmd...: run cmd in the background, stdout into $TMP/NAME.out
+# and stderr into $TMP/NAME.err, and wait until it prints "<tool>: ready" on
+# stderr. Returns 1 (stderr shown) if it exits or is not ready in time. The
+# pid is in TOOL_PID[NAME]; cleanup stops it.
+declare -A TOOL_PID TOOL_RC
+TOOL_NAMES=()
+tool_start()
+{
+	local name=$1 pid
+
+	shift
+	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err" &
+	pid=$!
+	TOOL_PID[$name]=$pid
+	TOOL_NAMES+=("$name")
+	if ! wait_until $((20 * SLOW)) tool_ready_or_gone "$name" || ! tool_ready "$name"; then
+		log_info "$name not ready: $(tr '\n' ' ' <"$TMP/$name.err" | cut -c1-400)"
+		tool_stop "$name" KILL >/dev/null 2>&1
+		return 1
+	fi
+}
+
+# tool_ready NAME: has it printed its ready line?
+tool_ready()
+{
+	grep -qE '^[a-z-]+: ready$' "$TMP/$1.err" 2>/dev/null
+}
+
+tool_ready_or_gone()
+{
+	tool_ready "$1" || ! kill -0 "${TOOL_PID[$1]}" 2>/dev/null
+}
+
+# tool_stop NAME [SIGNAL]: send SIGNAL (default INT), wait up to 20 s; the exit
+# status is in TOOL_RC[NAME] and returned. Stopping twice is harmless.
+tool_stop()
+{
+	local name=$1 sig=${2:-INT} pid=${TOOL_PID[$1]:-} i
+
+	[ -z "$pid" ] && return "${TOOL_RC[$name]:-0}"
+	kill -s "$sig" "$pid" 2>/dev/null
+	for ((i = 0; i < 200 * SLOW; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	TOOL_RC[$name]=$?
+	TOOL_PID[$name]=
+	return "${TOOL_RC[$name]}"
+}
+
+# expect_usage_error WHAT cmd...: cmd must exit 2 with exactly one line on
+# stderr and nothing on stdout (what the tool attached is the caller's check).
+expect_usage_error()
+{
+	local what=$1 out err rc
+
+	shift
+	out=$(mktemp) err=$(mktemp)
+	"$@" >"$out" 2>"$err"
+	rc=$?
+	if [ "$rc" = 2 ] && [ "$(wc -l <"$err")" = 1 ] && [ ! -s "$out" ]; then
+		log_ok "$what: usage error ($(cat "$err"))"
+	else
+		log_fail "$what: exit $rc, want 2; stderr $(wc -l <"$err") lines" \
+			"(want 1): $(head -c 300 "$err" | tr '\n' '|'); stdout $(wc -c <"$out") bytes"
+	fi
+	rm -f "$out" "$err"
+}
+
+# run_cases [NAME...]: run case_NAME for each NAME given (so one case can run
+# alone: ./test_x.sh NAME), else for every name in the test's CASES array.
+run_cases()
+{
+	local c list=("$@")
+
+	[ ${#list[@]} -eq 0 ] && list=("${CASES[@]}")
+	for c in "${list[@]}"; do
+		if ! declare -F "case_$c" >/dev/null; then
+			log_fail "no case '$c' (cases: ${CASES[*]})"
+			continue
+		fi
+		log_info "case $c"
+		"case_$c"
+	done
 }
 
 # wait_until TIMEOUT_S cmd...: poll cmd every 0.1 s until it succeeds.
