@@ -54,7 +54,7 @@ fetch_kernel()
 		rm -rf "$dir" "$VMDIR/dl"
 		mkdir -p "$VMDIR/dl"
 		chmod 755 "$VMDIR/dl"
-		echo "vm: downloading $pkgver" >&2
+		echo "vm: downloading $pkgver (about 100 MB, unpacked to 400-600 MB)" >&2
 		if ! (cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkgver"); then
 			apt-get update -qq
 			(cd "$VMDIR/dl" && apt-get download -qq -o APT::Sandbox::User=root "$pkgver")
