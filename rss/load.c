@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -242,26 +243,45 @@ int load_open(struct load *ld)
 	return 0;
 }
 
-int load_start(struct load *ld)
+static int start_client(struct client *cl)
 {
-	struct client *cl;
-	int k, err;
+	int err;
 
-	ld->t0_ns = bn_now_ns() + 50000000ULL;
-	for (k = 0; k < ld->nclients; k++) {
-		cl = &ld->clients[k];
-		err = pthread_create(&cl->rx, NULL, receiver, cl);
-		if (err)
-			return -err;
-		err = pthread_create(&cl->tx, NULL, sender, cl);
-		if (err) {
-			pthread_cancel(cl->rx);
-			pthread_join(cl->rx, NULL);
-			return -err;
-		}
-		ld->started++;
+	err = pthread_create(&cl->rx, NULL, receiver, cl);
+	if (err)
+		return -err;
+	err = pthread_create(&cl->tx, NULL, sender, cl);
+	if (err) {
+		pthread_cancel(cl->rx);
+		pthread_join(cl->rx, NULL);
+		return -err;
 	}
 	return 0;
+}
+
+/*
+ * The threads run with SIGINT and SIGTERM blocked: a signal goes to the main
+ * thread, whose loop sees it at once (the threads see bn_stop).
+ */
+int load_start(struct load *ld)
+{
+	sigset_t block, orig;
+	int k, err = 0;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	err = pthread_sigmask(SIG_BLOCK, &block, &orig);
+	if (err)
+		return -err;
+	ld->t0_ns = bn_now_ns() + 50000000ULL;
+	for (k = 0; k < ld->nclients && !err; k++) {
+		err = start_client(&ld->clients[k]);
+		if (!err)
+			ld->started++;
+	}
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
+	return err;
 }
 
 void load_stop(struct load *ld)

@@ -10,7 +10,9 @@
 #include <string.h>
 #include "rss-client.h"
 
-static const char *const model_policies[] = { "rr", "split", "dynamic", "hash", "jsq", "p2c" };
+const char *const model_policies[MODEL_NR_POLICIES] = {
+	"rr", "split", "dynamic", "hash", "jsq", "p2c",
+};
 
 double model_rate(const struct model *m, const char *policy, int class, double *plateau_us)
 {
@@ -53,7 +55,7 @@ static void model_line(enum out_fmt fmt, const char *policy, int class, double r
 
 	switch (fmt) {
 	case OUT_JSON:
-		bn_json_begin(&j, stdout);
+		bn_rec_begin(&j, stdout, "model", bn_realtime_ns());
 		bn_json_str(&j, "policy", policy);
 		bn_json_str(&j, "class", class_names[class]);
 		bn_json_double(&j, "max_rps", r, 0);
@@ -71,14 +73,13 @@ static void model_line(enum out_fmt fmt, const char *policy, int class, double r
 void model_print(const struct model *m, enum out_fmt fmt)
 {
 	double plateau, r, ps = m->short_pct / 100.0, ks;
-	unsigned int i;
-	int c;
+	int i, c;
 
 	if (fmt == OUT_CSV)
 		printf("policy,class,max_rps,plateau_queue_us\n");
 	else if (fmt == OUT_TEXT)
 		printf("%-8s %-6s %12s %17s\n", "policy", "class", "max_rps", "plateau_queue_us");
-	for (i = 0; i < sizeof(model_policies) / sizeof(model_policies[0]); i++) {
+	for (i = 0; i < MODEL_NR_POLICIES; i++) {
 		for (c = 0; c < RSS_NR_CLASSES; c++) {
 			r = model_rate(m, model_policies[i], c, &plateau);
 			if (!isnan(r))

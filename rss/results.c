@@ -11,15 +11,30 @@
 #include <string.h>
 #include "rss-client.h"
 
-static const char *const fields[] = {
-	"step", "policy", "class", "offered_rps", "achieved_rps", "sent", "received", "lost",
-	"total_rps",
-	"queue_p50_us", "queue_p90_us", "queue_p99_us", "queue_p999_us",
-	"rtt_p50_us", "rtt_p90_us", "rtt_p99_us", "rtt_p999_us", "model_rps",
+/* The numbers of a record after step, policy and class, in output order. */
+static const struct field {
+	const char *name;
+	int prec;		/* digits after the point in text and CSV */
+	int json_prec;		/* in JSON; -1: an integer */
+} fields[] = {
+	{ "offered_rps", 0, 1 }, { "achieved_rps", 0, 1 },
+	{ "sent", 0, -1 }, { "received", 0, -1 }, { "lost", 0, -1 },
+	{ "total_rps", 0, 1 },
+	{ "queue_p50_us", 2, 2 }, { "queue_p90_us", 2, 2 },
+	{ "queue_p99_us", 2, 2 }, { "queue_p999_us", 2, 2 },
+	{ "rtt_p50_us", 2, 2 }, { "rtt_p90_us", 2, 2 },
+	{ "rtt_p99_us", 2, 2 }, { "rtt_p999_us", 2, 2 },
+	{ "model_rps", 0, 2 },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 
 static const double pcts[4] = { 50, 90, 99, 99.9 };
+
+/* Text columns: at least 9 wide, as wide as their name. */
+static int field_width(const char *name)
+{
+	return strlen(name) < 9 ? 9 : (int)strlen(name);
+}
 
 int results_init(struct results *r, const struct load *ld, const struct model *m,
 		 const char *policy, enum out_fmt fmt)
@@ -38,70 +53,69 @@ void results_free(struct results *r)
 	r->recs = NULL;
 }
 
+/* The header line of text and CSV; JSON has none. */
 void results_header(const struct results *r)
 {
 	unsigned int i;
 
 	if (r->fmt == OUT_JSON)
 		return;
+	if (r->fmt == OUT_CSV)
+		printf("step,policy,class");
+	else
+		printf("%-12s %-6s %-8s %-6s", "time", "step", "policy", "class");
 	for (i = 0; i < NFIELDS; i++) {
 		if (r->fmt == OUT_CSV)
-			printf("%s%s", i ? "," : "", fields[i]);
-		else if (i < 3)
-			printf(i == 1 ? "%-8s " : "%-6s ", fields[i]);
+			printf(",%s", fields[i].name);
 		else
-			printf("%*s%s", (int)strlen(fields[i]) < 9 ? 9 : (int)strlen(fields[i]),
-			       fields[i], i + 1 < NFIELDS ? " " : "");
+			printf(" %*s", field_width(fields[i].name), fields[i].name);
 	}
 	printf("\n");
 }
 
-static void print_json(const struct results *res, const struct record *r, const double *vals)
+static void print_json(const struct results *res, const struct record *r, const double *vals,
+		       uint64_t now)
 {
 	struct bn_json j;
 	unsigned int i;
 
-	bn_json_begin(&j, stdout);
+	bn_rec_begin(&j, stdout, "step", now);
 	bn_json_u64(&j, "step", r->step);
 	bn_json_str(&j, "policy", res->policy);
 	bn_json_str(&j, "class", class_names[r->class]);
-	for (i = 3; i < NFIELDS; i++) {
-		if (i >= 5 && i <= 7)
-			bn_json_s64(&j, fields[i], (__s64)vals[i - 3]);
+	for (i = 0; i < NFIELDS; i++) {
+		if (fields[i].json_prec < 0)
+			bn_json_s64(&j, fields[i].name, (__s64)vals[i]);
 		else
-			bn_json_double(&j, fields[i], vals[i - 3], i < 5 || i == 8 ? 1 : 2);
+			bn_json_double(&j, fields[i].name, vals[i], fields[i].json_prec);
 	}
 	bn_json_end(&j);
 }
 
-static void print_record(const struct results *res, const struct record *r)
+static void print_record(const struct results *res, const struct record *r, uint64_t now)
 {
-	double vals[] = { r->offered, r->achieved, r->sent, r->received, r->lost, r->total,
-			  r->q[0], r->q[1], r->q[2], r->q[3],
-			  r->rtt[0], r->rtt[1], r->rtt[2], r->rtt[3], r->model };
+	double vals[NFIELDS] = { r->offered, r->achieved, r->sent, r->received, r->lost,
+				 r->total, r->q[0], r->q[1], r->q[2], r->q[3],
+				 r->rtt[0], r->rtt[1], r->rtt[2], r->rtt[3], r->model };
+	char ts[BN_TIMESTRLEN];
 	unsigned int i;
-	int prec;
 
 	if (res->fmt == OUT_JSON) {
-		print_json(res, r, vals);
+		print_json(res, r, vals, now);
 		return;
 	}
 	if (res->fmt == OUT_CSV)
 		printf("%d,%s,%s", r->step, res->policy, class_names[r->class]);
 	else
-		printf("%-6d %-8s %-6s", r->step, res->policy, class_names[r->class]);
-	for (i = 3; i < NFIELDS; i++) {
-		int w = (int)strlen(fields[i]) < 9 ? 9 : (int)strlen(fields[i]);
-
-		prec = i <= 8 || i == NFIELDS - 1 ? 0 : 2;
-		if (res->fmt == OUT_CSV) {
-			if (isnan(vals[i - 3]))
-				printf(",");
-			else
-				printf(",%.*f", prec, vals[i - 3]);
-		} else {
-			printf(" %*.*f", w, prec, vals[i - 3]);
-		}
+		printf("%-12s %-6d %-8s %-6s", bn_time_str(now, ts, sizeof(ts)), r->step,
+		       res->policy, class_names[r->class]);
+	for (i = 0; i < NFIELDS; i++) {
+		if (res->fmt == OUT_TEXT)
+			printf(" %*.*f", field_width(fields[i].name), fields[i].prec, vals[i]);
+		else if (isnan(vals[i]))
+			printf(",");
+		else
+			printf(",%.*f", fields[i].prec, vals[i]);
 	}
 	printf("\n");
 }
@@ -116,6 +130,7 @@ int results_step(struct results *res, int s)
 	const struct load *ld = res->ld;
 	struct record *out = res->recs[s], *r;
 	struct load_sum *sum;
+	uint64_t now;
 	int c, i;
 
 	sum = malloc(sizeof(*sum));
@@ -142,25 +157,23 @@ int results_step(struct results *res, int s)
 	free(sum);
 	for (c = 0; c < RSS_NR_CLASSES; c++)
 		out[0].total += out[c].achieved;
+	now = bn_realtime_ns();
 	for (c = 0; c < RSS_NR_CLASSES; c++) {
 		out[c].total = out[0].total;
 		if (out[c].offered > 0)
-			print_record(res, &out[c]);
+			print_record(res, &out[c], now);
 	}
 	return 0;
 }
 
-void results_totals(const struct results *res)
+void results_totals(const struct load_totals *t)
 {
-	struct load_totals t;
-
-	load_totals(res->ld, &t);
 	fprintf(stderr, "%s: total: %llu sent, %llu received, %lld lost, %llu late, "
 		"%llu duplicates, %llu invalid, %llu bad timestamps, %llu send errors\n",
-		bn_prog(), (unsigned long long)t.sent, (unsigned long long)t.received,
-		(long long)(t.sent - t.received), (unsigned long long)t.late,
-		(unsigned long long)t.dups, (unsigned long long)t.invalid,
-		(unsigned long long)t.bad_ts, (unsigned long long)t.send_err);
+		bn_prog(), (unsigned long long)t->sent, (unsigned long long)t->received,
+		(long long)(t->sent - t->received), (unsigned long long)t->late,
+		(unsigned long long)t->dups, (unsigned long long)t->invalid,
+		(unsigned long long)t->bad_ts, (unsigned long long)t->send_err);
 }
 
 static bool step_bad(const struct record *r, double lim)
@@ -235,21 +248,51 @@ void results_knees(const struct results *res)
 	}
 }
 
+/* -v: the replies of each flow (client socket) per worker CPU. */
+static void flow_json(const struct results *res, const struct client *cl, uint64_t now)
+{
+	struct bn_json j;
+	int c;
+
+	bn_rec_begin(&j, stdout, "flow", now);
+	bn_json_u64(&j, "flow", cl->idx);
+	bn_json_u64(&j, "port", cl->lport);
+	bn_json_arr_begin(&j, "cpus");
+	for (c = 0; c < RSS_MAX_CPUS; c++) {
+		if (!cl->cpu_replies[c])
+			continue;
+		bn_json_obj_begin(&j, NULL);
+		bn_json_u64(&j, "cpu", c);
+		bn_json_u64(&j, "replies", cl->cpu_replies[c]);
+		bn_json_obj_end(&j);
+	}
+	bn_json_arr_end(&j);
+	bn_json_end(&j);
+}
+
+/* Text and CSV keep stdout for the steps: the flows go to stderr. */
+static void flow_text(const struct client *cl)
+{
+	int c, n = 0;
+
+	fprintf(stderr, "%s: flow %d port %u:", bn_prog(), cl->idx, cl->lport);
+	for (c = 0; c < RSS_MAX_CPUS; c++)
+		if (cl->cpu_replies[c])
+			fprintf(stderr, "%s %llu from cpu %d", n++ ? "," : "",
+				(unsigned long long)cl->cpu_replies[c], c);
+	fprintf(stderr, "%s\n", n ? "" : " no replies");
+}
+
 void results_flows(const struct results *res)
 {
 	const struct load *ld = res->ld;
-	char buf[256];
-	size_t off;
-	int k, c;
+	uint64_t now = bn_realtime_ns();
+	int k;
 
 	for (k = 0; k < ld->nclients; k++) {
-		off = 0;
-		buf[0] = 0;
-		for (c = 0; c < RSS_MAX_CPUS && off + 24 < sizeof(buf); c++)
-			if (ld->clients[k].cpu_replies[c])
-				off += snprintf(buf + off, sizeof(buf) - off, " cpu%d=%llu", c,
-						(unsigned long long)ld->clients[k].cpu_replies[c]);
-		fprintf(stderr, "%s: flow %d port %u:%s\n", bn_prog(), k, ld->clients[k].lport,
-			off ? buf : " no replies");
+		if (res->fmt == OUT_JSON)
+			flow_json(res, &ld->clients[k], now);
+		else
+			flow_text(&ld->clients[k]);
 	}
 }

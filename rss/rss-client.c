@@ -18,9 +18,15 @@
 #include <string.h>
 #include "rss-client.h"
 
+#define NSEC		1000000000ULL
+#define MAX_STEP_NS	(3600 * NSEC)
+
 const char *const class_names[RSS_NR_CLASSES] = { "short", "long" };
 
+static const char *const arrivals[] = { "poisson", "fixed" };
+
 struct opts {
+	struct bn_cli cli;		/* -j -i -d -v */
 	struct bn_addr server;
 	const char *server_str;
 	__u16 port;
@@ -29,11 +35,8 @@ struct opts {
 	bool poisson;
 	double ramp_start, ramp_step, ramp_end;
 	bool ramp;
-	uint64_t duration_ns;
-	uint64_t interval_ns;
-	uint64_t step_ns;
+	uint64_t step_ns;		/* --step-duration; 0: not given */
 	uint64_t drain_ns;
-	bool json;
 	bool csv;
 	const char *plot;
 	const char *from[MAX_FILES];
@@ -43,20 +46,20 @@ struct opts {
 	struct model model;
 };
 
-const char *argp_program_version = "rss-client " BN_VERSION;
-const char *argp_program_bug_address = "<bpfnet@localhost>";
 static const char doc[] =
 "rss-client: load generator and measurements for rss.\n"
 "\n"
-"USAGE: rss-client [--clients N] [--rate RPS] [--arrival poisson|fixed]\n"
-"                  [--mix SHORT:LONG] [-d SECONDS] [-i SECONDS] [-j|--csv] SERVER\n"
-"       rss-client --ramp START:STEP:END [--step-duration SECONDS] SERVER\n"
-"       rss-client --model [--cpus N|LIST] [--long-cpus N|LIST] [--mix S:L]\n"
-"       rss-client --plot FILE.png --from RUN.csv [--from RUN2.csv ...]\n"
+"  rss-client [--clients N] [--rate RPS] [--arrival poisson|fixed]\n"
+"             [--mix SHORT:LONG] [-d DUR] [-i DUR] [-j|--csv] SERVER\n"
+"  rss-client --ramp START:STEP:END [--step-duration DUR] SERVER\n"
+"  rss-client --model --cpus N|LIST [--long-cpus N|LIST] [--mix S:L]\n"
+"  rss-client --plot FILE.png --from RUN.csv [--from RUN2.csv ...]\n"
 "\n"
 "Each record is one step and one request class: offered and achieved rate,\n"
 "sent, received and lost requests, percentiles of the queuing delay at the\n"
-"server (worker start - XDP arrival) and of the round-trip time.\n"
+"server (worker start - XDP arrival) and of the round-trip time. -d is the\n"
+"length of a constant-rate run (5s), -i makes one step per interval; -v adds\n"
+"each flow's replies per worker cpu.\n"
 "\n"
 "EXAMPLES:\n"
 "    rss-client --rate 20000 -d 5 198.18.1.2           # 5 s at 20k requests/s\n"
@@ -78,10 +81,9 @@ static const struct argp_option opts[] = {
 	{ "arrival", OPT_ARRIVAL, "KIND", 0, "poisson (default) or fixed inter-arrival times", 0 },
 	{ "mix", OPT_MIX, "S:L", 0, "Short:long request ratio, e.g. 90:10 (default) or 100:0", 0 },
 	{ "ramp", OPT_RAMP, "START:STEP:END", 0, "Rate ramp in requests/s, one step each", 0 },
-	{ "step-duration", OPT_STEP, "SECONDS", 0, "Length of a ramp step (default 1)", 0 },
-	{ "drain", OPT_DRAIN, "SECONDS", 0,
-	  "Wait for late replies after a step before reporting it (0.2)", 0 },
-	{ "json", 'j', NULL, 0, "JSON Lines output", 0 },
+	{ "step-duration", OPT_STEP, "DUR", 0, "Length of a ramp step (default 1s)", 0 },
+	{ "drain", OPT_DRAIN, "DUR", 0,
+	  "Wait for late replies after a step before reporting it (200ms)", 0 },
 	{ "csv", OPT_CSV, NULL, 0, "CSV output", 0 },
 	{ "plot", OPT_PLOT, "FILE.png", 0,
 	  "Plot p99 queuing delay against achieved rate (gnuplot)", 0 },
@@ -94,118 +96,106 @@ static const struct argp_option opts[] = {
 	{ "cpus", OPT_CPUS, "N|LIST", 0, "Model: the server's worker CPUs, all groups", 0 },
 	{ "long-cpus", OPT_LONG_CPUS, "N|LIST", 0, "Model: split's long group, out of --cpus", 0 },
 	{ "queue-size", OPT_QSIZE, "N", 0, "Model: cpumap queue size (4096)", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Length of a constant-rate run (default 5)", 0 },
-	{ "interval", 'i', "SECONDS", 0, "Constant rate: one record per interval", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose: per-flow CPU counts at the end", 0 },
-	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
 };
 
-static int parse_rate(const char *s, double *out)
+static double opt_rate(const char *what, const char *arg)
 {
-	uint64_t v;
-
-	if (bn_parse_u64(s, 1, 100000000, &v))
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return bn_opt_u64(what, arg, 1, 100000000);
 }
 
 /* "N" or a CPU list: the number of CPUs */
-static int parse_ncpus(const char *s, int *n)
+static int opt_ncpus(const char *what, const char *arg)
 {
 	struct bn_cpuset set;
 	uint64_t v;
 
-	if (!strpbrk(s, ",-") && !bn_parse_u64(s, 0, RSS_MAX_GROUP, &v)) {
-		*n = v;
-		return 0;
-	}
-	if (bn_parse_cpulist(s, BN_MAX_CPUS, &set))
-		return -EINVAL;
-	*n = bn_cpuset_count(&set);
-	return 0;
+	if (!strpbrk(arg, ",-") && !bn_parse_u64(arg, 0, RSS_MAX_GROUP, &v))
+		return v;
+	if (bn_parse_cpulist(arg, BN_MAX_CPUS, &set))
+		bn_usage("invalid %s '%s': want a number of cpus (0-%d) or a cpu list", what, arg,
+			 RSS_MAX_GROUP);
+	return bn_cpuset_count(&set);
+}
+
+/* --short-us, --long-us: 0 to 5000 us, decimals allowed */
+static double opt_us(const char *what, const char *arg)
+{
+	uint64_t v;	/* us * 10^9 */
+
+	if (bn_parse_decimal(arg, &v) || v > 5000 * NSEC)
+		bn_usage("invalid %s '%s': want 0 to 5000 (microseconds)", what, arg);
+	return v / 1e9;
+}
+
+/* SHORT:LONG -> the short share in % */
+static int opt_mix(const char *arg)
+{
+	char buf[128], *b;
+	uint64_t v, w;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	b = strchr(buf, ':');
+	if (b)
+		*b++ = 0;
+	if (!b || bn_parse_u64(buf, 0, 1000000, &v) || bn_parse_u64(b, 0, 1000000, &w) ||
+	    v + w == 0)
+		bn_usage("invalid --mix '%s': want SHORT:LONG, e.g. 90:10", arg);
+	return v && !w ? 100 : (int)(100.0 * v / (v + w) + 0.5);
+}
+
+static void opt_ramp(struct opts *o, const char *arg)
+{
+	char buf[128], *b, *c;
+	uint64_t s, st, e;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	b = strchr(buf, ':');
+	c = b ? strchr(b + 1, ':') : NULL;
+	if (b)
+		*b++ = 0;
+	if (c)
+		*c++ = 0;
+	if (!c || bn_parse_u64(buf, 1, 100000000, &s) || bn_parse_u64(b, 1, 100000000, &st) ||
+	    bn_parse_u64(c, 1, 100000000, &e) || e < s)
+		bn_usage("invalid --ramp '%s': want START:STEP:END requests/s, "
+			 "1 <= START <= END", arg);
+	if ((e - s) / st + 1 > MAX_STEPS)
+		bn_usage("invalid --ramp '%s': more than %d steps", arg, MAX_STEPS);
+	o->ramp_start = s;
+	o->ramp_step = st;
+	o->ramp_end = e;
+	o->ramp = true;
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct opts *o = state->input;
-	char *a, *b, buf[128];
-	uint64_t v, w;
 
 	switch (key) {
 	case OPT_PORT:
-		if (bn_parse_u64(arg, 1, 65535, &v))
-			argp_error(state, "invalid port: %s", arg);
-		o->port = v;
+		o->port = bn_opt_u64("--port", arg, 1, 65535);
 		break;
 	case OPT_CLIENTS:
-		if (bn_parse_u64(arg, 1, MAX_CLIENTS, &v))
-			argp_error(state, "invalid number of clients (1-%d): %s", MAX_CLIENTS, arg);
-		o->clients = v;
+		o->clients = bn_opt_u64("--clients", arg, 1, MAX_CLIENTS);
 		break;
 	case OPT_RATE:
-		if (parse_rate(arg, &o->rate))
-			argp_error(state, "invalid rate (1-100000000 requests/s): %s", arg);
+		o->rate = opt_rate("--rate", arg);
 		break;
 	case OPT_ARRIVAL:
-		if (!strcmp(arg, "poisson"))
-			o->poisson = true;
-		else if (!strcmp(arg, "fixed"))
-			o->poisson = false;
-		else
-			argp_error(state, "invalid arrival process: %s (poisson, fixed)", arg);
+		o->poisson = bn_opt_name("--arrival", arg, arrivals, 2) == 0;
 		break;
 	case OPT_MIX:
-		snprintf(buf, sizeof(buf), "%s", arg);
-		a = buf;
-		b = strchr(buf, ':');
-		if (!b)
-			argp_error(state, "invalid mix (SHORT:LONG, e.g. 90:10): %s", arg);
-		*b++ = 0;
-		if (bn_parse_u64(a, 0, 1000000, &v) || bn_parse_u64(b, 0, 1000000, &w) ||
-		    v + w == 0)
-			argp_error(state, "invalid mix (SHORT:LONG, e.g. 90:10): %s", arg);
-		o->model.short_pct = (int)(100.0 * v / (v + w) + 0.5);
-		if (v && !w)
-			o->model.short_pct = 100;
+		o->model.short_pct = opt_mix(arg);
 		break;
-	case OPT_RAMP: {
-		char *c;
-
-		snprintf(buf, sizeof(buf), "%s", arg);
-		a = buf;
-		b = strchr(a, ':');
-		c = b ? strchr(b + 1, ':') : NULL;
-		if (!b || !c)
-			argp_error(state, "invalid ramp (START:STEP:END): %s", arg);
-		*b++ = 0;
-		*c++ = 0;
-		if (parse_rate(a, &o->ramp_start) || parse_rate(b, &o->ramp_step) ||
-		    parse_rate(c, &o->ramp_end) || o->ramp_end < o->ramp_start)
-			argp_error(state, "invalid ramp (START:STEP:END, rates >= 1): %s", arg);
-		if ((o->ramp_end - o->ramp_start) / o->ramp_step + 1 > MAX_STEPS)
-			argp_error(state, "ramp has more than %d steps: %s", MAX_STEPS, arg);
-		o->ramp = true;
+	case OPT_RAMP:
+		opt_ramp(o, arg);
 		break;
-	}
 	case OPT_STEP:
-	case OPT_DRAIN:
-	case 'd':
-	case 'i':
-		if (bn_parse_duration(arg, 1000000000ULL, &v) || v > 3600000000000ULL)
-			argp_error(state, "invalid duration: %s", arg);
-		if (key == OPT_STEP)
-			o->step_ns = v;
-		else if (key == OPT_DRAIN)
-			o->drain_ns = v;
-		else if (key == 'd')
-			o->duration_ns = v;
-		else
-			o->interval_ns = v;
+		o->step_ns = bn_opt_duration("--step-duration", arg, 1000000, MAX_STEP_NS);
 		break;
-	case 'j':
-		o->json = true;
+	case OPT_DRAIN:
+		o->drain_ns = bn_opt_duration("--drain", arg, 1, MAX_STEP_NS);
 		break;
 	case OPT_CSV:
 		o->csv = true;
@@ -215,57 +205,37 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FROM:
 		if (o->nfrom >= MAX_FILES)
-			argp_error(state, "at most %d --from files", MAX_FILES);
+			bn_usage("at most %d --from files", MAX_FILES);
 		o->from[o->nfrom++] = arg;
 		break;
 	case OPT_MODEL:
 		o->model_only = true;
 		break;
 	case OPT_POLICY:
-		o->policy = arg;
+		o->policy = model_policies[bn_opt_name("--policy", arg, model_policies,
+						       MODEL_NR_POLICIES)];
 		break;
 	case OPT_SHORT:
+		o->model.short_us = opt_us("--short-us", arg);
+		break;
 	case OPT_LONG:
-		/* v is us * 10^9 */
-		if (bn_parse_decimal(arg, &v) || v > 5000 * 1000000000ULL)
-			argp_error(state, "invalid service time (0-5000 us): %s", arg);
-		if (key == OPT_SHORT)
-			o->model.short_us = v / 1e9;
-		else
-			o->model.long_us = v / 1e9;
+		o->model.long_us = opt_us("--long-us", arg);
 		break;
 	case OPT_CPUS:
+		o->model.cpus = opt_ncpus("--cpus", arg);
+		break;
 	case OPT_LONG_CPUS:
-		if (parse_ncpus(arg, key == OPT_CPUS ? &o->model.cpus : &o->model.long_cpus))
-			argp_error(state, "invalid cpu count or list: %s", arg);
+		o->model.long_cpus = opt_ncpus("--long-cpus", arg);
 		break;
 	case OPT_QSIZE:
-		if (bn_parse_u64(arg, 1, 16384, &v))
-			argp_error(state, "invalid queue size (1-16384): %s", arg);
-		o->model.qsize = v;
-		break;
-	case 'v':
-		bn_verbose++;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		o->model.qsize = bn_opt_u64("--queue-size", arg, 1, 16384);
 		break;
 	case ARGP_KEY_ARG:
 		if (o->server_str)
-			argp_error(state, "unexpected argument: %s", arg);
+			bn_usage("unexpected argument '%s'", arg);
 		o->server_str = arg;
 		if (bn_parse_addr(arg, &o->server))
-			argp_error(state, "invalid server address: %s", arg);
-		break;
-	case ARGP_KEY_END:
-		if (o->json && o->csv)
-			argp_error(state, "--json and --csv exclude each other");
-		if (o->nfrom && !o->plot)
-			argp_error(state, "--from needs --plot");
-		if (!o->server_str && !o->model_only && !o->nfrom)
-			argp_error(state, "the SERVER address is required");
-		if (o->ramp && o->duration_ns)
-			argp_error(state, "--ramp and -d exclude each other (use --step-duration)");
+			bn_usage("invalid server address '%s'", arg);
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -273,23 +243,62 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	return 0;
 }
 
+/* Length of a constant-rate run: -d, 5s by default. */
+static uint64_t run_len(const struct opts *o)
+{
+	return o->cli.duration_ns ? o->cli.duration_ns : 5 * NSEC;
+}
+
+/* Length of a step: --step-duration of a ramp, else -i within the run. */
+static uint64_t step_len(const struct opts *o)
+{
+	uint64_t d = run_len(o);
+
+	if (o->ramp)
+		return o->step_ns ? o->step_ns : NSEC;
+	return o->cli.interval_ns && o->cli.interval_ns < d ? o->cli.interval_ns : d;
+}
+
+/* What no single option can check, before anything is opened. */
+static void check_opts(const struct opts *o)
+{
+	const struct bn_cli *cli = &o->cli;
+	double per_client;
+
+	if (cli->json && o->csv)
+		bn_usage("--json and --csv exclude each other");
+	if (o->nfrom && !o->plot)
+		bn_usage("--from needs --plot");
+	if (o->model_only && o->model.cpus <= 0)
+		bn_usage("--model needs --cpus (the server's worker cpus)");
+	if (o->model_only || o->nfrom)
+		return;
+	if (!o->server_str)
+		bn_usage("the SERVER address is required");
+	if (o->ramp && (cli->duration_ns || cli->interval_ns))
+		bn_usage("--ramp goes without -d and -i (its steps last --step-duration)");
+	if (!o->ramp && o->step_ns)
+		bn_usage("--step-duration needs --ramp (a constant rate uses -d and -i)");
+	if (!o->ramp && run_len(o) / step_len(o) > MAX_STEPS)
+		bn_usage("-d / -i makes %llu steps: at most %d",
+			 (unsigned long long)(run_len(o) / step_len(o)), MAX_STEPS);
+	/* the request id holds 32 bits of sequence number per client and step */
+	per_client = (o->ramp ? o->ramp_end : o->rate) / o->clients * step_len(o) / 1e9;
+	if (per_client > 2e9)
+		bn_usage("a step of %.0f requests per client is too long: at most 2e9",
+			 per_client);
+}
 
 /* The steps of the run: their number, length and offered rate. */
 static int setup_steps(const struct opts *o, struct load *ld)
 {
 	int s;
 
-	if (o->ramp) {
+	ld->step_len_ns = step_len(o);
+	if (o->ramp)
 		ld->nsteps = (int)((o->ramp_end - o->ramp_start) / o->ramp_step) + 1;
-		ld->step_len_ns = o->step_ns ? o->step_ns : 1000000000ULL;
-	} else {
-		uint64_t d = o->duration_ns ? o->duration_ns : 5000000000ULL;
-
-		ld->step_len_ns = o->interval_ns && o->interval_ns < d ? o->interval_ns : d;
-		ld->nsteps = d / ld->step_len_ns;
-		if (ld->nsteps > MAX_STEPS)
-			return -E2BIG;
-	}
+	else
+		ld->nsteps = run_len(o) / ld->step_len_ns;
 	ld->step_rate = calloc(ld->nsteps, sizeof(*ld->step_rate));
 	if (!ld->step_rate)
 		return -ENOMEM;
@@ -300,7 +309,7 @@ static int setup_steps(const struct opts *o, struct load *ld)
 
 static enum out_fmt out_fmt(const struct opts *o)
 {
-	return o->json ? OUT_JSON : o->csv ? OUT_CSV : OUT_TEXT;
+	return o->cli.json ? OUT_JSON : o->csv ? OUT_CSV : OUT_TEXT;
 }
 
 /* --plot after a run: this run's p99 queuing delay against the achieved rate. */
@@ -339,18 +348,46 @@ static int plot_files(const struct opts *o)
 	return ret;
 }
 
-/* Report each step once it and its drain are over, until the end or a signal. */
-static void run_steps(const struct opts *o, struct load *ld, struct results *res)
-{
-	int s;
+struct steps {
+	struct load *ld;
+	struct results *res;
+	int next;			/* the step to report at the next tick */
+};
 
-	for (s = 0; s < ld->nsteps; s++) {
-		load_sleep_until(ld, ld->t0_ns + (s + 1) * ld->step_len_ns + o->drain_ns);
-		if (bn_stop)
-			break;
-		results_step(res, s);
-		ld->reported[s] = 1;
-	}
+/* A tick: the step that ended a drain ago; after the last one, the run is over. */
+static int report_step(void *ctx)
+{
+	struct steps *st = ctx;
+	int err;
+
+	err = results_step(st->res, st->next);
+	if (err)
+		return err;
+	st->ld->reported[st->next++] = 1;
+	if (st->next == st->ld->nsteps)
+		bn_stop = 1;	/* every step reported: stop like a signal would */
+	return 0;
+}
+
+/*
+ * Report each step once it and its drain are over: the loop ticks once a
+ * step from the end of the first step's drain on, until the last step or a
+ * signal.
+ */
+static int run_steps(const struct opts *o, struct load *ld, struct results *res)
+{
+	struct steps st = { .ld = ld, .res = res };
+	struct bn_loop loop;
+	int err;
+
+	err = bn_loop_init(&loop, ld->step_len_ns, 0);
+	if (err)
+		return err;
+	load_sleep_until(ld, ld->t0_ns + o->drain_ns);
+	if (!bn_stop)
+		err = bn_loop_run(&loop, report_step, &st);
+	bn_loop_close(&loop);
+	return err;
 }
 
 static int run(const struct opts *o)
@@ -362,15 +399,11 @@ static int run(const struct opts *o)
 		.poisson = o->poisson,
 		.short_pct = o->model.short_pct,
 	};
+	struct load_totals t;
 	struct results res = {};
 	int err, ret = BN_EXIT_ERR;
 
-	err = setup_steps(o, &ld);
-	if (err) {
-		bn_err("cannot set up the steps: %s", strerror(-err));
-		return BN_EXIT_USAGE;
-	}
-	if (results_init(&res, &ld, &o->model, o->policy, out_fmt(o))) {
+	if (setup_steps(o, &ld) || results_init(&res, &ld, &o->model, o->policy, out_fmt(o))) {
 		bn_err("cannot allocate memory");
 		goto cleanup;
 	}
@@ -382,16 +415,26 @@ static int run(const struct opts *o)
 	}
 	results_header(&res);
 	err = load_start(&ld);
-	if (err)
-		bn_err("cannot start the client threads");
-	else
-		run_steps(o, &ld, &res);
+	if (err) {
+		bn_err("cannot start the client threads: %s", strerror(-err));
+	} else {
+		bn_ready();
+		err = run_steps(o, &ld, &res);
+		if (err)
+			bn_err("cannot report the steps: %s", strerror(-err));
+	}
 	load_stop(&ld);
-	results_totals(&res);
+	load_totals(&ld, &t);
+	results_totals(&t);
 	if (!err && o->ramp)
 		results_knees(&res);
 	if (bn_verbose)
 		results_flows(&res);
+	if (!err && t.sent && !t.received) {
+		bn_err("nothing answered: no reply to %llu requests to %s port %u",
+		       (unsigned long long)t.sent, o->server_str, o->port);
+		err = -ENODATA;
+	}
 	ret = err ? BN_EXIT_ERR : BN_EXIT_OK;
 	if (!err && o->plot && plot_run(o, &res))
 		ret = BN_EXIT_ERR;
@@ -403,8 +446,8 @@ cleanup:
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	struct opts o = {
+		.cli.has_interval = true,
 		.port = 9000,
 		.clients = 1,
 		.rate = 1000,
@@ -420,15 +463,10 @@ int main(int argc, char **argv)
 	};
 
 	bn_log_init("rss-client");
-	argp_err_exit_status = BN_EXIT_USAGE;
-	if (argp_parse(&argp, argc, argv, 0, NULL, &o))
-		return BN_EXIT_USAGE;
+	bn_cli_parse(&o.cli, opts, parse_arg, "SERVER", doc, &o, argc, argv);
+	check_opts(&o);
 	bn_stdout_setup();
 	if (o.model_only) {
-		if (o.model.cpus <= 0) {
-			bn_err("--model needs --cpus (the server's worker cpus)");
-			return BN_EXIT_USAGE;
-		}
 		model_print(&o.model, out_fmt(&o));
 		return BN_EXIT_OK;
 	}

@@ -29,6 +29,10 @@ enum out_fmt {
 
 /* ---- the queueing model (model.c, seed section 5.1.2) ---- */
 
+/* The server's policies, as rss names them: --policy labels a run with one. */
+#define MODEL_NR_POLICIES 6
+extern const char *const model_policies[MODEL_NR_POLICIES];
+
 struct model {
 	int short_pct;			/* share of short requests, % */
 	double short_us, long_us;	/* service times */
@@ -152,8 +156,8 @@ void results_free(struct results *r);
 void results_header(const struct results *r);
 /* Merge step @s of every client and print a record per class offered. */
 int results_step(struct results *r, int s);
-/* The stderr summary: totals, then the knees of a ramp and -v flows. */
-void results_totals(const struct results *r);
+/* The stderr summary: totals (load_totals()), then the knees of a ramp and -v flows. */
+void results_totals(const struct load_totals *t);
 void results_knees(const struct results *r);
 void results_flows(const struct results *r);
 
