@@ -10,6 +10,7 @@ TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
+rss-client_SRCS := rss/load.c rss/model.c rss/plot.c rss/results.c
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft
