@@ -214,6 +214,28 @@ int bn_probe_hook(enum bn_hook hook, const char *func);
  * or kallsyms); does not need kprobes to work. */
 bool bn_ksym_exists(const char *func);
 
+/* ---- files (file.c): written all at once, never through a planted link ---- */
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct bn_wfile {
+	FILE *f;			/* write the contents here */
+	char path[PATH_MAX];
+	char tmp[PATH_MAX];
+};
+/*
+ * Start writing @path: a new temporary file beside it, O_CREAT|O_EXCL|
+ * O_NOFOLLOW with @mode. -EINVAL if @path exists and is not a regular file
+ * (or a link, which the commit replaces without following).
+ */
+int bn_wfile_open(struct bn_wfile *w, const char *path, mode_t mode);
+/* Flush, fsync and rename over the target; 0 or -errno (nothing left behind). */
+int bn_wfile_commit(struct bn_wfile *w);
+void bn_wfile_abort(struct bn_wfile *w);
+/* Open @path for reading if it is a regular file (-EINVAL for a FIFO, a directory, ...). */
+int bn_rfile_open(const char *path, FILE **f);
+
 /* ---- command line (cli.c): the options every binary shares ---- */
 
 /* Bounds of -i and -d, checked while parsing. */
