@@ -10,7 +10,7 @@ TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \
-	netcost/report.c netcost/metrics.c
+	netcost/report.c
 
 OUTPUT ?= .output
 CLANG ?= clang

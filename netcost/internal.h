@@ -23,9 +23,7 @@ extern const char *const nc_kind_names[NC_NR_KINDS];
 
 /* The command line. */
 struct nc_opts {
-	uint64_t interval_ns;
-	uint64_t duration_ns;
-	bool json;
+	struct bn_cli cli;	/* -i -d -j */
 	bool cpus_given;
 	struct bn_cpuset cpus;
 	enum nc_backend backend;
@@ -34,7 +32,8 @@ struct nc_opts {
 	enum nc_sampler sampler;
 	const char *folded;
 	int cgroups;		/* top N, 0: off */
-	const char *metrics;
+	bool metrics;		/* --metrics given: listen on @listen */
+	struct bn_listen listen;
 	bool bpf_stats;
 	uint64_t slots;		/* samples per CPU per buffer */
 };
@@ -160,16 +159,12 @@ struct nc_report {
 	const struct nc_snap *first;	/* the run's start, for the metrics' totals */
 	bool metrics;			/* build the exposition */
 	char *metrics_text;		/* the last one, NULL before the first interval */
+	size_t metrics_len;
 };
 
 /* One interval (or, with @average, the whole run) from snapshot @a to @b. */
 void nc_report(struct nc_report *rp, const struct nc_snap *a, const struct nc_snap *b,
 	       bool average);
 void nc_report_free(struct nc_report *rp);
-
-/* ---- metrics.c: the --metrics HTTP server ---- */
-
-int nc_metrics_listen(const char *spec);
-void nc_metrics_serve(int listen_fd, const char *text);
 
 #endif /* NETCOST_INTERNAL_H */

@@ -10,10 +10,10 @@
 #include <argp.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/timerfd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -22,20 +22,10 @@
 #define DRAIN_NS	100000000ULL	/* sample buffers are read every 100 ms */
 #define RB_BYTES	(8 << 20)	/* --sampler ringbuf */
 
-static struct nc_opts opts_env = {
-	.interval_ns = 1000000000ULL,
-	.backend = NC_BK_AUTO,
-	.freq = 1000,
-	.sampler = NC_SAMPLER_ARRAY,
-	.slots = 2048,
-};
-
-const char *argp_program_version = "netcost " BN_VERSION;
-const char *argp_program_bug_address = "<bpfnet@localhost>";
 static const char doc[] =
 "netcost: CPU time the kernel spends moving packets, per CPU.\n"
 "\n"
-"USAGE: netcost [-i SECONDS] [-d SECONDS] [-j] [-c CPULIST]\n"
+"USAGE: netcost [-i DUR] [-d DUR] [-j] [-c CPULIST]\n"
 "               [--backend auto|fentry|kprobe|tracepoint] [--breakdown]\n"
 "               [--freq HZ] [--sampler array|ringbuf|none] [--folded FILE]\n"
 "               [--cgroups[=N]] [--metrics [ADDR:]PORT] [--bpf-stats]\n"
@@ -53,7 +43,10 @@ static const char doc[] =
 "    netcost -j --breakdown        # JSON Lines, with categories (TCP, GRO...)\n"
 "    netcost --breakdown --folded out.folded -d 10   # flame graph input\n"
 "    netcost --cgroups=5           # the 5 cgroups with most socket time\n"
-"    netcost --metrics 9100        # Prometheus exposition on port 9100\n";
+"    netcost --metrics 9100        # Prometheus exposition on 127.0.0.1:9100\n"
+"    netcost --metrics 0.0.0.0:9100   # ... on every address\n"
+"\n"
+"Options:";
 
 enum {
 	OPT_BACKEND = 1000, OPT_BREAKDOWN, OPT_FREQ, OPT_SAMPLER, OPT_FOLDED, OPT_CGROUPS,
@@ -61,9 +54,6 @@ enum {
 };
 
 static const struct argp_option opts[] = {
-	{ "interval", 'i', "SECONDS", 0, "Report interval (default 1)", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after this long (default: until ^C)", 0 },
-	{ "json", 'j', NULL, 0, "JSON Lines output", 0 },
 	{ "cpus", 'c', "CPULIST", 0, "Only these CPUs, e.g. 0-3,6", 0 },
 	{ "backend", OPT_BACKEND, "NAME", 0,
 	  "Socket operation hooks: auto (default), fentry, kprobe, tracepoint", 0 },
@@ -76,104 +66,65 @@ static const struct argp_option opts[] = {
 	  0 },
 	{ "cgroups", OPT_CGROUPS, "N", OPTION_ARG_OPTIONAL,
 	  "Socket time per cgroup, top N (default 5)", 0 },
-	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve Prometheus metrics", 0 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
+	  "Serve Prometheus metrics on PORT of 127.0.0.1, or of ADDR (0.0.0.0, [::])", 0 },
 	{ "bpf-stats", OPT_BPF_STATS, NULL, 0,
 	  "Enable kernel BPF run-time stats, report netcost's BPF cost", 0 },
 	{ "slots", OPT_SLOTS, "N", OPTION_HIDDEN, "Samples per CPU per buffer", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose output (twice: libbpf debug)", 0 },
-	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
+};
+
+/* Indexed by enum nc_sampler. */
+static const char *const sampler_names[] = {
+	[NC_SAMPLER_NONE] = "none", [NC_SAMPLER_ARRAY] = "array",
+	[NC_SAMPLER_RINGBUF] = "ringbuf",
 };
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
 	struct nc_opts *o = state->input;
-	uint64_t v;
-	int err;
 
 	switch (key) {
-	case 'i':
-		if (bn_parse_duration(arg, 1000000000ULL, &o->interval_ns) ||
-		    o->interval_ns < 10000000ULL || o->interval_ns > 3600000000000ULL)
-			argp_error(state, "invalid interval (0.01-3600 s): %s", arg);
-		break;
-	case 'd':
-		if (bn_parse_duration(arg, 1000000000ULL, &o->duration_ns))
-			argp_error(state, "invalid duration: %s", arg);
-		break;
-	case 'j':
-		o->json = true;
-		break;
 	case 'c':
-		err = bn_parse_cpulist(arg, bn_nr_cpus(), &o->cpus);
-		if (err || !bn_cpuset_count(&o->cpus))
-			argp_error(state, "invalid cpu list (0-%d): %s", bn_nr_cpus() - 1, arg);
+		if (bn_parse_cpulist(arg, bn_nr_cpus(), &o->cpus) || !bn_cpuset_count(&o->cpus))
+			bn_usage("invalid --cpus '%s': want CPUs from 0 to %d, e.g. 0-3,6", arg,
+				 bn_nr_cpus() - 1);
 		o->cpus_given = true;
 		break;
 	case OPT_BACKEND:
-		if (!strcmp(arg, "auto"))
-			o->backend = NC_BK_AUTO;
-		else if (!strcmp(arg, "fentry"))
-			o->backend = NC_BK_FENTRY;
-		else if (!strcmp(arg, "kprobe"))
-			o->backend = NC_BK_KPROBE;
-		else if (!strcmp(arg, "tracepoint") || !strcmp(arg, "tp"))
-			o->backend = NC_BK_TP;
-		else
-			argp_error(state, "unknown backend: %s (auto, fentry, kprobe, tracepoint)",
-				   arg);
+		o->backend = bn_opt_name("--backend", arg, nc_backend_names, NC_BK_NR);
 		break;
 	case OPT_BREAKDOWN:
 		o->breakdown = true;
 		break;
 	case OPT_FREQ:
-		if (bn_parse_u64(arg, 1, 100000, &o->freq))
-			argp_error(state, "invalid frequency (1-100000 Hz): %s", arg);
+		o->freq = bn_opt_u64("--freq", arg, 1, 100000);
 		break;
 	case OPT_SAMPLER:
-		if (!strcmp(arg, "array"))
-			o->sampler = NC_SAMPLER_ARRAY;
-		else if (!strcmp(arg, "ringbuf"))
-			o->sampler = NC_SAMPLER_RINGBUF;
-		else if (!strcmp(arg, "none"))	/* benchmark control: the timer alone */
-			o->sampler = NC_SAMPLER_NONE;
-		else
-			argp_error(state, "unknown sampler: %s (array, ringbuf, none)", arg);
+		o->sampler = bn_opt_name("--sampler", arg, sampler_names, 3);
 		break;
 	case OPT_FOLDED:
 		if (!*arg)
-			argp_error(state, "empty --folded file name");
+			bn_usage("invalid --folded '': want a file name");
 		o->folded = arg;
 		o->breakdown = true;
 		break;
 	case OPT_CGROUPS:
-		o->cgroups = 5;
-		if (arg) {
-			if (bn_parse_u64(arg, 1, 1000, &v))
-				argp_error(state, "invalid cgroup count (1-1000): %s", arg);
-			o->cgroups = v;
-		}
+		o->cgroups = arg ? bn_opt_u64("--cgroups", arg, 1, 1000) : 5;
 		break;
 	case OPT_METRICS:
-		o->metrics = arg;
+		bn_opt_listen("--metrics", arg, &o->listen);
+		o->metrics = true;
 		break;
 	case OPT_BPF_STATS:
 		o->bpf_stats = true;
 		break;
 	case OPT_SLOTS:
-		if (bn_parse_u64(arg, 16, 1 << 20, &o->slots))
-			argp_error(state, "invalid slot count (16-1048576): %s", arg);
-		break;
-	case 'v':
-		bn_verbose++;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
+		o->slots = bn_opt_u64("--slots", arg, 16, 1 << 20);
 		break;
 	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument: %s (--cgroups takes its count as "
-			   "--cgroups=N)", arg);
-		break;
+		bn_usage("unexpected argument '%s' (--cgroups takes its count as --cgroups=N)",
+			 arg);
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
@@ -192,75 +143,86 @@ struct run {
 	struct nc_report rep;
 	struct nc_snap first, prev, cur;
 	int stats_fd;
-	int listen_fd;
+	struct bn_http *http;
+	int drain_fd;			/* timerfd, every DRAIN_NS */
+	struct bn_loop loop;
 };
 
 /* ---- main loop ---- */
 
-static void interval(struct run *r)
+static const char no_metrics[] = "# netcost: no interval finished yet\n";
+static const char prom_type[] = "text/plain; version=0.0.4";
+
+static int tick(void *ctx)
 {
+	struct run *r = ctx;
+
 	if (r->o->breakdown)
 		nc_samples_refresh_syms(&r->samples);
 	nc_snap_take(&r->cur, r->skel, r->stats_fd >= 0);
 	nc_report(&r->rep, &r->prev, &r->cur, false);
 	nc_snap_copy(&r->prev, &r->cur);
+	if (r->http && r->rep.metrics_text)
+		return bn_http_set_body(r->http, "/metrics", prom_type, r->rep.metrics_text,
+					r->rep.metrics_len);
+	return 0;
 }
 
-static void loop(struct run *r)
+/* The sample buffers, every DRAIN_NS (the ring wakes us only when it fills up). */
+static int drain(void *ctx)
 {
-	const struct nc_opts *o = r->o;
-	uint64_t now = bn_now_ns(), until;
-	uint64_t next_report = now + o->interval_ns, next_drain = now + DRAIN_NS;
-	uint64_t end = o->duration_ns ? now + o->duration_ns : UINT64_MAX;
-	struct ring_buffer *rb = r->samples.rb;
-	struct pollfd pfd[2];
-	int npfd, timeout;
+	struct run *r = ctx;
+	uint64_t n;
 
-	while (!bn_stop) {
-		now = bn_now_ns();
-		if (now >= end)
-			break;
-		until = next_report < end ? next_report : end;
-		if (o->breakdown && next_drain < until)
-			until = next_drain;
-		timeout = until > now ? (int)((until - now + 999999) / 1000000) : 0;
-		npfd = 0;
-		if (r->listen_fd >= 0) {
-			pfd[npfd].fd = r->listen_fd;
-			pfd[npfd++].events = POLLIN;
-		}
-		if (rb) {
-			pfd[npfd].fd = ring_buffer__epoll_fd(rb);
-			pfd[npfd++].events = POLLIN;
-		}
-		poll(pfd, npfd, timeout);
-		if (bn_stop)
-			break;
-		if (r->listen_fd >= 0)
-			nc_metrics_serve(r->listen_fd, r->rep.metrics_text);
-		now = bn_now_ns();
-		if (o->breakdown && now >= next_drain) {
-			nc_samples_drain(&r->samples);
-			next_drain += DRAIN_NS;
-			if (next_drain < now)
-				next_drain = now + DRAIN_NS;
-		} else if (rb && pfd[npfd - 1].revents) {
-			/* the ring wakes us only when it fills up, see nc_sample() */
-			ring_buffer__consume(rb);
-		}
-		if (now >= next_report && now < end) {
-			interval(r);
-			next_report += o->interval_ns;
-			if (next_report < now)
-				next_report = now + o->interval_ns;
-		}
-	}
-	/* the last (partial) interval, then the whole run */
+	if (read(r->drain_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return -errno;
+	nc_samples_drain(&r->samples);
+	return 0;
+}
+
+static int drain_timer(struct run *r)
+{
+	struct itimerspec its = {
+		.it_interval = { 0, DRAIN_NS }, .it_value = { 0, DRAIN_NS },
+	};
+
+	r->drain_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->drain_fd < 0 || timerfd_settime(r->drain_fd, 0, &its, NULL))
+		return -errno;
+	return bn_loop_add(&r->loop, r->drain_fd, drain, r);
+}
+
+/* The loop's sources: the metrics server, the sample buffers. */
+static int loop_setup(struct run *r)
+{
+	int err;
+
+	err = bn_loop_init(&r->loop, r->o->cli.interval_ns, r->o->cli.duration_ns);
+	if (!err && r->http)
+		err = bn_loop_add_http(&r->loop, r->http);
+	if (!err && (r->samples.arr || r->samples.rb))
+		err = drain_timer(r);
+	if (!err && r->samples.rb)
+		err = bn_loop_add_rb(&r->loop, r->samples.rb);
+	if (err)
+		bn_err("cannot set up the main loop: %s", strerror(-err));
+	return err;
+}
+
+/* Until the duration or a signal; then the last (partial) interval and the run. */
+static int run_loop(struct run *r)
+{
+	int err;
+
+	err = bn_loop_run(&r->loop, tick, r);
+	if (err)
+		bn_err("main loop: %s", strerror(-err));
 	nc_samples_drain_all(&r->samples);
 	nc_snap_take(&r->cur, r->skel, r->stats_fd >= 0);
 	if (r->cur.mono - r->prev.mono >= 1000000)
 		nc_report(&r->rep, &r->prev, &r->cur, false);
 	nc_report(&r->rep, &r->first, &r->cur, true);
+	return err;
 }
 
 static void run_free(struct run *r)
@@ -274,8 +236,10 @@ static void run_free(struct run *r)
 	nc_snap_free(&r->cur);
 	if (r->stats_fd >= 0)
 		close(r->stats_fd);
-	if (r->listen_fd >= 0)
-		close(r->listen_fd);
+	bn_loop_close(&r->loop);
+	if (r->drain_fd >= 0)
+		close(r->drain_fd);
+	bn_http_close(r->http);
 	nc_report_free(&r->rep);
 }
 
@@ -384,7 +348,6 @@ static int setup(struct run *r, struct nc_opts *o)
 		return err;
 	if (o->breakdown)
 		nc_samples_refresh_syms(&r->samples);
-	/* tests and scripts wait for this line: everything is attached */
 	fprintf(stderr, "%s: backend %s, %d links attached\n", bn_prog(),
 		nc_backend_names[r->hooks.backend], r->hooks.nlinks);
 	return 0;
@@ -398,50 +361,57 @@ static void report_init(struct run *r)
 	r->rep.cg = r->o->cgroups ? &r->cg : NULL;
 	r->rep.samples = r->o->breakdown ? &r->samples : NULL;
 	r->rep.first = &r->first;
-	r->rep.metrics = r->listen_fd >= 0;
+	r->rep.metrics = r->http != NULL;
+}
+
+/* Listen before anything is loaded: a port in use fails first. */
+static int metrics_open(struct run *r)
+{
+	static const struct bn_http_route routes[] = {
+		{ "/metrics", BN_HTTP_GET, NULL, NULL },
+	};
+	int err;
+
+	if (!r->o->metrics)
+		return 0;
+	err = bn_http_open(&r->http, &r->o->listen, routes, 1, 0) ?:
+	      bn_http_set_body(r->http, "/metrics", prom_type, no_metrics, strlen(no_metrics));
+	if (err)
+		bn_err("cannot listen on %s: %s", r->o->listen.str, strerror(-err));
+	return err;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
-	struct nc_opts *o = &opts_env;
-	struct run r = { .o = o, .stats_fd = -1, .listen_fd = -1 };
-	int err, ret = BN_EXIT_ERR;
+	struct nc_opts o = {
+		.cli = { .has_interval = true, .interval_ns = 1000000000ULL,
+			 .interval_min_ns = 10000000ULL },
+		.backend = NC_BK_AUTO,
+		.freq = 1000,
+		.sampler = NC_SAMPLER_ARRAY,
+		.slots = 2048,
+	};
+	struct run r = { .o = &o, .stats_fd = -1, .drain_fd = -1 };
+	int ret = BN_EXIT_ERR;
 
 	bn_log_init("netcost");
-	argp_err_exit_status = BN_EXIT_USAGE;
-	err = argp_parse(&argp, argc, argv, 0, NULL, o);
-	if (err)
-		return BN_EXIT_USAGE;
-	if (o->metrics) {
-		r.listen_fd = nc_metrics_listen(o->metrics);
-		if (r.listen_fd == -EINVAL) {
-			bn_err("invalid --metrics address: %s ([ADDR:]PORT)", o->metrics);
-			return BN_EXIT_USAGE;
-		}
-		if (r.listen_fd < 0) {
-			bn_err("cannot listen on %s: %s", o->metrics, strerror(-r.listen_fd));
-			return BN_EXIT_ERR;
-		}
-	}
+	bn_cli_parse(&o.cli, opts, parse_arg, NULL, doc, &o, argc, argv);
 	bn_stdout_setup();
 	bn_libbpf_setup();
-	if (bn_check_caps())
+	if (bn_check_caps() || bn_signals_setup() || metrics_open(&r) || setup(&r, &o))
 		goto cleanup;
-	if (bn_signals_setup())
-		goto cleanup;
-	if (setup(&r, o))
-		goto cleanup;
-
 	report_init(&r);
+	if (loop_setup(&r))
+		goto cleanup;
 	nc_snap_take(&r.first, r.skel, r.stats_fd >= 0);
 	nc_snap_copy(&r.prev, &r.first);
-	loop(&r);
-	ret = BN_EXIT_OK;
+	bn_ready();
+	if (!run_loop(&r))
+		ret = BN_EXIT_OK;
 	if (r.samples.unsymbolized)
 		bn_info("%" PRIu64 " sampled stack frames matched no kernel symbol read at start "
 			"(code loaded since?)", r.samples.unsymbolized);
-	if (o->folded && nc_samples_write_folded(&r.samples))
+	if (o.folded && nc_samples_write_folded(&r.samples))
 		ret = BN_EXIT_ERR;
 cleanup:
 	run_free(&r);
