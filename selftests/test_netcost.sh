@@ -206,18 +206,34 @@ case_idle()
 	log_info "$(grep -o 'backend .*' "$TMP/idle.err")"
 }
 
+# The sampling rate of the breakdown checks: 4999 Hz per CPU, or the kernel's
+# limit if lower. At that rate 3-4 s of traffic give thousands of samples in
+# networking context; fewer than 300 would mean the host starved the traffic,
+# and the check fails saying so rather than on a category with no sample.
+sample_rate()
+{
+	local rate
+
+	rate=$(sysctl -n kernel.perf_event_max_sample_rate 2>/dev/null || echo 4999)
+	[ "$rate" -gt 4999 ] && rate=4999
+	echo "$rate"
+}
+
 case_tcp()
 {
-	measure tcp tcp --breakdown --freq 1999 --folded "$TMP/tcp.folded" || return
+	local rate
+
+	rate=$(sample_rate)
+	measure tcp tcp --breakdown --freq "$rate" --folded "$TMP/tcp.folded" || return
 	jcheck "tcp: JSON records, one type per field" fields "$TMP/tcp.out"
 	jcheck "tcp: no CPU above 100%, NET_RX+NET_TX within softirq time" max100 "$TMP/tcp.out"
 	jcheck "tcp: send, receive and NET_RX time well above idle" busy "$TMP/tcp.out" \
 		"$CG_NAME" 0.5 0.25 0.5
 	jcheck "tcp: socket time charged to the sender's and receiver's cgroups" \
 		cgroup "$TMP/tcp.out" "$CG_NAME" busy
-	jcheck "tcp: breakdown sums to 100%, shows tcp, socket copy, bridge, netfilter" \
+	jcheck "tcp: breakdown (at $rate Hz): 100%, tcp, socket copy, bridge, netfilter" \
 		breakdown "$TMP/tcp.out" \
-		"tcp:pct,socket_copy:pct,bridge:net_rx_pct,netfilter:net_rx_pct"
+		"tcp:pct,socket_copy:pct,bridge:net_rx_pct,netfilter:net_rx_pct" 300
 	if [ "${BPFNET_VM:-0}" = 1 ]; then
 		# /proc/stat tick sampling is unreliable under TCG: only print it
 		python3 "$CHECK" procstat "$TMP/tcp.out" | grep '^#'
@@ -231,15 +247,11 @@ case_tcp()
 	fi
 }
 
-# The breakdown is judged on samples: at 200 Mbit/s for 4 s and up to 4999 Hz
-# per CPU there are thousands in networking context; fewer than 300 means the
-# host starved the traffic, and the check says so rather than judge categories.
 case_udp()
 {
 	local rate samples
 
-	rate=$(sysctl -n kernel.perf_event_max_sample_rate 2>/dev/null || echo 4999)
-	[ "$rate" -gt 4999 ] && rate=4999
+	rate=$(sample_rate)
 	[ "${BPFNET_VM:-0}" = 1 ] && UDP_RATE=30M
 	MEASURE_SECS=4 measure udp udp --breakdown --sampler ringbuf --freq "$rate" || return
 	jcheck "udp: JSON records, one type per field" fields "$TMP/udp.out"
@@ -395,16 +407,22 @@ case_metrics_flood()
 	wait $cpid 2>/dev/null
 }
 
+# Usage errors: exit 2, one line, nothing on stdout; checked before anything
+# is loaded (where strace is installed: not one bpf() call made).
 case_usage()
 {
-	local args
+	local args trace=()
 
+	command -v strace >/dev/null && trace=(strace -f -qq -e trace=bpf -o "$TMP/usage.strace")
 	for args in "--bogus" "-c 999" "-c x" "--freq 0" "--freq 200000" "--backend bogus" \
 		    "-i 0" "-i 18446744073s" "-d 18446744073s" "-d -1" "--metrics 70000" \
 		    "--metrics 1.2.3:80" "--metrics ::1:80" "--metrics host:80" "--sampler mmap" \
 		    "--cgroups=0" "stray-arg"; do
 		# shellcheck disable=SC2086
-		expect_usage_error "netcost $args" "$NETCOST" $args
+		expect_usage_error "netcost $args" "${trace[@]}" "$NETCOST" $args
+		if [ ${#trace[@]} -gt 0 ] && grep -q 'bpf(' "$TMP/usage.strace"; then
+			log_fail "netcost $args: made bpf() calls before the usage error"
+		fi
 	done
 }
 
