@@ -9,7 +9,8 @@
 TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
-netcost_SRCS := netcost/category.c
+netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \
+	netcost/report.c
 rss-client_SRCS := rss/load.c rss/model.c rss/plot.c rss/results.c
 
 OUTPUT ?= .output

@@ -384,4 +384,46 @@ void bn_loop_close(struct bn_loop *l);
 
 /* ---- kernel symbols (kallsyms.c) ---- */
 
+struct bn_ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module;	/* NULL for the kernel image, "bpf" for a JITed program */
+	uint64_t size;		/* 0: unknown, up to the next symbol */
+};
+
+struct bn_ksyms {
+	struct bn_ksym *syms;	/* /proc/kallsyms text symbols, sorted by addr */
+	size_t n;
+	char **blocks;		/* string storage */
+	size_t nblocks;
+	struct bn_ksym *bpf;	/* JITed BPF functions, exact ranges, sorted */
+	size_t nbpf;
+};
+
+/*
+ * Load the text symbols of @path (/proc/kallsyms), read by a child process.
+ * -EPERM if every address reads as 0 (kptr_restrict, no CAP_SYSLOG), -ENOENT
+ * if there is none, -ETIMEDOUT if the read made no progress for @stall_ms.
+ */
+int bn_ksyms_load(struct bn_ksyms *ks, const char *path, int stall_ms);
+/*
+ * Replace the table of JITed BPF functions with @syms (@n entries with a size
+ * and a malloc'ed name, module "bpf"); takes them over, sorts them.
+ */
+void bn_ksyms_set_bpf(struct bn_ksyms *ks, struct bn_ksym *syms, size_t n);
+/*
+ * Read the JITed functions of every loaded BPF program (bpf_prog_<tag>_<name>,
+ * exact ranges) into @ks's BPF table; their number into @nfuncs (may be NULL).
+ * Pointers into the old table are invalid afterwards.
+ */
+int bn_ksyms_load_bpf(struct bn_ksyms *ks, size_t *nfuncs);
+/* A hash of the ids of the loaded BPF programs: changes when the set does. */
+uint64_t bn_bpf_ids_hash(void);
+/*
+ * Symbol containing @addr: a BPF function whose range holds it, else the
+ * last /proc/kallsyms symbol at or below it; NULL if none.
+ */
+const struct bn_ksym *bn_ksyms_find(const struct bn_ksyms *ks, uint64_t addr);
+void bn_ksyms_free(struct bn_ksyms *ks);
+
 #endif /* BPFNET_COMMON_H */
