@@ -30,6 +30,7 @@ struct nc_opts {
 	bool breakdown;
 	uint64_t freq;
 	enum nc_sampler sampler;
+	bool sampling_opt;	/* --freq, --sampler or --slots given */
 	const char *folded;
 	int cgroups;		/* top N, 0: off */
 	bool metrics;		/* --metrics given: listen on @listen */
@@ -72,7 +73,7 @@ struct nc_samples {
 	int nr_cpus;
 	uint64_t slots;
 	const char *folded_path;	/* --folded, NULL: none */
-	FILE *folded_f;
+	struct bn_wfile folded_w;	/* --folded, written at exit */
 	struct netcost_bpf *skel;
 	struct nc_sample *arr;		/* mmapped sample array */
 	size_t arr_len;

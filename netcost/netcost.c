@@ -99,9 +99,11 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_FREQ:
 		o->freq = bn_opt_u64("--freq", arg, 1, 100000);
+		o->sampling_opt = true;
 		break;
 	case OPT_SAMPLER:
 		o->sampler = bn_opt_name("--sampler", arg, sampler_names, 3);
+		o->sampling_opt = true;
 		break;
 	case OPT_FOLDED:
 		if (!*arg)
@@ -121,6 +123,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_SLOTS:
 		o->slots = bn_opt_u64("--slots", arg, 16, 1 << 20);
+		o->sampling_opt = true;
+		break;
+	case ARGP_KEY_END:
+		if (o->sampling_opt && !o->breakdown)
+			bn_usage("--freq, --sampler and --slots set --breakdown's sampling: "
+				 "add --breakdown");
 		break;
 	case ARGP_KEY_ARG:
 		bn_usage("unexpected argument '%s' (--cgroups takes its count as --cgroups=N)",

@@ -393,6 +393,10 @@ void nc_report(struct nc_report *rp, const struct nc_snap *a, const struct nc_sn
 		print_cpu(&out, cpu, &rows[cpu]);
 	}
 	print_total(&out, &all, a, b);
+	/* JSON carries them in every record; text shows them where the user looks */
+	if (!rp->opts->cli.json && !average && all.errors)
+		bn_warn("%" PRIu64 " socket operations not attributed in this interval "
+			"(task storage or cgroup map full)", all.errors);
 	if (rp->samples) {
 		if (!rp->opts->cli.json)
 			printf("\n");

@@ -53,10 +53,11 @@ int nc_samples_init(struct nc_samples *s, const struct nc_opts *o, int nr_cpus)
 	s->folded_path = o->folded;
 	/* opened now, so that a bad path fails before the run */
 	if (o->folded) {
-		s->folded_f = fopen(o->folded, "we");
-		if (!s->folded_f) {
-			err = -errno;
-			bn_err("cannot write %s: %s", o->folded, strerror(-err));
+		/* a new file renamed over the target at exit: a planted link is replaced */
+		err = bn_wfile_open(&s->folded_w, o->folded, 0644);
+		if (err) {
+			bn_err("cannot write %s: %s", o->folded,
+			       err == -EINVAL ? "not a regular file" : strerror(-err));
 			return err;
 		}
 	}
@@ -235,16 +236,16 @@ void nc_samples_next_interval(struct nc_samples *s)
 
 int nc_samples_write_folded(struct nc_samples *s)
 {
-	FILE *f = s->folded_f;
 	int err;
 
-	s->folded_f = NULL;
 	if (s->folded_drops)
 		bn_warn("%" PRIu64 " stack samples not in %s: out of memory", s->folded_drops,
 			s->folded_path);
-	err = nc_folded_write(&s->folded, f);
-	if (fclose(f) && !err)
-		err = -errno;
+	err = nc_folded_write(&s->folded, s->folded_w.f);
+	if (err)
+		bn_wfile_abort(&s->folded_w);
+	else
+		err = bn_wfile_commit(&s->folded_w);
 	if (err)
 		bn_err("cannot write %s: %s", s->folded_path, strerror(-err));
 	return err;
@@ -258,7 +259,6 @@ void nc_samples_free(struct nc_samples *s)
 	bn_ksyms_free(&s->ksyms);
 	free(s->ipc);
 	nc_folded_free(&s->folded);
-	if (s->folded_f)
-		fclose(s->folded_f);
+	bn_wfile_abort(&s->folded_w);
 	memset(s, 0, sizeof(*s));
 }

@@ -24,7 +24,7 @@ source "$(dirname "$0")/lib.sh"
 
 NETCOST=$TOP_DIR/netcost/netcost
 CHECK=$SELFTESTS_DIR/netcost_check.py
-CASES=(idle tcp udp lost text metrics metrics_escape metrics_flood usage help folded_unwritable
+CASES=(idle tcp udp lost text metrics metrics_escape metrics_flood usage help folded_unwritable folded_symlink
        unprivileged signals backends)
 require_root
 require_cmd iperf3 python3 bpftool socat setpriv iptables nsenter
@@ -417,7 +417,7 @@ case_usage()
 	for args in "--bogus" "-c 999" "-c x" "--freq 0" "--freq 200000" "--backend bogus" \
 		    "-i 0" "-i 18446744073s" "-d 18446744073s" "-d -1" "--metrics 70000" \
 		    "--metrics 1.2.3:80" "--metrics ::1:80" "--metrics host:80" "--sampler mmap" \
-		    "--cgroups=0" "stray-arg"; do
+		    "--cgroups=0" "stray-arg" "--freq 99" "--sampler ringbuf" "--slots 64"; do
 		# shellcheck disable=SC2086
 		expect_usage_error "netcost $args" "${trace[@]}" "$NETCOST" $args
 		if [ ${#trace[@]} -gt 0 ] && grep -q 'bpf(' "$TMP/usage.strace"; then
@@ -447,6 +447,33 @@ case_folded_unwritable()
 		log_ok "unwritable --folded file: exit 1, error named"
 	else
 		log_fail "unwritable --folded: exit $rc: $(cat "$TMP/bad.err")"
+	fi
+}
+
+# --folded through a link another user planted: the link is replaced by the
+# new file, its target (a file of root's) is left as it was (issue 10.9).
+case_folded_symlink()
+{
+	local target=$TMP/precious link=$TMP/out.folded rc
+
+	echo "root's data" > "$target"
+	ln -s "$target" "$link"
+	"$NETCOST" -d 1 --folded "$link" > /dev/null 2> "$TMP/link.err"
+	rc=$?
+	if [ $rc = 0 ] && [ "$(cat "$target")" = "root's data" ] && [ ! -L "$link" ] &&
+	   [ -f "$link" ]; then
+		log_ok "--folded over a symlink: link replaced, its target untouched"
+	else
+		log_fail "--folded over a symlink: exit $rc, target now '$(head -c 40 "$target")'," \
+			"link $( [ -L "$link" ] && echo kept || echo replaced): $(cat "$TMP/link.err")"
+	fi
+	mkfifo "$TMP/fifo"
+	timeout 10 "$NETCOST" -d 1 --folded "$TMP/fifo" > /dev/null 2> "$TMP/fifo.err"
+	rc=$?
+	if [ $rc = 1 ] && grep -q 'not a regular file' "$TMP/fifo.err"; then
+		log_ok "--folded on a FIFO: exit 1, not a regular file"
+	else
+		log_fail "--folded on a FIFO: exit $rc: $(cat "$TMP/fifo.err")"
 	fi
 }
 
