@@ -232,21 +232,6 @@ static int run_gnuplot(const char *dir, int out_fd)
 }
 
 /* A new file next to @path to write it into and rename: its fd, or -errno. */
-static int open_output(const char *path, char *tmp, size_t len)
-{
-	int fd, i;
-
-	for (i = 0; i < 100; i++) {
-		if (snprintf(tmp, len, "%s.%d.%llu.tmp", path, (int)getpid(),
-			     (unsigned long long)(bn_now_ns() % 1000000007ULL)) >= (int)len)
-			return -ENAMETOOLONG;
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
-	}
-	return -EEXIST;
-}
-
 /*
  * Draw the series into @png. Nothing from the data or the path becomes part
  * of a command: gnuplot runs in a private directory with fixed file names,
@@ -254,8 +239,9 @@ static int open_output(const char *path, char *tmp, size_t len)
  */
 int plot_write(const struct plot *p, const char *png)
 {
-	char dir[] = "/tmp/rss-plot.XXXXXX", tmp[4096];
-	int dirfd, out = -1, err;
+	char dir[] = "/tmp/rss-plot.XXXXXX";
+	struct bn_wfile w = { 0 };
+	int dirfd, err;
 
 	if (!p->n) {
 		bn_err("cannot plot: no data");
@@ -273,24 +259,23 @@ int plot_write(const struct plot *p, const char *png)
 		bn_err("cannot plot: temporary files in %s: %s", dir, strerror(-err));
 		goto cleanup;
 	}
-	out = open_output(png, tmp, sizeof(tmp));
-	if (out < 0) {
-		err = out;
-		bn_err("cannot write %s: %s", png, strerror(-err));
+	err = bn_wfile_open(&w, png, 0644);
+	if (err) {
+		bn_err("cannot write %s: %s", png,
+		       err == -EINVAL ? "not a regular file" : strerror(-err));
 		goto cleanup;
 	}
-	err = run_gnuplot(dir, out);
-	if (!err && fsync(out))
-		err = -errno;
-	if (close(out) && !err)
-		err = -errno;
-	if (!err && rename(tmp, png))
-		err = -errno;
+	fflush(w.f);
+	err = run_gnuplot(dir, fileno(w.f));
 	if (err) {
-		unlink(tmp);
+		bn_wfile_abort(&w);
 		if (err == -EIO || err == -ENOENT)
 			bn_err("cannot plot %s: gnuplot failed (is gnuplot installed? make deps)", png);
 		else
+			bn_err("cannot write %s: %s", png, strerror(-err));
+	} else {
+		err = bn_wfile_commit(&w);
+		if (err)
 			bn_err("cannot write %s: %s", png, strerror(-err));
 	}
 cleanup:
