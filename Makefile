@@ -175,8 +175,11 @@ $(KSFT_DIR)/kselftest_harness.h:
 # fuzz_<name>.c links the common parsers and its fuzz_<name>_SRCS.
 FUZZ_DIR := $(OUTPUT)/fuzz
 FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,%,$(wildcard selftests/fuzz/fuzz_*.c))
-FUZZ_COMMON := common/common.c common/cli.c common/output.c common/http.c common/loop.c
+FUZZ_COMMON := common/common.c common/cli.c common/output.c common/http.c common/loop.c \
+	common/file.c
 FUZZ_SECONDS ?= 600
+fuzz_csv_SRCS := rss/plot.c rss/model.c
+fuzz_kallsyms_SRCS := common/kallsyms.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 

@@ -10,6 +10,8 @@
 #include <string.h>
 #include "rss-client.h"
 
+const char *const class_names[RSS_NR_CLASSES] = { "short", "long" };
+
 const char *const model_policies[MODEL_NR_POLICIES] = {
 	"rr", "split", "dynamic", "hash", "jsq", "p2c",
 };

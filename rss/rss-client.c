@@ -21,7 +21,6 @@
 #define NSEC		1000000000ULL
 #define MAX_STEP_NS	(3600 * NSEC)
 
-const char *const class_names[RSS_NR_CLASSES] = { "short", "long" };
 
 static const char *const arrivals[] = { "poisson", "fixed" };
 
