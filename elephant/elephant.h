@@ -81,6 +81,13 @@ static inline __u32 el_thresholds(const struct el_flow *f, __u64 now, __u64 min_
 	return EL_R_BYTES | EL_R_DURATION | EL_R_RATE;
 }
 
+/* The elephant thresholds (--min-bytes, --min-duration, --min-rate; 0: off). */
+struct el_thresh {
+	__u64 min_bytes;
+	__u64 min_duration_ns;
+	__u64 min_rate_bps;
+};
+
 struct el_event {
 	__u32 type;
 	__u32 reason;
