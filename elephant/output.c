@@ -5,7 +5,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <bpf/bpf.h>
 
 #include "common.h"
@@ -18,36 +17,13 @@ static const char *proto_str(int p)
 	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
 }
 
-static void time_str(uint64_t real_ns, char *buf, size_t len, bool iso)
-{
-	time_t s = real_ns / NSEC;
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&s, &tm);
-	if (iso) {
-		n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(buf + n, len - n, ".%03uZ", (unsigned int)(real_ns % NSEC / 1000000));
-	} else {
-		strftime(buf, len, "%H:%M:%S", &tm);
-	}
-}
-
-/* Sum of per-CPU counter @idx over the possible CPUs. */
+/* Sum of per-CPU counter @idx over the possible CPUs (0 if unreadable). */
 static uint64_t stat_sum(const struct el_out *o, enum el_stat idx)
 {
-	int ncpu = bn_nr_cpus();
-	uint64_t vals[BN_MAX_CPUS], sum = 0;
 	__u32 key = idx;
-	int i;
+	uint64_t sum;
 
-	if (ncpu <= 0 || ncpu > BN_MAX_CPUS)
-		return 0;
-	if (bpf_map_lookup_elem(o->stats_fd, &key, vals))
-		return 0;
-	for (i = 0; i < ncpu; i++)
-		sum += vals[i];
-	return sum;
+	return bn_percpu_sum(o->stats_fd, &key, &sum, 1) ? 0 : sum;
 }
 
 static void reason_str(const struct el_out *o, uint32_t type, uint32_t reason, char *buf,
@@ -77,8 +53,8 @@ static void reason_str(const struct el_out *o, uint32_t type, uint32_t reason, c
 /* What an event line says about its flow. */
 struct ev_line {
 	const char *type;
-	char src[BN_ADDRSTRLEN], dst[BN_ADDRSTRLEN], ts[40], reason[128];
-	uint64_t bytes, pkts, dur_ns, rate;
+	char src[BN_ADDRSTRLEN], dst[BN_ADDRSTRLEN], ts[BN_TIMESTRLEN], reason[128];
+	uint64_t real_ns, bytes, pkts, dur_ns, rate;
 };
 
 static void event_json(const struct el_out *o, const struct el_event *e,
@@ -87,9 +63,7 @@ static void event_json(const struct el_out *o, const struct el_event *e,
 	const struct el_flow *f = &e->flow;
 	struct bn_json j;
 
-	bn_json_begin(&j, stdout);
-	bn_json_str(&j, "type", l->type);
-	bn_json_str(&j, "time", l->ts);
+	bn_rec_begin(&j, stdout, l->type, l->real_ns);
 	bn_json_str(&j, "proto", proto_str(e->key.t.proto));
 	bn_json_str(&j, "src", l->src);
 	bn_json_u64(&j, "sport", e->key.t.sport);
@@ -122,13 +96,13 @@ static void event_text(struct el_out *o, const struct el_event *e, const struct 
 	const struct el_flow *f = &e->flow;
 
 	if (!o->header_done) {
-		printf("%-8s %-12s %-5s %-22s %-5s %-22s %-5s %-12s %-5s %-16s %-16s %12s %9s "
+		printf("%-12s %-12s %-5s %-22s %-5s %-22s %-5s %-12s %-5s %-16s %-16s %12s %9s "
 		       "%12s %12s %8s %12s %s\n", "TIME", "EVENT", "PROTO", "SRC", "SPORT", "DST",
 		       "DPORT", "IFACE", "ZONE", "NETNS", "WORKLOAD", "BYTES", "PACKETS",
 		       "BYTES_ORIG", "BYTES_REPLY", "DUR_S", "RATE_BPS", "REASON");
 		o->header_done = true;
 	}
-	printf("%-8s %-12s %-5s %-22s %-5u %-22s %-5u %-12s %-5u %-16s %-16s %12" PRIu64
+	printf("%-12s %-12s %-5s %-22s %-5u %-22s %-5u %-12s %-5u %-16s %-16s %12" PRIu64
 	       " %9" PRIu64 " %12" PRIu64 " %12" PRIu64 " %8.1f %12" PRIu64 " %s\n", l->ts,
 	       l->type, proto_str(e->key.t.proto), l->src, e->key.t.sport, l->dst,
 	       e->key.t.dport, w->iface, e->key.zone, w->netns_name[0] ? w->netns_name : "-",
@@ -150,7 +124,8 @@ void out_event(struct el_out *o, const struct el_event *e, uint64_t real_ns,
 	bn_addr_str(e->key.t.family, e->key.t.saddr, l.src, sizeof(l.src));
 	bn_addr_str(e->key.t.family, e->key.t.daddr, l.dst, sizeof(l.dst));
 	reason_str(o, e->type, e->reason, l.reason, sizeof(l.reason));
-	time_str(real_ns, l.ts, sizeof(l.ts), o->json);
+	l.real_ns = real_ns;
+	bn_time_str(real_ns, l.ts, sizeof(l.ts));
 	if (o->json)
 		event_json(o, e, &l, w);
 	else
@@ -158,18 +133,16 @@ void out_event(struct el_out *o, const struct el_event *e, uint64_t real_ns,
 }
 
 static void summary_workload(const struct el_out *o, const struct el_workload *w,
-			     const char *ts, bool heavy)
+			     uint64_t real_ns, const char *ts, bool heavy)
 {
 	struct bn_json j;
 
 	if (!o->json) {
-		printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "workload",
+		printf("%-12s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "workload",
 		       w->name, w->elephants, w->mice, w->bytes, heavy ? "heavy" : "light");
 		return;
 	}
-	bn_json_begin(&j, stdout);
-	bn_json_str(&j, "type", "workload");
-	bn_json_str(&j, "time", ts);
+	bn_rec_begin(&j, stdout, "workload", real_ns);
 	bn_json_str(&j, "workload", w->name);
 	bn_json_str(&j, "node", o->node);
 	bn_json_u64(&j, "netns", w->netns_ino);
@@ -179,10 +152,7 @@ static void summary_workload(const struct el_out *o, const struct el_workload *w
 	bn_json_u64(&j, "bytes", w->bytes);
 	bn_json_u64(&j, "bytes_total", w->bytes_total);
 	bn_json_u64(&j, "elephants_total", w->elephants_total);
-	if (w->last_elephant_s)
-		bn_json_u64(&j, "last_elephant", w->last_elephant_s);
-	else
-		bn_json_null(&j, "last_elephant");
+	bn_json_u64(&j, "last_elephant", w->last_elephant_s);
 	bn_json_str(&j, "footprint", heavy ? "heavy" : "light");
 	bn_json_end(&j);
 }
@@ -194,19 +164,18 @@ struct node_sum {
 };
 
 static void summary_node(const struct el_out *o, const struct el_fp *fp,
-			 const struct el_counts *c, const char *ts, const struct node_sum *n)
+			 const struct el_counts *c, uint64_t real_ns, const char *ts,
+			 const struct node_sum *n)
 {
 	const char *footprint = n->elephants || n->heavy ? "heavy" : "light";
 	struct bn_json j;
 
 	if (!o->json) {
-		printf("%-8s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "node", o->node,
+		printf("%-12s %-8s %-16s %9u %9u %14" PRIu64 " %s\n", ts, "node", o->node,
 		       n->elephants, n->mice, n->bytes, footprint);
 		return;
 	}
-	bn_json_begin(&j, stdout);
-	bn_json_str(&j, "type", "node");
-	bn_json_str(&j, "time", ts);
+	bn_rec_begin(&j, stdout, "node", real_ns);
 	bn_json_str(&j, "node", o->node);
 	bn_json_u64(&j, "elephants", n->elephants);
 	bn_json_u64(&j, "mice", n->mice);
@@ -228,12 +197,12 @@ void out_summary(struct el_out *o, const struct el_fp *fp, const struct el_count
 {
 	uint64_t now_real = bn_realtime_ns(), now_s = now_real / NSEC;
 	struct node_sum n = {};
-	char ts[40];
+	char ts[BN_TIMESTRLEN];
 	int i;
 
-	time_str(now_real, ts, sizeof(ts), o->json);
+	bn_time_str(now_real, ts, sizeof(ts));
 	if (!o->json)
-		printf("%-8s %-8s %-16s %9s %9s %14s %s\n", "TIME", "SUMMARY", "NAME",
+		printf("%-12s %-8s %-16s %9s %9s %14s %s\n", "TIME", "SUMMARY", "NAME",
 		       "ELEPHANTS", "MICE", "BYTES", "FOOTPRINT");
 	for (i = 0; i < fp->n; i++) {
 		const struct el_workload *w = &fp->w[i];
@@ -243,15 +212,10 @@ void out_summary(struct el_out *o, const struct el_fp *fp, const struct el_count
 		n.mice += w->mice;
 		n.bytes += w->bytes;
 		n.heavy += h;
-		summary_workload(o, w, ts, h);
+		summary_workload(o, w, now_real, ts, h);
 	}
-	summary_node(o, fp, c, ts, &n);
+	summary_node(o, fp, c, now_real, ts, &n);
 	o->header_done = false;
-}
-
-static void prom_head(FILE *f, const char *name, const char *type, const char *help)
-{
-	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 enum wl_metric { WM_ELEPHANTS, WM_MICE, WM_BYTES, WM_ELEPHANTS_TOTAL, WM_HEAVY };
@@ -274,7 +238,7 @@ static void metric_workloads(const struct el_out *o, const struct el_fp *fp, FIL
 	};
 	int i;
 
-	prom_head(f, names[m][0], names[m][1], names[m][2]);
+	bn_prom_head(f, names[m][0], names[m][1], names[m][2]);
 	for (i = 0; i < fp->n; i++) {
 		const struct el_workload *w = &fp->w[i];
 		uint64_t v = m == WM_ELEPHANTS ? w->elephants : m == WM_MICE ? w->mice :
@@ -282,16 +246,21 @@ static void metric_workloads(const struct el_out *o, const struct el_fp *fp, FIL
 			     m == WM_ELEPHANTS_TOTAL ? w->elephants_total :
 			     fp_heavy(w, now_s, o->window_ns / NSEC);
 
-		fprintf(f, "%s{node=\"%s\",workload=\"%s\"} %" PRIu64 "\n", names[m][0],
-			o->node, w->name, v);
+		fprintf(f, "%s{node=\"", names[m][0]);
+		bn_prom_label(f, o->node);
+		fputs("\",workload=\"", f);
+		bn_prom_label(f, w->name);
+		fprintf(f, "\"} %" PRIu64 "\n", v);
 	}
 }
 
 static void metric_node(const struct el_out *o, FILE *f, const char *name, const char *type,
 			const char *help, uint64_t v)
 {
-	prom_head(f, name, type, help);
-	fprintf(f, "%s{node=\"%s\"} %" PRIu64 "\n", name, o->node, v);
+	bn_prom_head(f, name, type, help);
+	fprintf(f, "%s{node=\"", name);
+	bn_prom_label(f, o->node);
+	fprintf(f, "\"} %" PRIu64 "\n", v);
 }
 
 void out_metrics(const struct el_out *o, const struct el_fp *fp, const struct el_counts *c,
