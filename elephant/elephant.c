@@ -491,7 +491,9 @@ static int state_open(struct run *r)
 		return 0;
 	err = fp_state_load(&r->fp, path, &line);
 	if (err) {
-		if (err == -EINVAL)
+		if (err == -EINVAL && !line)
+			bn_err("cannot read state file %s: not a regular file", path);
+		else if (err == -EINVAL)
 			bn_err("cannot read state file %s: line %d is malformed", path, line);
 		else
 			bn_err("cannot read state file %s: %s", path, strerror(-err));

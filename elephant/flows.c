@@ -67,11 +67,9 @@ static void uf_remove(struct el_flows *fl, struct uflow *x)
 static void uf_account(struct el_flows *fl, struct uflow *u, const struct el_flow *f)
 {
 	uint64_t b = f->bytes[0] + f->bytes[1];
-	struct el_workload *w = &fl->fp->w[u->who.wl];
 
 	if (b > u->bytes_seen) {
-		w->bytes += b - u->bytes_seen;
-		w->bytes_total += b - u->bytes_seen;
+		fp_bytes(fl->fp, u->who.wl, b - u->bytes_seen);
 		u->bytes_seen = b;
 	}
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include "common.h"
 #include "footprint.h"
@@ -85,7 +86,17 @@ int fp_get(struct el_fp *fp, const char *name)
 	w = &fp->w[fp->n];
 	memset(w, 0, sizeof(*w));
 	snprintf(w->name, sizeof(w->name), "%s", name);
+	fp->dirty = true;
 	return fp->n++;
+}
+
+void fp_bytes(struct el_fp *fp, int idx, uint64_t bytes)
+{
+	if (!bytes)
+		return;
+	fp->w[idx].bytes += bytes;
+	fp->w[idx].bytes_total += bytes;
+	fp->dirty = true;
 }
 
 bool fp_heavy(const struct el_workload *w, uint64_t now_s, uint64_t window_s)
@@ -126,13 +137,25 @@ int fp_state_load(struct el_fp *fp, const char *path, int *line)
 {
 	char buf[512], name[EL_NAME_MAX + 1], num[3][21];
 	uint64_t last, eleph, bytes;
-	int n = 0, idx, err = 0;
+	int n = 0, idx, fd, err = 0;
+	struct stat st;
 	FILE *f;
 
 	*line = 0;
-	f = fopen(path, "re");
-	if (!f)
+	/* not blocking: a FIFO planted at @path must not hang the start */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;		/* *line 0: not a regular file */
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	while (fgets(buf, sizeof(buf), f)) {
 		char extra;
 

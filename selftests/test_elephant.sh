@@ -25,14 +25,16 @@
 #            conntrack -D deletes it (add with ",at_delete", then del)
 #   rate     --min-rate keeps a 20 Mbit/s flow out at 1G, lets it in at 10M
 #   hotplug  a container created after start (tc attaches to its veth)
-#   state    --state keeps c1 heavy across a restart without traffic
+#   state    --state keeps c1 heavy across a restart without traffic, and
+#            saves the bytes of a workload that only had mice
 #   full     --max-flows 16 and 20 flows: table_full counts flows, not packets
 #   signals  SIGTERM and kill -9: none of this instance's programs, filters
 #            or qdiscs left behind; the next start removes what kill -9 left
 # Once:
 #   usage    bad options and values: exit 2, one line, nothing on stdout,
 #            nothing loaded or attached
-#   badinput unknown interface, unwritable state, port in use, not root: exit 1
+#   badinput unknown interface, unwritable state, a state path that is a
+#            directory or a FIFO (no hang), port in use, not root: exit 1
 #
 # Usage: test_elephant.sh [CASE...]   (default: every case)
 #        BACKENDS="tc kprobe fentry" overrides the backends tried; KEEP=1
@@ -363,6 +365,13 @@ case_state()
 		'map(select(.type == "workload" and .workload == $c)) | last |
 		.footprint == "heavy" and .elephants == 0 and .elephants_total == 1' \
 		"$TMP/$name-2.out"
+	# a workload with mice only: its bytes are saved too (issue 10.5)
+	el_start "$name-3" --backend "$bk" -j -i 0.5 --state "$TMP/state.mice" || return
+	mice "$c2" 4
+	sleep 1
+	el_stop INT
+	check "$name: mice-only workload c2 saved with its bytes: $(grep " $c2 " \
+		"$TMP/state.mice")" grep -qE "^workload $c2 .* bytes=[1-9]" "$TMP/state.mice"
 	echo "garbage line" >"$TMP/state.bad"
 	ip netns exec "$node" "$EL" --backend "$bk" --state "$TMP/state.bad" -d 1 \
 		>/dev/null 2>"$TMP/$name.bad.err"
@@ -588,15 +597,19 @@ case_badinput()
 {
 	local args rc
 
+	mkdir -p "$TMP/state.dir"
+	mkfifo "$TMP/state.fifo"
 	while read -r args; do
 		# shellcheck disable=SC2086
-		ip netns exec "$node" "$EL" $args -d 1 >/dev/null 2>"$TMP/bad.err"
+		timeout 20 ip netns exec "$node" "$EL" $args -d 1 >/dev/null 2>"$TMP/bad.err"
 		rc=$?
 		check "bad input '$args': exit 1 ($(head -1 "$TMP/bad.err"))" [ "$rc" = 1 ]
 		check "bad input '$args': one error line" [ "$(wc -l <"$TMP/bad.err")" = 1 ]
 	done <<-EOF
 	--backend tc nosuchif0
 	--state /nonexistent-dir/elephant.state
+	--state $TMP/state.dir
+	--state $TMP/state.fifo
 	EOF
 	# port in use
 	ip netns exec "$node" socat TCP-LISTEN:19465,bind=127.0.0.1,reuseaddr - >/dev/null &
