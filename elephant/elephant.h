@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * elephant.h - what elephant.bpf.c and elephant.c share.
+ * elephant.h - what elephant.bpf.c and the user-space side share.
  *
  * The flow table is keyed like the talk's flow_key (the conntrack entry's
  * original-direction tuple) plus the conntrack zone, so the same connection
