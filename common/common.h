@@ -214,6 +214,28 @@ int bn_probe_hook(enum bn_hook hook, const char *func);
  * or kallsyms); does not need kprobes to work. */
 bool bn_ksym_exists(const char *func);
 
+/* ---- files (file.c): written all at once, never through a planted link ---- */
+
+#include <limits.h>
+#include <sys/types.h>
+
+struct bn_wfile {
+	FILE *f;			/* write the contents here */
+	char path[PATH_MAX];
+	char tmp[PATH_MAX];
+};
+/*
+ * Start writing @path: a new temporary file beside it, O_CREAT|O_EXCL|
+ * O_NOFOLLOW with @mode. -EINVAL if @path exists and is not a regular file
+ * (or a link, which the commit replaces without following).
+ */
+int bn_wfile_open(struct bn_wfile *w, const char *path, mode_t mode);
+/* Flush, fsync and rename over the target; 0 or -errno (nothing left behind). */
+int bn_wfile_commit(struct bn_wfile *w);
+void bn_wfile_abort(struct bn_wfile *w);
+/* Open @path for reading if it is a regular file (-EINVAL for a FIFO, a directory, ...). */
+int bn_rfile_open(const char *path, FILE **f);
+
 /* ---- command line (cli.c): the options every binary shares ---- */
 
 /* Bounds of -i and -d, checked while parsing. */
@@ -361,5 +383,47 @@ int bn_loop_run(struct bn_loop *l, bn_loop_fn tick, void *ctx);
 void bn_loop_close(struct bn_loop *l);
 
 /* ---- kernel symbols (kallsyms.c) ---- */
+
+struct bn_ksym {
+	uint64_t addr;
+	const char *name;
+	const char *module;	/* NULL for the kernel image, "bpf" for a JITed program */
+	uint64_t size;		/* 0: unknown, up to the next symbol */
+};
+
+struct bn_ksyms {
+	struct bn_ksym *syms;	/* /proc/kallsyms text symbols, sorted by addr */
+	size_t n;
+	char **blocks;		/* string storage */
+	size_t nblocks;
+	struct bn_ksym *bpf;	/* JITed BPF functions, exact ranges, sorted */
+	size_t nbpf;
+};
+
+/*
+ * Load the text symbols of @path (/proc/kallsyms), read by a child process.
+ * -EPERM if every address reads as 0 (kptr_restrict, no CAP_SYSLOG), -ENOENT
+ * if there is none, -ETIMEDOUT if the read made no progress for @stall_ms.
+ */
+int bn_ksyms_load(struct bn_ksyms *ks, const char *path, int stall_ms);
+/*
+ * Replace the table of JITed BPF functions with @syms (@n entries with a size
+ * and a malloc'ed name, module "bpf"); takes them over, sorts them.
+ */
+void bn_ksyms_set_bpf(struct bn_ksyms *ks, struct bn_ksym *syms, size_t n);
+/*
+ * Read the JITed functions of every loaded BPF program (bpf_prog_<tag>_<name>,
+ * exact ranges) into @ks's BPF table; their number into @nfuncs (may be NULL).
+ * Pointers into the old table are invalid afterwards.
+ */
+int bn_ksyms_load_bpf(struct bn_ksyms *ks, size_t *nfuncs);
+/* A hash of the ids of the loaded BPF programs: changes when the set does. */
+uint64_t bn_bpf_ids_hash(void);
+/*
+ * Symbol containing @addr: a BPF function whose range holds it, else the
+ * last /proc/kallsyms symbol at or below it; NULL if none.
+ */
+const struct bn_ksym *bn_ksyms_find(const struct bn_ksyms *ks, uint64_t addr);
+void bn_ksyms_free(struct bn_ksyms *ks);
 
 #endif /* BPFNET_COMMON_H */

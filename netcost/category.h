@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * category.h - kernel symbols, the breakdown categories of a stack sample,
- * and folded-stack aggregation for netcost --breakdown/--folded.
+ * category.h - the breakdown categories of a stack sample, and folded-stack
+ * aggregation for netcost --breakdown/--folded.
  */
 #ifndef NETCOST_CATEGORY_H
 #define NETCOST_CATEGORY_H
@@ -29,42 +29,6 @@ enum nc_cat {
 };
 
 const char *nc_cat_name(int cat);
-
-/* ---- /proc/kallsyms ---- */
-
-struct nc_ksym {
-	uint64_t addr;
-	const char *name;
-	const char *module;	/* NULL for the kernel image */
-	uint64_t size;		/* 0: unknown, up to the next symbol */
-};
-
-struct nc_ksyms {
-	struct nc_ksym *syms;	/* sorted by addr */
-	size_t n;
-	char **blocks;		/* string storage */
-	size_t nblocks;
-	struct nc_ksym *bpf;	/* JITed BPF functions, exact ranges, sorted */
-	size_t nbpf;
-};
-
-/*
- * Load text symbols from @path (/proc/kallsyms), read by a child process.
- * -EPERM if every address reads as 0 (kptr_restrict, no CAP_SYSLOG), -ENOENT
- * if there is none, -ETIMEDOUT if the read made no progress for @stall_ms.
- */
-int nc_ksyms_load(struct nc_ksyms *ks, const char *path, int stall_ms);
-/*
- * Replace the table of JITed BPF functions with @syms (@n entries with a size
- * and a malloc'ed name, module "bpf"); takes them over, sorts them.
- */
-void nc_ksyms_set_bpf(struct nc_ksyms *ks, struct nc_ksym *syms, size_t n);
-/*
- * Symbol containing @addr: a BPF function whose range holds it, else the
- * last /proc/kallsyms symbol at or below it; NULL if none.
- */
-const struct nc_ksym *nc_ksyms_find(const struct nc_ksyms *ks, uint64_t addr);
-void nc_ksyms_free(struct nc_ksyms *ks);
 
 /* ---- categories ---- */
 

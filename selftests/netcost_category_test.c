@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * netcost_category_test - netcost's stack categories, kallsyms lookup and
- * folded-stack output (netcost/category.c), on known symbol names and a
- * kallsyms file written by the test.
+ * netcost_category_test - netcost's stack categories and folded-stack output
+ * (netcost/category.c), and the kallsyms reader and lookup (common/kallsyms.c),
+ * on known symbol names and a kallsyms file written by the test.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +15,7 @@
 /* ASSERT_*() TH_LOG() expands to a for loop: not misleading here */
 #pragma GCC diagnostic ignored "-Wmisleading-indentation"
 #include "kselftest_harness.h"
+#include "common.h"
 #include "../netcost/category.c"
 
 static int cat_of(const char *name)
@@ -126,8 +127,8 @@ TEST(stacks_leaf_first)
 TEST(kallsyms)
 {
 	char path[] = "/tmp/netcost_kallsyms.XXXXXX";
-	const struct nc_ksym *s;
-	struct nc_ksyms ks;
+	const struct bn_ksym *s;
+	struct bn_ksyms ks;
 	FILE *f;
 	int fd;
 
@@ -142,62 +143,62 @@ TEST(kallsyms)
 		   "ffffffffc0001000 t veth_poll\t[veth]\n"
 		   "ffffffffc0002000 t bpf_prog_0123_xdp_pass\t[bpf]");	/* no newline */
 	fclose(f);
-	ASSERT_EQ(0, nc_ksyms_load(&ks, path, 5000));
+	ASSERT_EQ(0, bn_ksyms_load(&ks, path, 5000));
 	EXPECT_EQ(5, ks.n);	/* the data symbol is not kept */
-	s = nc_ksyms_find(&ks, 0xffffffff81000180ULL);
+	s = bn_ksyms_find(&ks, 0xffffffff81000180ULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("tcp_v4_rcv", s->name);
 	EXPECT_EQ(NULL, s->module);
-	s = nc_ksyms_find(&ks, 0xffffffff81000200ULL);
+	s = bn_ksyms_find(&ks, 0xffffffff81000200ULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("udp_rcv", s->name);
-	s = nc_ksyms_find(&ks, 0xffffffffc0001010ULL);
+	s = bn_ksyms_find(&ks, 0xffffffffc0001010ULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("veth_poll", s->name);
 	EXPECT_STREQ("veth", s->module);
-	s = nc_ksyms_find(&ks, 0xffffffffc0002004ULL);
+	s = bn_ksyms_find(&ks, 0xffffffffc0002004ULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("bpf", s->module);
-	EXPECT_EQ(NULL, nc_ksyms_find(&ks, 0x1000));
-	EXPECT_EQ(NULL, nc_ksyms_find(&ks, 0xffffffffc1000000ULL));	/* too far */
+	EXPECT_EQ(NULL, bn_ksyms_find(&ks, 0x1000));
+	EXPECT_EQ(NULL, bn_ksyms_find(&ks, 0xffffffffc1000000ULL));	/* too far */
 
 	/* JITed functions with exact ranges come first, and end where they end */
-	struct nc_ksym *b = calloc(2, sizeof(*b));
+	struct bn_ksym *b = calloc(2, sizeof(*b));
 
 	ASSERT_NE(NULL, b);
-	b[0] = (struct nc_ksym){ 0xffffffffc0003000ULL, strdup("bpf_prog_1_late"), "bpf", 0x80 };
-	b[1] = (struct nc_ksym){ 0xffffffffc0001008ULL, strdup("bpf_prog_2_in"), "bpf", 0x4 };
-	nc_ksyms_set_bpf(&ks, b, 2);
-	s = nc_ksyms_find(&ks, 0xffffffffc000307fULL);
+	b[0] = (struct bn_ksym){ 0xffffffffc0003000ULL, strdup("bpf_prog_1_late"), "bpf", 0x80 };
+	b[1] = (struct bn_ksym){ 0xffffffffc0001008ULL, strdup("bpf_prog_2_in"), "bpf", 0x4 };
+	bn_ksyms_set_bpf(&ks, b, 2);
+	s = bn_ksyms_find(&ks, 0xffffffffc000307fULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("bpf_prog_1_late", s->name);
-	s = nc_ksyms_find(&ks, 0xffffffffc000100aULL);
+	s = bn_ksyms_find(&ks, 0xffffffffc000100aULL);
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("bpf_prog_2_in", s->name);
-	s = nc_ksyms_find(&ks, 0xffffffffc000100cULL);	/* past its end: kallsyms */
+	s = bn_ksyms_find(&ks, 0xffffffffc000100cULL);	/* past its end: kallsyms */
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("veth_poll", s->name);
-	nc_ksyms_set_bpf(&ks, NULL, 0);
-	s = nc_ksyms_find(&ks, 0xffffffffc000307fULL);	/* unloaded: old neighbour */
+	bn_ksyms_set_bpf(&ks, NULL, 0);
+	s = bn_ksyms_find(&ks, 0xffffffffc000307fULL);	/* unloaded: old neighbour */
 	ASSERT_NE(NULL, s);
 	EXPECT_STREQ("bpf", s->module);
-	nc_ksyms_free(&ks);
+	bn_ksyms_free(&ks);
 
 	/* kptr_restrict: every address reads 0 */
 	f = fopen(path, "w");
 	ASSERT_NE(NULL, f);
 	fprintf(f, "0000000000000000 T _stext\n0000000000000000 t tcp_v4_rcv\n");
 	fclose(f);
-	EXPECT_EQ(-EPERM, nc_ksyms_load(&ks, path, 5000));
+	EXPECT_EQ(-EPERM, bn_ksyms_load(&ks, path, 5000));
 	unlink(path);
-	EXPECT_EQ(-ENOENT, nc_ksyms_load(&ks, path, 5000));
+	EXPECT_EQ(-ENOENT, bn_ksyms_load(&ks, path, 5000));
 }
 
 /* A reader that makes no progress is given up, not waited for. */
 TEST(kallsyms_stall)
 {
 	char dir[] = "/tmp/netcost_fifo.XXXXXX", path[64];
-	struct nc_ksyms ks;
+	struct bn_ksyms ks;
 	int wfd;
 
 	ASSERT_NE(NULL, mkdtemp(dir));
@@ -206,7 +207,7 @@ TEST(kallsyms_stall)
 	/* a writer that never writes: the reader blocks in read() */
 	wfd = open(path, O_RDWR | O_CLOEXEC);
 	ASSERT_GE(wfd, 0);
-	EXPECT_EQ(-ETIMEDOUT, nc_ksyms_load(&ks, path, 300));
+	EXPECT_EQ(-ETIMEDOUT, bn_ksyms_load(&ks, path, 300));
 	EXPECT_EQ(0, ks.n);
 	ASSERT_EQ(0, close(wfd));
 	unlink(path);

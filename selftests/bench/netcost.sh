@@ -86,13 +86,13 @@ run_with()
 	if [ "$mode" != none ]; then
 		"$NETCOST" -j -i 100 "${args[@]}" > "$TMP/nc.json" 2> "$TMP/nc.err" &
 		pid=$!
-		wait_for_file 20 "$TMP/nc.err" "links attached" || { kill -9 $pid; return 1; }
+		wait_for_file 20 "$TMP/nc.err" "^netcost: ready$" || { kill -9 $pid; return 1; }
 	fi
 	g=$(iperf)
 	if [ "$mode" != none ]; then
 		kill -INT $pid
 		wait $pid
-		jq -r 'select(.type == "cpu" and .cpu == "all" and .average) | .self_pct' \
+		jq -r 'select(.type == "total" and .average) | .self_pct' \
 			"$TMP/nc.json" >> "$TMP/$mode.self"
 	fi
 	[ -n "$g" ] && echo "$g" >> "$TMP/$mode.tput"
@@ -174,7 +174,7 @@ if [ $softirqs_ok = 1 ]; then
 	softirqs -N $dur 1 > "$TMP/softirqs.out" 2>&1 &
 	sipid=$!
 fi
-wait_for_file 20 "$TMP/acc.err" "links attached" || true
+wait_for_file 20 "$TMP/acc.err" "^netcost: ready$" || true
 sleep 1
 nc0=$(prog_stats '^nc_')
 ncs0=$(schedstat_ns $ncpid)
@@ -195,7 +195,7 @@ wait $ncpid
 [ $softirqs_ok = 1 ] && wait $sipid
 ncpus=$(nproc)
 
-nc_rx=$(jq -r 'select(.type == "cpu" and .cpu == "all" and .average) | .net_rx_ns' "$TMP/acc.json")
+nc_rx=$(jq -r 'select(.type == "total" and .average) | .net_rx_ns' "$TMP/acc.json")
 if [ $softirqs_ok = 1 ]; then
 	si_rx=$(awk '$1 == "net_rx" { print $2 }' "$TMP/softirqs.out")
 	awk -v a="$nc_rx" -v b="$si_rx" 'BEGIN {
@@ -223,7 +223,7 @@ cost netcost "$nc0" "$nc1" "$ncs0" "$ncs1"
 # netcost's user-space CPU (drain, symbols, categories) in that run.
 "$NETCOST" -j -i 100 -d $dur --breakdown --freq 1000 > "$TMP/bd.json" 2> "$TMP/bd.err" &
 ncpid=$!
-if wait_for_file 20 "$TMP/bd.err" "links attached"; then
+if wait_for_file 20 "$TMP/bd.err" "^netcost: ready$"; then
 	sleep 1
 	nc0=$(prog_stats '^nc_sample$')
 	ncs0=$(schedstat_ns $ncpid)
@@ -272,7 +272,7 @@ if command -v taskset >/dev/null && command -v python3 >/dev/null; then
 	"$NETCOST" -i 100 --breakdown --sampler none --freq "$freq" -c 0 > /dev/null \
 		2> "$TMP/timer.err" &
 	ncpid=$!
-	if wait_for_file 20 "$TMP/timer.err" "links attached"; then
+	if wait_for_file 20 "$TMP/timer.err" "^netcost: ready$"; then
 		g1=$(gaps 3)
 		awk -v a="$g0" -v b="$g1" -v f="$freq" 'BEGIN {
 			split(a, x, " "); split(b, y, " "); n = y[1] - x[1]; ns = y[2] - x[2];
