@@ -70,7 +70,7 @@ void fp_free(struct el_fp *fp);
  * anything but a regular file (*@line 0), never read.
  */
 int fp_state_load(struct el_fp *fp, const char *path, int *line);
-/* Written to PATH.tmp, then renamed: a crash never leaves half a file. */
+/* Written to a new temporary file, then renamed over @path (bn_wfile_*). */
 int fp_state_save(struct el_fp *fp, const char *path);
 
 #endif /* ELEPHANT_FOOTPRINT_H */
