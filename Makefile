@@ -8,7 +8,8 @@
 # Tools are added here once they build: elephant rss netcost
 TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
-elephant_SRCS := elephant/nl.c elephant/footprint.c
+elephant_SRCS := elephant/nl.c elephant/footprint.c elephant/attrib.c elephant/backend.c \
+	elephant/flows.c elephant/output.c elephant/tc.c
 netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \
 	netcost/report.c
 rss-client_SRCS := rss/load.c rss/model.c rss/plot.c rss/results.c

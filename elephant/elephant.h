@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * elephant.h - what elephant.bpf.c and elephant.c share.
+ * elephant.h - what elephant.bpf.c and the user-space side share.
  *
  * The flow table is keyed like the talk's flow_key (the conntrack entry's
  * original-direction tuple) plus the conntrack zone, so the same connection
@@ -80,6 +80,13 @@ static inline __u32 el_thresholds(const struct el_flow *f, __u64 now, __u64 min_
 		return 0;
 	return EL_R_BYTES | EL_R_DURATION | EL_R_RATE;
 }
+
+/* The elephant thresholds (--min-bytes, --min-duration, --min-rate; 0: off). */
+struct el_thresh {
+	__u64 min_bytes;
+	__u64 min_duration_ns;
+	__u64 min_rate_bps;
+};
 
 struct el_event {
 	__u32 type;

@@ -3,12 +3,10 @@
  * footprint.c - labels, workload footprint and the --state file.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common.h"
 #include "footprint.h"
@@ -85,7 +83,17 @@ int fp_get(struct el_fp *fp, const char *name)
 	w = &fp->w[fp->n];
 	memset(w, 0, sizeof(*w));
 	snprintf(w->name, sizeof(w->name), "%s", name);
+	fp->dirty = true;
 	return fp->n++;
+}
+
+void fp_bytes(struct el_fp *fp, int idx, uint64_t bytes)
+{
+	if (!bytes)
+		return;
+	fp->w[idx].bytes += bytes;
+	fp->w[idx].bytes_total += bytes;
+	fp->dirty = true;
 }
 
 bool fp_heavy(const struct el_workload *w, uint64_t now_s, uint64_t window_s)
@@ -126,13 +134,14 @@ int fp_state_load(struct el_fp *fp, const char *path, int *line)
 {
 	char buf[512], name[EL_NAME_MAX + 1], num[3][21];
 	uint64_t last, eleph, bytes;
-	int n = 0, idx, err = 0;
+	int n = 0, idx, err;
 	FILE *f;
 
 	*line = 0;
-	f = fopen(path, "re");
-	if (!f)
-		return errno == ENOENT ? 0 : -errno;
+	/* -EINVAL with *line 0: not a regular file (a FIFO never hangs here) */
+	err = bn_rfile_open(path, &f);
+	if (err)
+		return err == -ENOENT ? 0 : err;
 	while (fgets(buf, sizeof(buf), f)) {
 		char extra;
 
@@ -171,44 +180,26 @@ int fp_state_load(struct el_fp *fp, const char *path, int *line)
 
 int fp_state_save(struct el_fp *fp, const char *path)
 {
-	char tmp[4096];
-	FILE *f;
-	int fd, i, err = 0;
+	struct bn_wfile w;
+	int i, err;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
 	/*
-	 * A new file, never one that is there (a stale PATH.tmp, or a symlink
-	 * someone planted next to a state file in a shared directory).
+	 * A new temporary file renamed over @path: a crash never leaves half a
+	 * file, and a link planted beside or at @path is never written through.
 	 */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	fprintf(f, "# elephant state v1: workload footprints learned by elephant\n");
-	for (i = 0; i < fp->n; i++) {
-		const struct el_workload *w = &fp->w[i];
-
-		fprintf(f, "workload %s last_elephant=%" PRIu64 " elephants=%" PRIu64
-			" bytes=%" PRIu64 "\n", w->name, w->last_elephant_s, w->elephants_total,
-			w->bytes_total);
-	}
-	if (fflush(f) || fsync(fileno(f)))
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
+	err = bn_wfile_open(&w, path, 0644);
 	if (err)
-		unlink(tmp);
-	else
+		return err;
+	fprintf(w.f, "# elephant state v1: workload footprints learned by elephant\n");
+	for (i = 0; i < fp->n; i++) {
+		const struct el_workload *wl = &fp->w[i];
+
+		fprintf(w.f, "workload %s last_elephant=%" PRIu64 " elephants=%" PRIu64
+			" bytes=%" PRIu64 "\n", wl->name, wl->last_elephant_s,
+			wl->elephants_total, wl->bytes_total);
+	}
+	err = bn_wfile_commit(&w);
+	if (!err)
 		fp->dirty = false;
 	return err;
 }

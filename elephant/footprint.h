@@ -47,13 +47,16 @@ struct el_workload {
 struct el_fp {
 	struct el_workload *w;
 	int n, cap;
-	bool dirty;			/* learned state changed since the last save */
+	bool dirty;			/* learned state changed since the last save
+					 * (a workload, its bytes or an elephant) */
 };
 
 /* Index of workload @name, created if new; -ENOMEM. */
 int fp_get(struct el_fp *fp, const char *name);
 /* heavy: an active elephant, or one seen within @window_s of @now_s */
 bool fp_heavy(const struct el_workload *w, uint64_t now_s, uint64_t window_s);
+/* Count @bytes carried by workload @idx (this interval and in all). */
+void fp_bytes(struct el_fp *fp, int idx, uint64_t bytes);
 /* Note an elephant of workload @idx at @now_s. */
 void fp_elephant(struct el_fp *fp, int idx, uint64_t now_s);
 void fp_reset_interval(struct el_fp *fp);
@@ -63,10 +66,11 @@ void fp_free(struct el_fp *fp);
  * --state FILE: one line per workload,
  *   "workload NAME last_elephant=UNIX elephants=N bytes=N"
  * after a "# elephant state v1" line. A missing file is an empty state;
- * a malformed one is -EINVAL (with the line number in *@line).
+ * a malformed one is -EINVAL (with the line number in *@line), and so is
+ * anything but a regular file (*@line 0), never read.
  */
 int fp_state_load(struct el_fp *fp, const char *path, int *line);
-/* Written to PATH.tmp, then renamed: a crash never leaves half a file. */
+/* Written to a new temporary file, then renamed over @path (bn_wfile_*). */
 int fp_state_save(struct el_fp *fp, const char *path);
 
 #endif /* ELEPHANT_FOOTPRINT_H */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 #include <linux/types.h>
 
@@ -273,6 +274,48 @@ TEST_F(state, malformed)
 		EXPECT_EQ(3, line);
 		fp_free(&fp);
 	}
+}
+
+/* Issue 10.12: --state at a FIFO hung the start, at a directory said EIO. */
+TEST_F(state, regular_files_only)
+{
+	struct el_fp fp = {};
+	int line = -1;
+
+	ASSERT_EQ(0, mkfifo(self->path, 0600));
+	EXPECT_EQ(-EINVAL, fp_state_load(&fp, self->path, &line));
+	EXPECT_EQ(0, line);
+	unlink(self->path);
+	ASSERT_EQ(0, mkdir(self->path, 0700));
+	line = -1;
+	EXPECT_EQ(-EINVAL, fp_state_load(&fp, self->path, &line));
+	EXPECT_EQ(0, line);
+	rmdir(self->path);
+	EXPECT_EQ(0, fp.n);
+}
+
+/* Issue 10.5: bytes of a workload without elephants are saved too. */
+TEST_F(state, bytes_make_it_dirty)
+{
+	struct el_fp fp = {}, back = {};
+	int i, line;
+
+	i = fp_get(&fp, "mice-only");
+	EXPECT_TRUE(fp.dirty);
+	ASSERT_EQ(0, fp_state_save(&fp, self->path));
+	EXPECT_FALSE(fp.dirty);
+	fp_bytes(&fp, i, 0);
+	EXPECT_FALSE(fp.dirty);
+	fp_bytes(&fp, i, 307000);
+	EXPECT_TRUE(fp.dirty);
+	EXPECT_EQ(307000, fp.w[i].bytes);
+	EXPECT_EQ(307000, fp.w[i].bytes_total);
+	ASSERT_EQ(0, fp_state_save(&fp, self->path));
+	ASSERT_EQ(0, fp_state_load(&back, self->path, &line));
+	ASSERT_EQ(1, back.n);
+	EXPECT_EQ(307000, back.w[0].bytes_total);
+	fp_free(&fp);
+	fp_free(&back);
 }
 
 TEST_HARNESS_MAIN

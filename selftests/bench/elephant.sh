@@ -3,9 +3,10 @@
 #
 # elephant.sh - what elephant costs and how fast it reports, against
 # baselines measured in the same run. A node namespace routes between a
-# container (c1, behind a bridge, conntrack zone 1) and a remote namespace,
-# the same shape as test_elephant.sh; conntrack is on in every run, so the
-# baseline pays for conntrack and the ratio is elephant's own cost.
+# container (c1, behind a bridge, conntrack zone 1) and a remote namespace:
+# test_elephant.sh's topology (elephant_topo.sh) with one container;
+# conntrack is on in every run, so the baseline pays for conntrack and the
+# ratio is elephant's own cost.
 #
 #  1. iperf3 TCP throughput c1 -> remote with elephant attached / without,
 #     medians of REPEATS runs of SECS seconds, interleaved (goal >= 0.97);
@@ -17,6 +18,7 @@
 # BACKEND (default auto) picks elephant's backend. Never fails.
 
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/../elephant_topo.sh"
 
 EL=$TOP_DIR/elephant/elephant
 REPEATS=${REPEATS:-3}
@@ -31,30 +33,12 @@ if [ "$(id -u)" != 0 ] || [ ! -x "$EL" ] || ! command -v iperf3 >/dev/null ||
 	exit 0
 fi
 
-TMP=$(mktemp -d /tmp/bench_elephant.XXXXXX)
-on_cleanup "rm -rf $TMP"
+make_tmp bench_elephant
 R4=$(addr4 2 2)
 
-setup_ns node c1 remote || exit 0
-add_bridge "$node" br0
-add_addrs "$node" br0 1 1
-ip -n "$node" link add vc1 type veth peer name eth0 netns "$c1" || exit 0
-ip -n "$c1" link set eth0 up
-add_port "$node" br0 vc1
-add_addrs "$c1" eth0 1 11
-ip -n "$c1" route add default via "$(addr4 1 1)"
-ip -n "$node" link add up0 type veth peer name eth0 netns "$remote" || exit 0
-ip -n "$node" link set up0 up
-ip -n "$remote" link set eth0 up
-add_addrs "$node" up0 2 1
-add_addrs "$remote" eth0 2 2
-ip -n "$remote" route add 198.18.1.0/24 via "$(addr4 2 1)"
-ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
-ip netns exec "$node" iptables -t raw -A PREROUTING -s "$(addr4 1 11)" -j CT --zone 1
-ip netns exec "$node" iptables -t raw -A PREROUTING -d "$(addr4 1 11)" -j CT --zone 1
+el_topology 1 || exit 0
 ip netns exec "$node" sysctl -qw net.netfilter.nf_conntrack_acct=1 \
 	net.netfilter.nf_conntrack_max=262144 >/dev/null 2>&1
-wait_until 5 ip netns exec "$c1" ping -c1 -W1 "$R4" >/dev/null || exit 0
 ip netns exec "$remote" iperf3 -s -D -p 5201 --pidfile "$TMP/iperf3.pid" >/dev/null
 on_cleanup "kill \$(cat $TMP/iperf3.pid)"
 wait_listen 5 "$remote" 5201 || exit 0
@@ -75,7 +59,7 @@ el_start()
 		done >"$TMP/el.out" &
 	ELPIPE=$!
 	ELPID=
-	wait_until 15 grep -q "using the" "$TMP/el.err" || return 1
+	wait_until 15 grep -q "^elephant: ready$" "$TMP/el.err" || return 1
 	ELPID=$(ip netns pids "$node" | while read -r p; do
 		[ "$(cat /proc/$p/comm 2>/dev/null)" = elephant ] && echo "$p"; done | head -1)
 	on_cleanup "kill -9 $ELPID"
@@ -124,8 +108,7 @@ for ((r = 0; r < REPEATS; r++)); do
 	ip netns exec "$c1" iperf3 -c "$R4" -p 5201 -t 2 -b 100M >/dev/null 2>&1
 	wait_until 5 grep -q elephant_add "$TMP/el.out"
 	grep elephant_add "$TMP/el.out" | head -1 | while read -r ts json; do
-		ev=$(jq -r '.time' <<<"$json")
-		evs=$(date -d "$ev" +%s.%N)
+		evs=$(jq -r '.time' <<<"$json")
 		jq -r '.duration_s - .min_duration_s' <<<"$json" >>"$TMP/lat.kern"
 		awk -v a="$ts" -v b="$evs" 'BEGIN { printf "%.6f\n", a - b }' >>"$TMP/lat.read"
 	done

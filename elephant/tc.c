@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tc.c - the tc backend's attachments and zones, and the run file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "common.h"
+#include "nl.h"
+#include "tc.h"
+
+#define EL_TC_HANDLE	0xe1e
+#define EL_TC_PRIO	0xe1e
+#define RUN_DIR		"/run/bpfnet"
+#define SYSCTL_ACCT	"net/netfilter/nf_conntrack_acct"
+#define SYSCTL_EVENTS	"net/netfilter/nf_conntrack_events"
+
+static int sysctl_set(const char *path, const char *val, char *orig, size_t len, bool *set)
+{
+	int err;
+
+	err = bn_sysctl_read(path, orig, len);
+	if (err)
+		return err;
+	if (!strcmp(orig, val))
+		return 0;
+	err = bn_sysctl_write(path, val);
+	if (!err)
+		*set = true;
+	return err;
+}
+
+static void run_file_write(struct el_tc *t)
+{
+	char tmp[160];
+	FILE *f;
+	int i;
+
+	if (!t->run_file[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", t->run_file);
+	f = fopen(tmp, "we");
+	if (!f) {
+		if (!t->run_warned)
+			bn_warn("cannot write %s: %s; a kill -9 would leave tc filters attached",
+				tmp, strerror(errno));
+		t->run_warned = true;
+		return;
+	}
+	fprintf(f, "pid %d\n", getpid());
+	if (t->acct_set)
+		fprintf(f, "sysctl " SYSCTL_ACCT " %s\n", t->acct_orig);
+	if (t->events_set)
+		fprintf(f, "sysctl " SYSCTL_EVENTS " %s\n", t->events_orig);
+	for (i = 0; i < t->natt; i++)
+		fprintf(f, "tc %d %s %d\n", t->att[i].ifindex, t->att[i].name, t->att[i].created);
+	if (fclose(f) || rename(tmp, t->run_file)) {
+		if (!t->run_warned)
+			bn_warn("cannot write %s: %s", t->run_file, strerror(errno));
+		t->run_warned = true;
+		unlink(tmp);
+	}
+}
+
+static void tc_detach_one(int ifindex, const char *name, bool created)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
+	char now[IF_NAMESIZE];
+
+	/* the interface may be gone, or its index reused by another one */
+	if (bn_ifname(ifindex, now) || strcmp(now, name))
+		return;
+	bpf_tc_detach(&hook, &o);
+	if (created) {
+		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+		bpf_tc_hook_destroy(&hook);
+	}
+}
+
+/* Whether @pid is an elephant other than us. */
+static bool other_elephant(int pid)
+{
+	char comm[64] = "", path[64];
+	FILE *c;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	c = fopen(path, "re");
+	if (c) {
+		if (!fgets(comm, sizeof(comm), c))
+			comm[0] = '\0';
+		fclose(c);
+	}
+	return pid != getpid() && !strncmp(comm, "elephant", 8);
+}
+
+/* A run file left by a killed elephant in this netns: undo what it did. */
+static int run_file_recover(struct el_tc *t)
+{
+	char line[256], name[IF_NAMESIZE + 1], path[128], val[32];
+	int pid = 0, ifindex, created, n = 0;
+	uint64_t v;
+	FILE *f;
+
+	f = fopen(t->run_file, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "pid %d", &pid) == 1) {
+			if (other_elephant(pid)) {
+				fclose(f);
+				bn_err("another elephant runs in this network namespace (pid %d)",
+				       pid);
+				/* its run file, not ours: teardown must leave it */
+				t->run_file[0] = '\0';
+				return -EBUSY;
+			}
+		} else if (sscanf(line, "sysctl %127s %31s", path, val) == 2) {
+			/* only what run_file_write() writes: the two sysctls, 0..2 */
+			if ((!strcmp(path, SYSCTL_ACCT) || !strcmp(path, SYSCTL_EVENTS)) &&
+			    !bn_parse_u64(val, 0, 2, &v))
+				bn_sysctl_write(path, val);
+		} else if (sscanf(line, "tc %d %16s %d", &ifindex, name, &created) == 3) {
+			tc_detach_one(ifindex, name, created);
+			n++;
+		}
+	}
+	fclose(f);
+	unlink(t->run_file);
+	if (n)
+		bn_info("removed %d stale tc attachment(s) of a previous elephant (pid %d)", n,
+			pid);
+	return 0;
+}
+
+int tc_run_open(struct el_tc *t, uint64_t netns_ino)
+{
+	mkdir(RUN_DIR, 0755);
+	snprintf(t->run_file, sizeof(t->run_file), RUN_DIR "/elephant-%" PRIu64 ".run",
+		 netns_ino);
+	return run_file_recover(t);
+}
+
+int tc_sysctls_set(struct el_tc *t)
+{
+	int err;
+
+	err = sysctl_set(SYSCTL_ACCT, "1", t->acct_orig, sizeof(t->acct_orig), &t->acct_set);
+	if (!err)
+		err = sysctl_set(SYSCTL_EVENTS, "1", t->events_orig, sizeof(t->events_orig),
+				 &t->events_set);
+	run_file_write(t);
+	return err;
+}
+
+void tc_run_close(struct el_tc *t)
+{
+	if (t->acct_set)
+		bn_sysctl_write(SYSCTL_ACCT, t->acct_orig);
+	if (t->events_set)
+		bn_sysctl_write(SYSCTL_EVENTS, t->events_orig);
+	if (t->run_file[0])
+		unlink(t->run_file);
+}
+
+static bool tc_skip(const struct el_tc *t, const struct nl_link *l)
+{
+	int i;
+
+	if (t->nifaces) {
+		for (i = 0; i < t->nifaces; i++)
+			if (!strcmp(t->ifaces[i], l->name))
+				return false;
+		return true;
+	}
+	return !strcmp(l->name, "lo") || !strcmp(l->kind, "bridge");
+}
+
+static int tc_attach_one(struct el_tc *t, int ifindex, const char *name)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
+	struct el_tc_att *a;
+	bool created = false;
+	int err, i;
+
+	for (i = 0; i < t->natt; i++)
+		if (t->att[i].ifindex == ifindex)
+			return 0;
+	if (t->natt == EL_MAX_TC)
+		return -E2BIG;
+	err = bpf_tc_hook_create(&hook);
+	if (!err)
+		created = true;
+	else if (err != -EEXIST)
+		return err;
+	/* record first: a kill -9 right after attach is then still undone */
+	a = &t->att[t->natt++];
+	a->ifindex = ifindex;
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->created = created;
+	run_file_write(t);
+	o.prog_fd = t->prog_fd;
+	o.flags = BPF_TC_F_REPLACE;
+	err = bpf_tc_attach(&hook, &o);
+	if (err) {
+		tc_detach_one(ifindex, name, created);
+		t->natt--;
+		run_file_write(t);
+		return err;
+	}
+	bn_dbg("tc: attached to %s", name);
+	return 0;
+}
+
+void tc_detach_all(struct el_tc *t)
+{
+	int i;
+
+	for (i = 0; i < t->natt; i++)
+		tc_detach_one(t->att[i].ifindex, t->att[i].name, t->att[i].created);
+	t->natt = 0;
+}
+
+/* Forget attachments whose interface is gone; follow renames. */
+static void tc_forget_gone(struct el_tc *t, const struct nl_link *links, int n)
+{
+	int i, j;
+
+	for (i = 0; i < t->natt; i++) {
+		for (j = 0; j < n; j++)
+			if (links[j].ifindex == t->att[i].ifindex)
+				break;
+		if (j == n) {
+			t->att[i--] = t->att[--t->natt];
+			run_file_write(t);
+		} else if (strcmp(links[j].name, t->att[i].name)) {
+			/* renamed (container runtimes do): detach checks the name */
+			snprintf(t->att[i].name, sizeof(t->att[i].name), "%s", links[j].name);
+			run_file_write(t);
+		}
+	}
+}
+
+int tc_sync(struct el_tc *t, bool initial)
+{
+	struct nl_link *links;
+	int n, i, err;
+
+	n = rtnl_links(&links);
+	if (n < 0)
+		return n;
+	tc_forget_gone(t, links, n);
+	for (i = 0; i < n; i++) {
+		if (tc_skip(t, &links[i]))
+			continue;
+		err = tc_attach_one(t, links[i].ifindex, links[i].name);
+		if (err && (initial || err != -ENODEV)) {
+			bn_err("cannot attach to %s: %s", links[i].name, strerror(-err));
+			if (initial) {
+				free(links);
+				return err;
+			}
+		}
+	}
+	free(links);
+	return 0;
+}
+
+void tc_zone_learn(struct el_tc *t, unsigned int zone)
+{
+	__u32 idx, val = zone + 1;
+	int i;
+
+	if (!zone)
+		return;
+	for (i = 0; i < t->nzones; i++)
+		if (t->zones[i] == zone)
+			return;
+	if (t->ct_opts_sz < 16) {
+		if (!t->zone_warned)
+			bn_warn("tc backend: this kernel's bpf_skb_ct_lookup() has no zone "
+				"parameter; flows in conntrack zone %u are not seen", zone);
+		t->zone_warned = true;
+		return;
+	}
+	if (t->nzones == EL_MAX_ZONES) {
+		if (!t->zone_warned)
+			bn_warn("tc backend: more than %d conntrack zones; zone %u not watched",
+				EL_MAX_ZONES, zone);
+		t->zone_warned = true;
+		return;
+	}
+	idx = t->nzones;
+	if (bpf_map_update_elem(t->zones_fd, &idx, &val, BPF_ANY)) {
+		bn_warn("tc backend: cannot watch conntrack zone %u: %s", zone, strerror(errno));
+		return;
+	}
+	t->zones[t->nzones++] = zone;
+	bn_info("tc backend: watching conntrack zone %u", zone);
+}
