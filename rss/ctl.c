@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ctl.c - rss's hot-swap control socket: an abstract unix socket per
+ * interface and network namespace. The running server listens and applies
+ * what `rss --swap` sends (policy, groups, minimum), without detaching.
+ *
+ * Request: "policy=P\ncpus=LIST\nlong_cpus=LIST\nmin_cpus=N\n" (empty values:
+ * keep what runs). Answer: "ok policy P group G" or "err MESSAGE".
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <linux/types.h>
+#include "common.h"
+#include "rss.h"
+#include "rss.skel.h"
+#include "server.h"
+
+static void ctl_addr(int ifindex, struct sockaddr_un *sa, socklen_t *len)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	/* abstract: per network namespace, gone with the process */
+	*len = offsetof(struct sockaddr_un, sun_path) + 1 +
+	       snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "bpfnet-rss.%d",
+			ifindex);
+}
+
+static void spec_to_text(const struct policy_spec *sp, char *buf, size_t len)
+{
+	snprintf(buf, len, "policy=%s\ncpus=%s\nlong_cpus=%s\nmin_cpus=%d\n",
+		 sp->policy >= 0 ? policy_names[sp->policy] : "", sp->cpus, sp->long_cpus,
+		 sp->min_cpus);
+}
+
+static int text_to_spec(char *buf, struct policy_spec *sp)
+{
+	char *line, *save = NULL, *v;
+	uint64_t n;
+
+	memset(sp, 0, sizeof(*sp));
+	sp->policy = -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		v = strchr(line, '=');
+		if (!v)
+			return -EINVAL;
+		*v++ = 0;
+		if (!strcmp(line, "policy")) {
+			if (*v && (sp->policy = parse_policy(v)) < 0)
+				return -EINVAL;
+		} else if (!strcmp(line, "cpus")) {
+			snprintf(sp->cpus, sizeof(sp->cpus), "%s", v);
+		} else if (!strcmp(line, "long_cpus")) {
+			snprintf(sp->long_cpus, sizeof(sp->long_cpus), "%s", v);
+		} else if (!strcmp(line, "min_cpus")) {
+			if (bn_parse_u64(v, 0, RSS_MAX_GROUP, &n))
+				return -EINVAL;
+			sp->min_cpus = n;
+		} else {
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+int ctl_swap(const struct rss_env *env)
+{
+	struct timeval tv = { .tv_sec = 5 };
+	struct sockaddr_un sa;
+	char buf[CTL_MAX];
+	socklen_t len;
+	int fd, n, err;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		bn_err("cannot create a unix socket: %s", strerror(errno));
+		return BN_EXIT_ERR;
+	}
+	/* a server that is stopped or stuck does not hang us */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))) {
+		bn_err("cannot set a timeout on the unix socket: %s", strerror(errno));
+		close(fd);
+		return BN_EXIT_ERR;
+	}
+	ctl_addr(env->ifindex, &sa, &len);
+	if (connect(fd, (struct sockaddr *)&sa, len)) {
+		bn_err("cannot reach the rss running on %s: %s", env->iface,
+		       errno == ECONNREFUSED ? "no rss runs on it in this network namespace" :
+		       strerror(errno));
+		close(fd);
+		return BN_EXIT_ERR;
+	}
+	spec_to_text(&env->spec, buf, sizeof(buf));
+	if (send(fd, buf, strlen(buf), 0) < 0) {
+		bn_err("cannot send to the rss on %s: %s", env->iface, strerror(errno));
+		close(fd);
+		return BN_EXIT_ERR;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	err = n < 0 ? errno : 0;
+	close(fd);
+	if (n <= 0) {
+		bn_err("no answer from the rss on %s: %s", env->iface,
+		       err == EAGAIN || err == EWOULDBLOCK ?
+		       "timed out after 5 s (it may still apply the change)" :
+		       err ? strerror(err) : "connection closed");
+		return BN_EXIT_ERR;
+	}
+	buf[n] = 0;
+	if (strncmp(buf, "ok ", 3)) {
+		bn_err("swap refused: %s", buf + (strncmp(buf, "err ", 4) ? 0 : 4));
+		return BN_EXIT_ERR;
+	}
+	bn_info("swapped: %s", buf + 3);
+	fprintf(stderr, "%s: now %s\n", bn_prog(), buf + 3);
+	return BN_EXIT_OK;
+}
+
+void ctl_handle(struct rss_server *srv, int lfd)
+{
+	struct policy_spec sp;
+	struct rss_conf c;
+	char buf[CTL_MAX], msg[CTL_MAX], group[300];
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd, n, min_cpus;
+
+	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	/* only root or our own user may change the policy */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
+	    (cred.uid != 0 && cred.uid != getuid())) {
+		snprintf(msg, sizeof(msg), "err permission denied: run as root");
+		send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+		close(fd);
+		return;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	if (n <= 0) {
+		/* a client that connects and waits gets nothing: no blocking here */
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 500) <= 0 || (n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0) {
+			close(fd);
+			return;
+		}
+	}
+	buf[n] = 0;
+	if (text_to_spec(buf, &sp)) {
+		snprintf(msg, sizeof(msg), "err malformed request");
+	} else if (build_conf(srv, &sp, &srv->cur, srv->min_cpus, &c, &min_cpus, msg + 4,
+			      sizeof(msg) - 4) ||
+		   apply_conf(srv, &c, msg + 4, sizeof(msg) - 4)) {
+		memcpy(msg, "err ", 4);
+	} else {
+		srv->min_cpus = min_cpus;
+		srv->last_change_ns = bn_now_ns();
+		group_str(&srv->cur, group, sizeof(group));
+		snprintf(msg, sizeof(msg), "ok policy %s group %s", policy_names[c.policy], group);
+		bn_info("swap: %s", msg + 3);
+	}
+	send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+	close(fd);
+}
+
+int ctl_listen(const struct rss_env *env)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	ctl_addr(env->ifindex, &sa, &len);
+	if (bind(fd, (struct sockaddr *)&sa, len) || listen(fd, 4)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
