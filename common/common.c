@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* common.c - logging, signals, parsers, addresses, JSON, interfaces, sysctl. */
+/* common.c - logging, signals, parsers, addresses, interfaces, sysctl. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -465,99 +465,6 @@ const char *bn_prefix_str(const struct bn_prefix *p, char *buf, size_t len)
 	bn_addr_str(p->addr.family, p->addr.addr, a, sizeof(a));
 	snprintf(buf, len, "%s/%u", a, p->len);
 	return buf;
-}
-
-/* ---- JSON Lines ---- */
-
-void bn_json_escape(FILE *f, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)(s ? s : "");
-
-	fputc('"', f);
-	for (; *p; p++) {
-		switch (*p) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*p < 0x20)
-				fprintf(f, "\\u%04x", *p);
-			else
-				fputc(*p, f);
-		}
-	}
-	fputc('"', f);
-}
-
-void bn_json_begin(struct bn_json *j, FILE *f)
-{
-	j->f = f;
-	j->nfields = 0;
-	fputc('{', f);
-}
-
-static void json_key(struct bn_json *j, const char *key)
-{
-	if (j->nfields++)
-		fputc(',', j->f);
-	bn_json_escape(j->f, key);
-	fputc(':', j->f);
-}
-
-void bn_json_str(struct bn_json *j, const char *key, const char *val)
-{
-	json_key(j, key);
-	bn_json_escape(j->f, val);
-}
-
-void bn_json_u64(struct bn_json *j, const char *key, uint64_t val)
-{
-	json_key(j, key);
-	fprintf(j->f, "%" PRIu64, val);
-}
-
-void bn_json_s64(struct bn_json *j, const char *key, int64_t val)
-{
-	json_key(j, key);
-	fprintf(j->f, "%" PRId64, val);
-}
-
-void bn_json_double(struct bn_json *j, const char *key, double val, int prec)
-{
-	json_key(j, key);
-	if (isnan(val) || isinf(val))
-		fputs("null", j->f);
-	else
-		fprintf(j->f, "%.*f", prec, val);
-}
-
-void bn_json_bool(struct bn_json *j, const char *key, bool val)
-{
-	json_key(j, key);
-	fputs(val ? "true" : "false", j->f);
-}
-
-void bn_json_null(struct bn_json *j, const char *key)
-{
-	json_key(j, key);
-	fputs("null", j->f);
-}
-
-void bn_json_end(struct bn_json *j)
-{
-	fputs("}\n", j->f);
 }
 
 /* ---- interfaces ---- */

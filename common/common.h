@@ -108,11 +108,14 @@ bool bn_prefix_match(const struct bn_prefix *p, const struct bn_addr *a);
 const char *bn_addr_str(int family, const void *raw, char *buf, size_t len);
 const char *bn_prefix_str(const struct bn_prefix *p, char *buf, size_t len);
 
-/* ---- JSON Lines writer: one object per line, numbers unquoted ---- */
+/* ---- JSON Lines writer (output.c): one object per line, numbers unquoted ---- */
 
+#define BN_JSON_DEPTH 8
 struct bn_json {
 	FILE *f;
-	int nfields;
+	int nfields;			/* fields written at the current level */
+	int depth;
+	int outer[BN_JSON_DEPTH];	/* nfields of the enclosing levels */
 };
 void bn_json_begin(struct bn_json *j, FILE *f);
 void bn_json_str(struct bn_json *j, const char *key, const char *val);
@@ -309,6 +312,8 @@ int bn_http_open(struct bn_http **srv, const struct bn_listen *l,
 /* Replace the body served on @path (a route with fn NULL); copied. */
 int bn_http_set_body(struct bn_http *srv, const char *path, const char *type,
 		     const char *body, size_t len);
+/* Error bodies (400, 404, 405, 411, 413, ...) as {"Error":"..."} instead of text. */
+void bn_http_json_errors(struct bn_http *srv, bool on);
 /* An fd that is readable when the server has work; for the loop. */
 int bn_http_fd(const struct bn_http *srv);
 /* Accept, read, answer and time out what is ready; never waits. */
@@ -348,7 +353,8 @@ int bn_loop_add_http(struct bn_loop *l, struct bn_http *srv);
 /*
  * Wait for the sources and call @tick(@ctx) every interval, until the
  * duration has passed, SIGINT/SIGTERM (bn_signals_setup()) or a callback
- * fails. A signal is seen at once, never after a pending wait. Returns 0
+ * fails. A signal is seen at once, never after a pending wait (a tool with
+ * threads blocks SIGINT and SIGTERM in the others). Returns 0
  * (duration or signal) or the callback's negative errno.
  */
 int bn_loop_run(struct bn_loop *l, bn_loop_fn tick, void *ctx);
