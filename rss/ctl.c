@@ -52,7 +52,7 @@ static int text_to_spec(char *buf, struct policy_spec *sp)
 			return -EINVAL;
 		*v++ = 0;
 		if (!strcmp(line, "policy")) {
-			if (*v && (sp->policy = parse_policy(v)) < 0)
+			if (*v && (sp->policy = bn_name_index(v, policy_names, RSS_NR_POLICIES)) < 0)
 				return -EINVAL;
 		} else if (!strcmp(line, "cpus")) {
 			snprintf(sp->cpus, sizeof(sp->cpus), "%s", v);

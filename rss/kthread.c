@@ -47,10 +47,11 @@ void kthreads_scan(struct kthreads *kt, __u32 map_id)
 	char path[300], comm[64], want[32], *idp;
 	struct dirent *de;
 	DIR *d;
-	int cpu;
+	int cpu, pid, old_n;
 	unsigned int id;
 	FILE *f;
 
+	old_n = kt->n;
 	kt->n = 0;
 	d = opendir("/proc");
 	if (!d)
@@ -80,7 +81,10 @@ void kthreads_scan(struct kthreads *kt, __u32 map_id)
 		idp = strchr(comm, ':') + 1;
 		if (strlen(comm) < 15 ? strcmp(idp, want) : strncmp(idp, want, strlen(idp)))
 			continue;
-		kt->t[kt->n].pid = atoi(de->d_name);
+		pid = atoi(de->d_name);
+		if (kt->n >= old_n || kt->t[kt->n].pid != pid)
+			bn_info("cpumap worker of cpu %d: pid %d", cpu, pid);
+		kt->t[kt->n].pid = pid;
 		kt->t[kt->n].cpu = cpu;
 		if (kt->set_nice && setpriority(PRIO_PROCESS, kt->t[kt->n].pid, kt->nice))
 			bn_warn("cannot renice the worker of cpu %d: %s", cpu, strerror(errno));

@@ -25,14 +25,58 @@ const char *const policy_names[RSS_NR_POLICIES] = {
 	[RSS_POL_P2C] = "p2c",
 };
 
-int parse_policy(const char *s)
+static int read_online(struct rss_server *srv)
 {
-	int i;
+	char buf[512];
+	FILE *f;
+	int err;
 
-	for (i = 0; i < RSS_NR_POLICIES; i++)
-		if (!strcmp(s, policy_names[i]))
-			return i;
-	return -1;
+	f = fopen("/sys/devices/system/cpu/online", "r");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	buf[strcspn(buf, "\n")] = 0;
+	err = bn_parse_cpulist(buf, srv->nr_cpus, &srv->online);
+	return err;
+}
+
+/*
+ * The CPUs (@srv->nr_cpus, @srv->online), the default group (every online
+ * CPU) and the start configuration from @spec into @base. -EIO: the CPUs
+ * cannot be read; else a usage error; the message in @msg.
+ */
+int default_conf(struct rss_server *srv, struct policy_spec *spec, struct rss_conf *base,
+		 int *min_cpus, char *msg, size_t len)
+{
+	int c;
+
+	srv->nr_cpus = bn_nr_cpus();
+	if (srv->nr_cpus <= 0 || srv->nr_cpus > RSS_MAX_CPUS || read_online(srv)) {
+		snprintf(msg, len, "cannot read the list of cpus");
+		return -EIO;
+	}
+	for (c = 0; c < srv->nr_cpus && base->n_cpus < RSS_MAX_GROUP; c++)
+		if (bn_cpuset_has(&srv->online, c))
+			base->cpus[base->n_cpus++] = c;
+	if (spec->policy < 0)
+		spec->policy = RSS_POL_RR;
+	if (spec->policy == RSS_POL_SPLIT && !spec->cpus[0] && spec->long_cpus[0]) {
+		struct bn_cpuset lset;
+		__u32 i, n = 0;
+
+		/* split without --cpus: the short group is every other online CPU */
+		if (!bn_parse_cpulist(spec->long_cpus, BN_MAX_CPUS, &lset)) {
+			for (i = 0; i < base->n_cpus; i++)
+				if (!bn_cpuset_has(&lset, base->cpus[i]))
+					base->cpus[n++] = base->cpus[i];
+			base->n_cpus = n;
+		}
+	}
+	return build_conf(srv, spec, base, 1, base, min_cpus, msg, len);
 }
 
 /* Parse @s into @cpus; an error message into @msg on failure. */

@@ -10,32 +10,21 @@
  * unix socket of its network namespace, without detaching.
  */
 #include <argp.h>
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <math.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <net/if.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+#include <sys/timerfd.h>
 #include <linux/if_link.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "common.h"
 #include "rss.h"
-#include "rss_hist.h"
 #include "rss.skel.h"
 #include "server.h"
 
-
-#define CTL_MAX 1024
 static struct rss_env env = {
 	.port = 9000,
 	.spec = { .policy = -1 },
@@ -46,16 +35,21 @@ static struct rss_env env = {
 	.short_ns = 6000,
 	.long_ns = 60000,
 	.qsize = 4096,
-	.interval_ns = 1000000000ULL,
+	.cli = {
+		.has_interval = true,
+		.interval_ns = 1000000000ULL,
+		.interval_min_ns = 10000000ULL,
+	},
 };
 
-const char *argp_program_version = "rss " BN_VERSION;
-const char *argp_program_bug_address = "<bpfnet@localhost>";
+static const char *const mode_names[] = { "auto", "native", "skb" };
+
+static const char args_doc[] = "-I IFACE";
 static const char doc[] =
 "rss: receive-side scaling policies in XDP, with per-CPU workers.\n"
 "\n"
 "USAGE: rss -I IFACE [--policy rr|split|dynamic|hash|jsq|p2c] [--cpus LIST]\n"
-"           [--long-cpus LIST] [--port PORT] [-i SECONDS] [-d SECONDS] [-j]\n"
+"           [--long-cpus LIST] [--port PORT] [-i DUR] [-d DUR] [-j]\n"
 "       rss -I IFACE --swap --policy POLICY [--cpus LIST] [--long-cpus LIST]\n"
 "\n"
 "Requests are UDP datagrams to PORT carrying the rss payload (see\n"
@@ -68,7 +62,9 @@ static const char doc[] =
 "    rss -I eth0 --policy split --cpus 0-2 --long-cpus 3\n"
 "    rss -I eth0 --policy dynamic --cpus 0-7 --min-cpus 1 --grow-us 20\n"
 "    rss -I eth0 --policy jsq --cpus 0-3 -j -i 0.5 # join the shortest queue\n"
-"    rss -I eth0 --swap --policy hash --cpus 0-3  # change a running server\n";
+"    rss -I eth0 --swap --policy hash --cpus 0-3  # change a running server\n"
+"\v"
+"-i takes 10ms at the least (default 1s).\n";
 
 enum {
 	OPT_PORT = 1000, OPT_POLICY, OPT_CPUS, OPT_LONG_CPUS, OPT_MIN_CPUS, OPT_GROW,
@@ -89,9 +85,9 @@ static const struct argp_option opts[] = {
 	  "dynamic: grow when the period's average queuing delay exceeds this (20)", 0 },
 	{ "shrink-us", OPT_SHRINK, "US", 0,
 	  "dynamic: shrink when it stays below this for a cooldown (5)", 0 },
-	{ "cooldown", OPT_COOLDOWN, "SECONDS", 0,
-	  "dynamic: least time between two group changes (0.5)", 0 },
-	{ "period", OPT_PERIOD, "SECONDS", 0, "dynamic: evaluation period (0.1)", 0 },
+	{ "cooldown", OPT_COOLDOWN, "DUR", 0,
+	  "dynamic: least time between two group changes (0.5s)", 0 },
+	{ "period", OPT_PERIOD, "DUR", 0, "dynamic: evaluation period (0.1s)", 0 },
 	{ "short-us", OPT_SHORT, "US", 0, "Service time of short requests (6)", 0 },
 	{ "long-us", OPT_LONG, "US", 0, "Service time of long requests (60)", 0 },
 	{ "queue-size", OPT_QSIZE, "N", 0, "cpumap queue size per CPU (4096)", 0 },
@@ -105,94 +101,84 @@ static const struct argp_option opts[] = {
 	{ "swap", OPT_SWAP, NULL, 0,
 	  "Send --policy/--cpus/--long-cpus/--min-cpus to the rss running on IFACE", 0 },
 	{ "calibrate", OPT_CALIB, NULL, 0, "Print the calibration and exit", 0 },
-	{ "json", 'j', NULL, 0, "JSON Lines output", 0 },
-	{ "duration", 'd', "SECONDS", 0, "Stop after this long", 0 },
-	{ "interval", 'i', "SECONDS", 0, "Statistics interval (default 1)", 0 },
-	{ "verbose", 'v', NULL, 0, "Verbose (twice: libbpf debug)", 0 },
-	{ "help", 'h', NULL, 0, "Show this help", -1 },
 	{},
 };
 
-static int parse_us(const char *s, __u64 *ns, bool zero_ok)
+/* Microseconds with up to 3 decimals, from 0 to @max_us; in ns. */
+static __u64 opt_us(const char *what, const char *arg, __u64 max_us)
 {
 	uint64_t v;
 
-	if (bn_parse_decimal(s, &v))
-		return -EINVAL;
+	if (bn_parse_decimal(arg, &v) || v / 1000000 > max_us * 1000)
+		bn_usage("invalid %s '%s': want microseconds from 0 to %llu", what, arg,
+			 (unsigned long long)max_us);
 	/* v is us * 10^9; keep ns */
-	v /= 1000000;
-	if (!zero_ok && !v)
-		return -ERANGE;
-	if (v > 100000000ULL)	/* 100 s */
-		return -ERANGE;
-	*ns = v;
-	return 0;
+	return v / 1000000;
+}
+
+static void opt_cpulist(const char *what, const char *arg, char *buf, size_t len)
+{
+	if (strlen(arg) >= len)
+		bn_usage("invalid %s '%.32s...': too long", what, arg);
+	strcpy(buf, arg);
+}
+
+/* Options that may come together or not, once all are read. */
+static void check_opts(void)
+{
+	if (!env.iface && !env.calib_only)
+		bn_usage("-I IFACE is required");
+	if (env.baseline && env.spec.policy > RSS_POL_RR)
+		bn_usage("--baseline is round robin only");
+	if (env.swap && env.spec.policy < 0 && !env.spec.cpus[0] &&
+	    !env.spec.long_cpus[0] && !env.spec.min_cpus)
+		bn_usage("--swap needs --policy, --cpus, --long-cpus or --min-cpus");
 }
 
 static error_t parse_arg(int key, char *arg, struct argp_state *state)
 {
-	uint64_t v;
-
 	switch (key) {
 	case 'I':
 		env.iface = arg;
 		break;
 	case OPT_PORT:
-		if (bn_parse_u64(arg, 1, 65535, &v))
-			argp_error(state, "invalid port: %s", arg);
-		env.port = v;
+		env.port = bn_opt_u64("--port", arg, 1, 65535);
 		break;
 	case OPT_POLICY:
-		env.spec.policy = parse_policy(arg);
-		if (env.spec.policy < 0)
-			argp_error(state, "unknown policy: %s (rr, split, dynamic, hash, jsq, p2c)",
-				   arg);
+		env.spec.policy = bn_opt_name("--policy", arg, policy_names, RSS_NR_POLICIES);
 		break;
 	case OPT_CPUS:
+		opt_cpulist("--cpus", arg, env.spec.cpus, sizeof(env.spec.cpus));
+		break;
 	case OPT_LONG_CPUS:
-		if (strlen(arg) >= sizeof(env.spec.cpus))
-			argp_error(state, "cpu list too long: %s", arg);
-		strcpy(key == OPT_CPUS ? env.spec.cpus : env.spec.long_cpus, arg);
+		opt_cpulist("--long-cpus", arg, env.spec.long_cpus, sizeof(env.spec.long_cpus));
 		break;
 	case OPT_MIN_CPUS:
-		if (bn_parse_u64(arg, 1, RSS_MAX_GROUP, &v))
-			argp_error(state, "invalid --min-cpus: %s", arg);
-		env.spec.min_cpus = v;
+		env.spec.min_cpus = bn_opt_u64("--min-cpus", arg, 1, RSS_MAX_GROUP);
 		break;
 	case OPT_GROW:
+		env.grow_ns = opt_us("--grow-us", arg, 100000000);
+		break;
 	case OPT_SHRINK:
-		if (parse_us(arg, key == OPT_GROW ? &env.grow_ns : &env.shrink_ns, true))
-			argp_error(state, "invalid time in us: %s", arg);
+		env.shrink_ns = opt_us("--shrink-us", arg, 100000000);
 		break;
 	case OPT_SHORT:
+		env.short_ns = opt_us("--short-us", arg, 5000);
+		break;
 	case OPT_LONG:
-		if (parse_us(arg, key == OPT_SHORT ? &env.short_ns : &env.long_ns, true) ||
-		    (key == OPT_SHORT ? env.short_ns : env.long_ns) > 5000000)
-			argp_error(state, "invalid service time (0-5000 us): %s", arg);
+		env.long_ns = opt_us("--long-us", arg, 5000);
 		break;
 	case OPT_COOLDOWN:
+		env.cooldown_ns = bn_opt_duration("--cooldown", arg, 1, BN_MAX_INTERVAL_NS);
+		break;
 	case OPT_PERIOD:
-		if (bn_parse_duration(arg, 1000000000ULL, &v))
-			argp_error(state, "invalid duration: %s", arg);
-		if (key == OPT_COOLDOWN)
-			env.cooldown_ns = v;
-		else
-			env.period_ns = v;
+		env.period_ns = bn_opt_duration("--period", arg, 1000000, BN_MAX_INTERVAL_NS);
 		break;
 	case OPT_QSIZE:
-		if (bn_parse_u64(arg, 1, 16384, &v))
-			argp_error(state, "invalid queue size (1-16384): %s", arg);
-		env.qsize = v;
+		env.qsize = bn_opt_u64("--queue-size", arg, 1, 16384);
 		break;
 	case OPT_MODE:
-		if (!strcmp(arg, "auto"))
-			env.mode = 0;
-		else if (!strcmp(arg, "native"))
-			env.mode = 1;
-		else if (!strcmp(arg, "skb"))
-			env.mode = 2;
-		else
-			argp_error(state, "invalid mode: %s (native, skb, auto)", arg);
+		env.mode = bn_opt_name("--mode", arg, mode_names, 3);
 		break;
 	case OPT_NO_REPLY:
 		env.no_reply = true;
@@ -204,7 +190,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		int64_t n;
 
 		if (bn_parse_s64(arg, -20, 19, &n))
-			argp_error(state, "invalid nice value (-20..19): %s", arg);
+			bn_usage("invalid --worker-nice '%s': want a number from -20 to 19", arg);
 		env.worker_nice = n;
 		env.set_nice = true;
 		break;
@@ -216,62 +202,13 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_CALIB:
 		env.calib_only = true;
 		break;
-	case 'j':
-		env.json = true;
-		break;
-	case 'd':
-		if (bn_parse_duration(arg, 1000000000ULL, &env.duration_ns))
-			argp_error(state, "invalid duration: %s", arg);
-		break;
-	case 'i':
-		if (bn_parse_duration(arg, 1000000000ULL, &env.interval_ns) ||
-		    env.interval_ns < 10000000ULL)
-			argp_error(state, "invalid interval (>= 0.01 s): %s", arg);
-		break;
-	case 'v':
-		bn_verbose++;
-		break;
-	case 'h':
-		argp_state_help(state, stdout, ARGP_HELP_STD_HELP);
-		break;
-	case ARGP_KEY_ARG:
-		argp_error(state, "unexpected argument: %s", arg);
-		break;
 	case ARGP_KEY_END:
-		if (!env.iface && !env.calib_only)
-			argp_error(state, "-I IFACE is required");
-		if (env.baseline && env.spec.policy > RSS_POL_RR)
-			argp_error(state, "--baseline is round robin only");
-		if (env.swap && env.spec.policy < 0 && !env.spec.cpus[0] &&
-		    !env.spec.long_cpus[0] && !env.spec.min_cpus)
-			argp_error(state,
-				   "--swap needs --policy, --cpus, --long-cpus or --min-cpus");
+		check_opts();
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
 	}
 	return 0;
-}
-
-/* ---- CPUs ---- */
-
-static int read_online(struct rss_server *srv)
-{
-	char buf[512];
-	FILE *f;
-	int err;
-
-	f = fopen("/sys/devices/system/cpu/online", "r");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	err = bn_parse_cpulist(buf, srv->nr_cpus, &srv->online);
-	return err;
 }
 
 /* ---- main ---- */
@@ -332,34 +269,15 @@ static int setup_tracepoints(struct rss_bpf *skel, struct bpf_link **links)
 static int prepare_conf(struct rss_server *srv, struct rss_conf *base, int *min_cpus)
 {
 	char msg[CTL_MAX];
-	int c;
+	int err;
 
-	srv->nr_cpus = bn_nr_cpus();
-	if (srv->nr_cpus <= 0 || srv->nr_cpus > RSS_MAX_CPUS || read_online(srv)) {
-		bn_err("cannot read the list of cpus");
+	err = default_conf(srv, &env.spec, base, min_cpus, msg, sizeof(msg));
+	if (err == -EIO) {
+		bn_err("%s", msg);
 		return BN_EXIT_ERR;
 	}
-	for (c = 0; c < srv->nr_cpus && base->n_cpus < RSS_MAX_GROUP; c++)
-		if (bn_cpuset_has(&srv->online, c))
-			base->cpus[base->n_cpus++] = c;
-	if (env.spec.policy < 0)
-		env.spec.policy = RSS_POL_RR;
-	if (env.spec.policy == RSS_POL_SPLIT && !env.spec.cpus[0] && env.spec.long_cpus[0]) {
-		struct bn_cpuset lset;
-		__u32 i, n = 0;
-
-		/* split without --cpus: the short group is every other online CPU */
-		if (!bn_parse_cpulist(env.spec.long_cpus, BN_MAX_CPUS, &lset)) {
-			for (i = 0; i < base->n_cpus; i++)
-				if (!bn_cpuset_has(&lset, base->cpus[i]))
-					base->cpus[n++] = base->cpus[i];
-			base->n_cpus = n;
-		}
-	}
-	if (build_conf(srv, &env.spec, base, 1, base, min_cpus, msg, sizeof(msg))) {
-		bn_err("%s", msg);
-		return BN_EXIT_USAGE;
-	}
+	if (err)
+		bn_usage("%s", msg);
 	return BN_EXIT_OK;
 }
 
@@ -465,71 +383,135 @@ static void print_started(const struct rss_server *srv)
 	char group[300];
 
 	group_str(&srv->cur, group, sizeof(group));
-	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s; Ctrl-C to stop\n", bn_prog(),
+	fprintf(stderr, "%s: %s: policy %s, group %s, port %u%s\n", bn_prog(),
 		env.iface, env.baseline ? "baseline (every packet, round robin, dropped)" :
 		policy_names[srv->cur.policy], group, env.port,
 		env.no_reply ? ", no replies" : "");
 }
 
+/* What the loop's callbacks work on. */
+struct run {
+	struct rss_server *srv;
+	struct rss_stats *rs;
+	struct bn_loop loop;
+	int ctl_fd;
+	int dyn_fd;		/* timerfd: the dynamic policy's period */
+	bool dyn_armed;
+	struct snap *prev, *cur;	/* the interval's ends */
+	struct snap *dprev, *dcur;	/* the dynamic period's ends */
+};
+
+/* The dynamic period ticks only while the dynamic policy runs. */
+static int arm_dynamic(struct run *r)
+{
+	bool want = r->srv->cur.policy == RSS_POL_DYNAMIC;
+	struct itimerspec its = {};
+
+	if (want == r->dyn_armed)
+		return 0;
+	if (want) {
+		its.it_value.tv_sec = env.period_ns / 1000000000ULL;
+		its.it_value.tv_nsec = env.period_ns % 1000000000ULL;
+		its.it_interval = its.it_value;
+	}
+	if (timerfd_settime(r->dyn_fd, 0, &its, NULL))
+		return -errno;
+	r->dyn_armed = want;
+	return 0;
+}
+
+static int on_ctl(void *ctx)
+{
+	struct run *r = ctx;
+
+	ctl_handle(r->srv, r->ctl_fd);
+	return arm_dynamic(r);
+}
+
+static int on_dynamic(void *ctx)
+{
+	struct run *r = ctx;
+	__u64 expirations;
+
+	if (read(r->dyn_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return -errno;
+	if (r->srv->cur.policy != RSS_POL_DYNAMIC || read_snap(r->rs, r->srv->skel, r->dcur))
+		return 0;
+	dynamic_step(r->srv, r->dprev, r->dcur);
+	*r->dprev = *r->dcur;
+	return 0;
+}
+
+/* Each interval: one record. */
+static int on_tick(void *ctx)
+{
+	struct run *r = ctx;
+	struct rss_server *srv = r->srv;
+
+	if (r->rs->kt.n < bn_cpuset_count(&srv->installed))
+		kthreads_scan(&r->rs->kt, srv->skel->bss->cpumap_id);
+	if (!read_snap(r->rs, srv->skel, r->cur)) {
+		print_stats(r->rs, srv, r->prev, r->cur);
+		*r->prev = *r->cur;
+	}
+	return 0;
+}
+
+static int run_init(struct run *r, int ctl_fd)
+{
+	int err;
+
+	r->ctl_fd = ctl_fd;
+	r->dyn_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r->dyn_fd < 0)
+		return -errno;
+	err = bn_loop_init(&r->loop, env.cli.interval_ns, env.cli.duration_ns);
+	if (!err)
+		err = bn_loop_add(&r->loop, ctl_fd, on_ctl, r);
+	if (!err)
+		err = bn_loop_add(&r->loop, r->dyn_fd, on_dynamic, r);
+	if (!err)
+		err = arm_dynamic(r);
+	return err;
+}
+
 /*
- * Serve the control socket, steer the dynamic group each period and print the
- * statistics each interval until a signal or the end of --duration.
- * @snaps: 4 snapshots; the last one read is left in snaps[1].
+ * Serve the control socket, steer the dynamic group each period and print a
+ * record each interval until a signal or the end of --duration (which gets a
+ * last record). @snaps: 4 snapshots; the last one read is left in snaps[1].
  */
 static int stats_loop(struct rss_server *srv, struct rss_stats *rs, int ctl_fd,
 		      struct snap *snaps)
 {
-	struct snap *prev = &snaps[0], *cur = &snaps[1], *dprev = &snaps[2], *dcur = &snaps[3];
-	struct rss_bpf *skel = srv->skel;
-	__u64 start, next_stats, next_dyn, end;
+	struct run r = {
+		.srv = srv, .rs = rs, .dyn_fd = -1,
+		.prev = &snaps[0], .cur = &snaps[1], .dprev = &snaps[2], .dcur = &snaps[3],
+	};
 	int err;
 
+	err = run_init(&r, ctl_fd);
+	if (err) {
+		bn_err("cannot set up the main loop: %s", strerror(-err));
+		goto out;
+	}
 	print_header(rs);
-	err = read_snap(rs, skel, prev);
+	err = read_snap(rs, srv->skel, r.prev);
 	if (err) {
 		bn_err("cannot read the statistics: %s", strerror(-err));
-		return err;
+		goto out;
 	}
-	*dprev = *prev;
-	start = rs->start_ns = prev->t_ns;
-	next_stats = start + env.interval_ns;
-	next_dyn = start + env.period_ns;
-	end = env.duration_ns ? start + env.duration_ns : 0;
-	while (!bn_stop) {
-		struct pollfd p = { .fd = ctl_fd, .events = POLLIN };
-		__u64 now = bn_now_ns(), wake = next_stats;
-		int to;
-
-		if (srv->cur.policy == RSS_POL_DYNAMIC && next_dyn < wake)
-			wake = next_dyn;
-		if (end && end < wake)
-			wake = end;
-		to = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		if (poll(&p, 1, to) > 0)
-			ctl_handle(srv, ctl_fd);
-		now = bn_now_ns();
-		if (srv->cur.policy == RSS_POL_DYNAMIC && now >= next_dyn) {
-			if (!read_snap(rs, skel, dcur)) {
-				dynamic_step(srv, dprev, dcur);
-				*dprev = *dcur;
-			}
-			next_dyn = now + env.period_ns;
-		}
-		if (now >= next_stats || (end && now >= end)) {
-			if (rs->kt.n < bn_cpuset_count(&srv->installed))
-				kthreads_scan(&rs->kt, skel->bss->cpumap_id);
-			if (!read_snap(rs, skel, cur)) {
-				print_stats(rs, srv, prev, cur);
-				*prev = *cur;
-			}
-			next_stats += env.interval_ns;
-			if (next_stats < now)
-				next_stats = now + env.interval_ns;
-		}
-		if (end && now >= end)
-			break;
-	}
-	return 0;
+	*r.dprev = *r.prev;
+	bn_ready();
+	err = bn_loop_run(&r.loop, on_tick, &r);
+	if (err)
+		bn_err("main loop: %s", strerror(-err));
+	else if (!bn_stop)
+		on_tick(&r);
+out:
+	bn_loop_close(&r.loop);
+	if (r.dyn_fd >= 0)
+		close(r.dyn_fd);
+	return err;
 }
 
 /* Detach the scheduler first (closing its link), then everything else. */
@@ -550,20 +532,16 @@ static void teardown(struct rss_server *srv, struct bpf_link **tp_links, int ctl
 
 int main(int argc, char **argv)
 {
-	static const struct argp argp = { .options = opts, .parser = parse_arg, .doc = doc };
 	struct bpf_link *tp_links[NR_TP_LINKS] = {};
 	struct rss_server srv = { .env = &env, .link_fd = -1 };
 	struct rss_stats rs = {};
 	struct snap *snaps = NULL;
 	struct rss_conf base = {};
-	int err, ret = BN_EXIT_ERR, ctl_fd = -1, min_cpus;
+	int ret = BN_EXIT_ERR, ctl_fd = -1, min_cpus;
 	bool tp_ok;
 
 	bn_log_init("rss");
-	argp_err_exit_status = BN_EXIT_USAGE;
-	err = argp_parse(&argp, argc, argv, 0, NULL, NULL);
-	if (err)
-		return BN_EXIT_USAGE;
+	bn_cli_parse(&env.cli, opts, parse_arg, args_doc, doc, &env, argc, argv);
 	bn_stdout_setup();
 	if (env.iface) {
 		env.ifindex = bn_ifindex(env.iface);

@@ -39,9 +39,7 @@ struct rss_env {
 	bool calib_only;
 	bool set_nice;
 	int worker_nice;
-	bool json;
-	uint64_t duration_ns;
-	uint64_t interval_ns;
+	struct bn_cli cli;	/* -j, -i, -d */
 };
 
 /* The running server a configuration is applied to. */
@@ -66,7 +64,8 @@ struct rss_server {
 
 /* policy.c: policies, groups, applying a configuration, the dynamic group */
 extern const char *const policy_names[RSS_NR_POLICIES];
-int parse_policy(const char *s);
+int default_conf(struct rss_server *srv, struct policy_spec *spec, struct rss_conf *base,
+		 int *min_cpus, char *msg, size_t len);
 int build_conf(const struct rss_server *srv, const struct policy_spec *spec,
 	       const struct rss_conf *base, int base_min, struct rss_conf *out, int *min_out,
 	       char *msg, size_t len);
@@ -112,7 +111,8 @@ struct snap {
 	__u64 qsum[RSS_MAX_CPUS];
 	__u64 ssum[RSS_MAX_CPUS];
 	__u64 qhist[RSS_HIST_BUCKETS];
-	__u64 t_ns;
+	__u64 t_ns;			/* monotonic */
+	__u64 real_ns;			/* wall clock, for the records */
 };
 
 struct rss_stats {
@@ -122,7 +122,6 @@ struct rss_stats {
 	void *percpu_buf;		/* one per-CPU map value */
 	struct bn_cpuset cols;		/* CPUs with per-CPU columns */
 	struct kthreads kt;
-	__u64 start_ns;
 };
 
 int stats_init(struct rss_stats *rs, const struct rss_server *srv);

@@ -5,7 +5,6 @@
  * the run's totals on stderr at the end.
  */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +27,7 @@ int stats_init(struct rss_stats *rs, const struct rss_server *srv)
 {
 	memset(rs, 0, sizeof(*rs));
 	rs->nr_cpus = srv->nr_cpus;
-	rs->json = srv->env->json;
+	rs->json = srv->env->cli.json;
 	rs->no_reply = srv->env->no_reply;
 	rs->kt.set_nice = srv->env->set_nice;
 	rs->kt.nice = srv->env->worker_nice;
@@ -58,10 +57,11 @@ int read_snap(struct rss_stats *rs, struct rss_bpf *skel, struct snap *sn)
 {
 	size_t vs;
 	__u32 zero = 0;
-	int c, i;
+	int c, i, err;
 
 	memset(sn, 0, sizeof(*sn));
 	sn->t_ns = bn_now_ns();
+	sn->real_ns = bn_realtime_ns();
 	vs = percpu_size(sizeof(struct rss_worker_stats));
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.worker_stats), &zero, rs->percpu_buf))
 		return -errno;
@@ -77,41 +77,22 @@ int read_snap(struct rss_stats *rs, struct rss_bpf *skel, struct snap *sn)
 		for (i = 0; i < RSS_HIST_BUCKETS; i++)
 			sn->qhist[i] += w->qhist[i];
 	}
-	vs = percpu_size(sizeof(struct rss_sched_stats));
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.sched_stats), &zero, rs->percpu_buf))
-		return -errno;
-	for (c = 0; c < rs->nr_cpus; c++) {
-		__u64 *a = (__u64 *)&sn->s, *b = rs->percpu_buf + c * vs;
-
-		for (i = 0; i < (int)(sizeof(sn->s) / 8); i++)
-			a[i] += b[i];
-	}
-	vs = percpu_size(sizeof(struct rss_tp_stats));
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.tp_stats), &zero, rs->percpu_buf))
-		return -errno;
-	for (c = 0; c < rs->nr_cpus; c++) {
-		__u64 *a = (__u64 *)&sn->tp, *b = rs->percpu_buf + c * vs;
-
-		for (i = 0; i < (int)(sizeof(sn->tp) / 8); i++)
-			a[i] += b[i];
-	}
-	return 0;
+	err = bn_percpu_sum(bpf_map__fd(skel->maps.sched_stats), &zero, (uint64_t *)&sn->s,
+			    sizeof(sn->s) / sizeof(__u64));
+	if (!err)
+		err = bn_percpu_sum(bpf_map__fd(skel->maps.tp_stats), &zero, (uint64_t *)&sn->tp,
+				    sizeof(sn->tp) / sizeof(__u64));
+	return err;
 }
 
 void print_header(const struct rss_stats *rs)
 {
-	int c;
-
 	if (rs->json)
 		return;
-	printf("%-8s %9s %9s %8s %8s %8s %8s %8s %9s %8s %9s %9s %10s %-12s %6s %8s",
-	       "time_s", "rx_rps", "tx_rps", "drop_q", "drop_rdr", "drop_kth", "drop_tx",
+	printf("%-12s %9s %9s %8s %8s %8s %8s %8s %9s %8s %9s %9s %10s %-12s %6s %8s %s\n",
+	       "time", "rx_rps", "tx_rps", "drop_q", "drop_rdr", "drop_kth", "drop_tx",
 	       "drop_cpu", "malformed", "passed", "q_avg_us", "q_p99_us", "svc_avg_us",
-	       "group", "cpus", "inflight");
-	for (c = 0; c < rs->nr_cpus; c++)
-		if (bn_cpuset_has(&rs->cols, c))
-			printf(" cpu%d_rps cpu%d_util_pct", c, c);
-	printf("\n");
+	       "group", "cpus", "inflight", "workers");
 }
 
 /* One interval's figures, from two snapshots @a and @b. */
@@ -121,7 +102,7 @@ struct interval {
 	__u64 tx;
 	__u64 malformed;
 	__u64 drop_rdr;
-	double qavg, qp99, savg;	/* us; NaN without requests */
+	double qavg, qp99, savg;	/* us; 0 without requests */
 	double active;			/* CPUs in the group, on average */
 	__s64 inflight;
 	__u64 cpu_done[RSS_MAX_CPUS];
@@ -146,9 +127,9 @@ static void interval_delays(struct rss_stats *rs, struct interval *iv)
 		ssum += b->ssum[c] - a->ssum[c];
 		iv->tx += rs->no_reply ? iv->cpu_done[c] : b->replied[c] - a->replied[c];
 	}
-	iv->qavg = n ? qsum / 1e3 / n : NAN;
-	iv->savg = n ? ssum / 1e3 / n : NAN;
-	iv->qp99 = rss_hist_buckets_percentile(hist, 99) / 1e3;
+	iv->qavg = n ? qsum / 1e3 / n : 0;
+	iv->savg = n ? ssum / 1e3 / n : 0;
+	iv->qp99 = n ? rss_hist_buckets_percentile(hist, 99) / 1e3 : 0;
 }
 
 static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
@@ -177,17 +158,37 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 		iv->dt = 1e-9;
 }
 
+/* Per worker CPU: requests served (per class and per second), kthread CPU time. */
+static void json_workers(struct bn_json *j, const struct rss_stats *rs,
+			 const struct interval *iv)
+{
+	const struct snap *a = iv->a, *b = iv->b;
+	int c;
+
+	bn_json_arr_begin(j, "workers");
+	for (c = 0; c < rs->nr_cpus; c++) {
+		if (!bn_cpuset_has(&rs->cols, c))
+			continue;
+		bn_json_obj_begin(j, NULL);
+		bn_json_u64(j, "cpu", c);
+		bn_json_double(j, "rps", iv->cpu_done[c] / iv->dt, 1);
+		bn_json_u64(j, "short", b->done[c][RSS_SHORT] - a->done[c][RSS_SHORT]);
+		bn_json_u64(j, "long", b->done[c][RSS_LONG] - a->done[c][RSS_LONG]);
+		bn_json_double(j, "util_pct", iv->util[c], 1);
+		bn_json_obj_end(j);
+	}
+	bn_json_arr_end(j);
+}
+
 static void print_json(struct rss_stats *rs, const struct rss_server *srv,
 		       const struct interval *iv)
 {
 	const struct snap *a = iv->a, *b = iv->b;
 	double dt = iv->dt;
 	struct bn_json j;
-	char key[48];
-	int c;
 
-	bn_json_begin(&j, stdout);
-	bn_json_double(&j, "time_s", (b->t_ns - rs->start_ns) / 1e9, 3);
+	bn_rec_begin(&j, stdout, "interval", b->real_ns);
+	bn_json_double(&j, "interval_s", dt, 3);
 	bn_json_str(&j, "policy", policy_names[srv->cur.policy]);
 	bn_json_double(&j, "rx_rps", (b->s.rx - a->s.rx) / dt, 1);
 	bn_json_double(&j, "tx_rps", iv->tx / dt, 1);
@@ -213,30 +214,34 @@ static void print_json(struct rss_stats *rs, const struct rss_server *srv,
 	bn_json_str(&j, "group", iv->group);
 	bn_json_double(&j, "cpus", iv->active, 2);
 	bn_json_s64(&j, "inflight", iv->inflight);
+	json_workers(&j, rs, iv);
+	bn_json_end(&j);
+}
+
+/* The workers column: "CPU:RPS/UTIL%" per worker CPU, comma separated. */
+static void text_workers(const struct rss_stats *rs, const struct interval *iv)
+{
+	const char *sep = "";
+	int c;
+
 	for (c = 0; c < rs->nr_cpus; c++) {
 		if (!bn_cpuset_has(&rs->cols, c))
 			continue;
-		snprintf(key, sizeof(key), "cpu%d_rps", c);
-		bn_json_double(&j, key, iv->cpu_done[c] / dt, 1);
-		snprintf(key, sizeof(key), "cpu%d_short", c);
-		bn_json_u64(&j, key, b->done[c][0] - a->done[c][0]);
-		snprintf(key, sizeof(key), "cpu%d_long", c);
-		bn_json_u64(&j, key, b->done[c][1] - a->done[c][1]);
-		snprintf(key, sizeof(key), "cpu%d_util_pct", c);
-		bn_json_double(&j, key, iv->util[c], 1);
+		printf("%s%d:%.0f/%.1f%%", sep, c, iv->cpu_done[c] / iv->dt, iv->util[c]);
+		sep = ",";
 	}
-	bn_json_end(&j);
 }
 
 static void print_text(struct rss_stats *rs, const struct interval *iv)
 {
 	const struct snap *a = iv->a, *b = iv->b;
+	char ts[BN_TIMESTRLEN];
 	double dt = iv->dt;
-	int c;
 
-	printf("%-8.2f %9.0f %9.0f %8llu %8llu %8llu %8llu %8llu %9llu %8llu %9.2f %9.2f %10.2f "
-	       "%-12s %6.2f %8lld", (b->t_ns - rs->start_ns) / 1e9, (b->s.rx - a->s.rx) / dt,
-	       iv->tx / dt, (unsigned long long)(b->tp.enq_drops - a->tp.enq_drops),
+	printf("%-12s %9.0f %9.0f %8llu %8llu %8llu %8llu %8llu %9llu %8llu %9.2f %9.2f %10.2f "
+	       "%-12s %6.2f %8lld ", bn_time_str(b->real_ns, ts, sizeof(ts)),
+	       (b->s.rx - a->s.rx) / dt, iv->tx / dt,
+	       (unsigned long long)(b->tp.enq_drops - a->tp.enq_drops),
 	       (unsigned long long)iv->drop_rdr,
 	       (unsigned long long)(b->tp.kthread_drops - a->tp.kthread_drops),
 	       (unsigned long long)(b->tp.xmit_drops - a->tp.xmit_drops),
@@ -244,9 +249,7 @@ static void print_text(struct rss_stats *rs, const struct interval *iv)
 	       (unsigned long long)iv->malformed,
 	       (unsigned long long)(b->s.passed - a->s.passed),
 	       iv->qavg, iv->qp99, iv->savg, iv->group, iv->active, (long long)iv->inflight);
-	for (c = 0; c < rs->nr_cpus; c++)
-		if (bn_cpuset_has(&rs->cols, c))
-			printf(" %9.0f %14.1f", iv->cpu_done[c] / dt, iv->util[c]);
+	text_workers(rs, iv);
 	printf("\n");
 }
 
