@@ -394,7 +394,7 @@ struct run {
 	struct rss_server *srv;
 	struct rss_stats *rs;
 	struct bn_loop loop;
-	int ctl_fd;
+	struct ctl *ctl;
 	int dyn_fd;		/* timerfd: the dynamic policy's period */
 	bool dyn_armed;
 	struct snap *prev, *cur;	/* the interval's ends */
@@ -424,7 +424,7 @@ static int on_ctl(void *ctx)
 {
 	struct run *r = ctx;
 
-	ctl_handle(r->srv, r->ctl_fd);
+	ctl_process(r->ctl, r->srv);
 	return arm_dynamic(r);
 }
 
@@ -448,6 +448,7 @@ static int on_tick(void *ctx)
 	struct run *r = ctx;
 	struct rss_server *srv = r->srv;
 
+	on_ctl(r);		/* times out idle control connections */
 	if (r->rs->kt.n < bn_cpuset_count(&srv->installed))
 		kthreads_scan(&r->rs->kt, srv->skel->bss->cpumap_id);
 	if (!read_snap(r->rs, srv->skel, r->cur)) {
@@ -457,17 +458,17 @@ static int on_tick(void *ctx)
 	return 0;
 }
 
-static int run_init(struct run *r, int ctl_fd)
+static int run_init(struct run *r, struct ctl *ctl)
 {
 	int err;
 
-	r->ctl_fd = ctl_fd;
+	r->ctl = ctl;
 	r->dyn_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (r->dyn_fd < 0)
 		return -errno;
 	err = bn_loop_init(&r->loop, env.cli.interval_ns, env.cli.duration_ns);
 	if (!err)
-		err = bn_loop_add(&r->loop, ctl_fd, on_ctl, r);
+		err = bn_loop_add(&r->loop, ctl->epfd, on_ctl, r);
 	if (!err)
 		err = bn_loop_add(&r->loop, r->dyn_fd, on_dynamic, r);
 	if (!err)
@@ -480,7 +481,7 @@ static int run_init(struct run *r, int ctl_fd)
  * record each interval until a signal or the end of --duration (which gets a
  * last record). @snaps: 4 snapshots; the last one read is left in snaps[1].
  */
-static int stats_loop(struct rss_server *srv, struct rss_stats *rs, int ctl_fd,
+static int stats_loop(struct rss_server *srv, struct rss_stats *rs, struct ctl *ctl,
 		      struct snap *snaps)
 {
 	struct run r = {
@@ -489,7 +490,7 @@ static int stats_loop(struct rss_server *srv, struct rss_stats *rs, int ctl_fd,
 	};
 	int err;
 
-	err = run_init(&r, ctl_fd);
+	err = run_init(&r, ctl);
 	if (err) {
 		bn_err("cannot set up the main loop: %s", strerror(-err));
 		goto out;
@@ -515,7 +516,7 @@ out:
 }
 
 /* Detach the scheduler first (closing its link), then everything else. */
-static void teardown(struct rss_server *srv, struct bpf_link **tp_links, int ctl_fd)
+static void teardown(struct rss_server *srv, struct bpf_link **tp_links, struct ctl *ctl)
 {
 	int i;
 
@@ -524,8 +525,7 @@ static void teardown(struct rss_server *srv, struct bpf_link **tp_links, int ctl
 	srv->link_fd = -1;
 	for (i = 0; i < NR_TP_LINKS; i++)
 		bpf_link__destroy(tp_links[i]);
-	if (ctl_fd >= 0)
-		close(ctl_fd);
+	ctl_close(ctl);
 	rss_bpf__destroy(srv->skel);
 	srv->skel = NULL;
 }
@@ -537,7 +537,8 @@ int main(int argc, char **argv)
 	struct rss_stats rs = {};
 	struct snap *snaps = NULL;
 	struct rss_conf base = {};
-	int ret = BN_EXIT_ERR, ctl_fd = -1, min_cpus;
+	struct ctl ctl = { .lfd = -1, .epfd = -1 };
+	int ret = BN_EXIT_ERR, min_cpus, err;
 	bool tp_ok;
 
 	bn_log_init("rss");
@@ -565,11 +566,11 @@ int main(int argc, char **argv)
 	}
 
 	if (!env.calib_only) {
-		ctl_fd = ctl_listen(&env);
-		if (ctl_fd < 0) {
+		err = ctl_open(&ctl, &env);
+		if (err) {
 			bn_err("cannot attach to %s: %s", env.iface,
-			       ctl_fd == -EADDRINUSE ? "another rss runs on this interface" :
-			       strerror(-ctl_fd));
+			       err == -EADDRINUSE ? "another rss runs on this interface" :
+			       strerror(-err));
 			goto cleanup;
 		}
 	}
@@ -592,12 +593,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	stats_columns(&rs, &srv);
 	print_started(&srv);
-	if (stats_loop(&srv, &rs, ctl_fd, snaps))
+	if (stats_loop(&srv, &rs, &ctl, snaps))
 		goto cleanup;
 	print_totals(&rs, &srv, &snaps[1]);
 	ret = BN_EXIT_OK;
 cleanup:
-	teardown(&srv, tp_links, ctl_fd);
+	teardown(&srv, tp_links, &ctl);
 	stats_free(&rs);
 	free(snaps);
 	return ret;

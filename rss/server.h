@@ -76,8 +76,22 @@ double active_now(const struct rss_server *srv);
 void account_active(struct rss_server *srv, __u64 now);
 
 /* ctl.c: the hot-swap control socket, both ends */
-int ctl_listen(const struct rss_env *env);
-void ctl_handle(struct rss_server *srv, int lfd);
+#define CTL_CONNS 4
+
+struct ctl {
+	int lfd;		/* listening socket */
+	int epfd;		/* lfd and the connections: the loop waits on this */
+	struct {
+		int fd;		/* -1: free */
+		__u64 since_ns;
+	} conn[CTL_CONNS];
+};
+
+/* Listen for --swap on @env->ifindex; -EADDRINUSE: another rss runs there. */
+int ctl_open(struct ctl *ctl, const struct rss_env *env);
+/* Accept, answer and time out what is ready; never waits. */
+int ctl_process(struct ctl *ctl, struct rss_server *srv);
+void ctl_close(struct ctl *ctl);
 /* rss --swap: send env->spec to the running server; prints; an exit code */
 int ctl_swap(const struct rss_env *env);
 

@@ -519,7 +519,33 @@ case_badinput()
 	else
 		log_fail "bad input: the running server died after a refused swap"
 	fi
+	idle_ctl_clients
 	server_stop
+}
+
+# Control clients that connect and send nothing never hold up the server: a
+# swap behind six of them (more than the server keeps) is answered at once.
+idle_ctl_clients()
+{
+	local ifx i t0 ms pids=()
+
+	ifx=$(ip -n "$srv" -j link show rss-s | jq '.[0].ifindex')
+	for i in 1 2 3 4 5 6; do
+		sleep $((3 * SLOW)) | ip netns exec "$srv" socat - \
+			"ABSTRACT-CONNECT:bpfnet-rss.$ifx,type=5" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	sleep 0.3
+	t0=$(date +%s%N)
+	swap --policy hash --cpus 0,1
+	rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	wait "${pids[@]}"
+	if [ $rc != 0 ] || [ $ms -gt $((500 * SLOW)) ]; then
+		log_fail "bad input: a swap behind 6 idle control clients: exit $rc after $ms ms"
+	else
+		log_ok "bad input: a swap behind 6 idle control clients answered in $ms ms"
+	fi
 }
 
 case_cleanup()
