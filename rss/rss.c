@@ -8,6 +8,9 @@
  * each interval. The dynamic policy's group is steered from here. A running
  * server takes new policies and groups from `rss --swap` over an abstract
  * unix socket of its network namespace, without detaching.
+ *
+ * This file holds the options, the setup stages, the loop and main; the
+ * jobs are in policy.c, ctl.c, calib.c, kthread.c and stats.c (server.h).
  */
 #include <argp.h>
 #include <errno.h>
@@ -178,7 +181,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		env.qsize = bn_opt_u64("--queue-size", arg, 1, 16384);
 		break;
 	case OPT_MODE:
-		env.mode = bn_opt_name("--mode", arg, mode_names, 3);
+		env.mode = bn_opt_name("--mode", arg, mode_names,
+				       sizeof(mode_names) / sizeof(mode_names[0]));
 		break;
 	case OPT_NO_REPLY:
 		env.no_reply = true;

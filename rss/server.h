@@ -74,6 +74,9 @@ struct bpf_program *policy_prog(struct rss_bpf *skel, int policy);
 void group_str(const struct rss_conf *c, char *buf, size_t len);
 double active_now(const struct rss_server *srv);
 void account_active(struct rss_server *srv, __u64 now);
+struct snap;
+/* The dynamic policy's step over the period from snapshot @a to @b. */
+void dynamic_step(struct rss_server *srv, const struct snap *a, const struct snap *b);
 
 /* ctl.c: the hot-swap control socket, both ends */
 #define CTL_CONNS 4
@@ -134,7 +137,7 @@ struct rss_stats {
 	bool json;
 	bool no_reply;
 	void *percpu_buf;		/* one per-CPU map value */
-	struct bn_cpuset cols;		/* CPUs with per-CPU columns */
+	struct bn_cpuset cols;		/* worker CPUs the records show */
 	struct kthreads kt;
 };
 
@@ -146,8 +149,5 @@ void print_header(const struct rss_stats *rs);
 void print_stats(struct rss_stats *rs, struct rss_server *srv, const struct snap *a,
 		 const struct snap *b);
 void print_totals(struct rss_stats *rs, struct rss_server *srv, struct snap *cur);
-
-/* policy.c */
-void dynamic_step(struct rss_server *srv, const struct snap *a, const struct snap *b);
 
 #endif /* BPFNET_RSS_SERVER_H */

@@ -41,7 +41,7 @@ void stats_free(struct rss_stats *rs)
 	rs->percpu_buf = NULL;
 }
 
-/* Find the workers and pick the CPUs that get columns, once attached. */
+/* Find the workers and pick the CPUs the records show, once attached. */
 void stats_columns(struct rss_stats *rs, const struct rss_server *srv)
 {
 	int c;
