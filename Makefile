@@ -11,8 +11,21 @@ rss_EXTRA := rss-client
 rss_SRCS := rss/policy.c rss/ctl.c rss/calib.c rss/kthread.c rss/stats.c
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
+rss-client_SRCS := rss/load.c rss/model.c rss/plot.c rss/results.c
 
 OUTPUT ?= .output
+KSFT_DIR := $(OUTPUT)/ksft
+
+# make SAN=1: the same tree with AddressSanitizer and UBSan, objects in
+# .output/san and binaries under .output/san/bin/ (the normal build is left
+# as it is; the kselftest headers are the normal tree's).
+ifeq ($(SAN),1)
+OUTPUT := .output/san
+KSFT_DIR := .output/ksft
+BIN_DIR := $(OUTPUT)/bin/
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined
+endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= gcc
@@ -43,6 +56,8 @@ LIBBPF_CFLAGS := $(shell $(PKG_CONFIG) --cflags libbpf 2>/dev/null)
 LIBBPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 
 CFLAGS ?= -g -O2
+CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
 CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 -D_GNU_SOURCE \
 	  -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 LDLIBS += $(LIBBPF_LIBS) -lm -lpthread
@@ -54,12 +69,16 @@ CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
 	      -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 
-BINS := $(foreach t,$(TOOLS),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA)))
+BINS := $(addprefix $(BIN_DIR),$(foreach t,$(TOOLS),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA))))
+
+# A build program that is missing is named, with the fix, in one line.
+need = command -v $(1) >/dev/null 2>&1 || { echo "bpfnet: $(1) not found: run 'make deps' (as root) to install $(2)" >&2; exit 1; }
+LIBBPF_FOUND := $(shell $(PKG_CONFIG) --exists libbpf 2>/dev/null && echo yes)
 
 # Selftest lists (TEST_PROGS, TEST_GEN_PROGS, TEST_BPF) live in selftests/Makefile.
 BPFNET_TOP := 1
 include selftests/Makefile
-TEST_BINS := $(addprefix selftests/,$(TEST_GEN_PROGS) $(BENCH_GEN_PROGS))
+TEST_BINS := $(addprefix $(BIN_DIR)selftests/,$(TEST_GEN_PROGS) $(BENCH_GEN_PROGS))
 
 LIBCOMMON := $(OUTPUT)/libcommon.a
 COMMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(filter-out %.bpf.c,$(wildcard common/*.c)))
@@ -68,13 +87,21 @@ COMMON_OBJS := $(patsubst %.c,$(OUTPUT)/%.o,$(filter-out %.bpf.c,$(wildcard comm
 .DELETE_ON_ERROR:
 .SECONDARY:
 .PHONY: all $(TOOLS) selftests deps ksft check vmtest bench demo install clean \
+	fuzz fuzz-build \
 	FORCE
 
 all: $(BINS) selftests
 
-$(foreach t,$(TOOLS),$(eval $(t): $(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA))))
+$(foreach t,$(TOOLS),$(eval $(t): $(addprefix $(BIN_DIR),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA)))))
 
+# The C selftests need the kselftest headers, which only `make deps` (and so
+# `make check`) downloads: a plain `make` never goes to the network.
+ifneq ($(wildcard $(KSFT_DIR)/kselftest_harness.h),)
 selftests: $(TEST_BINS)
+else
+selftests:
+	@echo "bpfnet: C selftests not built: no kselftest headers in $(KSFT_DIR); 'make deps' or 'make check' fetches them (from Debian's linux-source-6.1, a 140 MB download)" >&2
+endif
 
 # ---- vmlinux.h ----
 ifndef VMLINUX_H_GIVEN
@@ -82,6 +109,7 @@ $(VMLINUX_H):
 	$(Q)if [ ! -r "$(VMLINUX_BTF)" ]; then \
 		echo "bpfnet: no kernel BTF at $(VMLINUX_BTF): set VMLINUX_BTF=<file with BTF> or VMLINUX_H=<vmlinux.h>" >&2; \
 		exit 1; fi
+	$(Q)$(call need,$(BPFTOOL),bpftool)
 	$(Q)mkdir -p $(@D)
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
@@ -93,17 +121,21 @@ endif
 # ---- BPF objects and skeletons: <dir>/<name>.bpf.c -> .output/<dir>/<name>.skel.h ----
 $(OUTPUT)/%.bpf.o: %.bpf.c $(VMLINUX_H) $(wildcard common/*.bpf.h) common/flow.h
 	$(call msg,BPF,$@)
+	$(Q)$(call need,$(CLANG),clang and llvm)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -I$(<D) -include $(VMLINUX_H) $(CLANG_SYS_INCLUDES) \
 		-c $< -o $@
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
+	$(Q)$(call need,$(BPFTOOL),bpftool)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # ---- user space ----
 $(OUTPUT)/%.o: %.c
 	$(call msg,CC,$@)
+	$(Q)$(call need,$(CC),gcc)
+	$(Q)[ -n "$(LIBBPF_FOUND)" ] || { echo "bpfnet: libbpf not found by $(PKG_CONFIG): run 'make deps' (as root) to install pkg-config and libbpf-dev" >&2; exit 1; }
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -I$(<D) -I$(OUTPUT)/$(<D) -MMD -MP -c $< -o $@
 
@@ -120,23 +152,45 @@ $(LIBCOMMON): $(COMMON_OBJS)
 	$(Q)$(AR) rcs $@ $^
 
 define tool_bin
-$(1)/$(2): $(OUTPUT)/$(1)/$(2).o $(patsubst %.c,$(OUTPUT)/%.o,$($(2)_SRCS)) $(LIBCOMMON)
+$(BIN_DIR)$(1)/$(2): $(OUTPUT)/$(1)/$(2).o $(patsubst %.c,$(OUTPUT)/%.o,$($(2)_SRCS)) $(LIBCOMMON)
 	$$(call msg,BINARY,$$@)
+	$(Q)mkdir -p $$(@D)
 	$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),$(b)))))
 
 # C selftests build against the kselftest harness from linux-source-6.1.
-KSFT_DIR := $(OUTPUT)/ksft
 $(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \
 	-Wno-sign-compare -Wno-format-overflow
 $(call user_objs,selftests) $(call user_objs,selftests/bench): | $(KSFT_DIR)/kselftest_harness.h
-selftests/%: $(OUTPUT)/selftests/%.o $(LIBCOMMON)
+$(BIN_DIR)selftests/%: $(OUTPUT)/selftests/%.o $(LIBCOMMON)
 	$(call msg,BINARY,$@)
+	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(KSFT_DIR)/kselftest_harness.h:
-	$(Q)OUTPUT=$(OUTPUT) ./selftests/deps.sh ksft
+	$(Q)echo "bpfnet: no $@: 'make deps' fetches the kselftest headers" >&2; exit 1
+
+# ---- fuzzing: libFuzzer targets in selftests/fuzz/, built with clang ----
+# fuzz_<name>.c links the common parsers and its fuzz_<name>_SRCS.
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,%,$(wildcard selftests/fuzz/fuzz_*.c))
+FUZZ_COMMON := common/common.c common/cli.c common/output.c common/http.c common/loop.c
+FUZZ_SECONDS ?= 600
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
+
+$(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_COMMON) $(wildcard common/*.h)
+	$(call msg,FUZZ,$@)
+	$(Q)$(call need,$(CLANG),clang and llvm)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(addprefix -I,$(sort $(dir $($*_SRCS)))) $< $(FUZZ_COMMON) \
+		$($*_SRCS) $(LIBBPF_LIBS) -lm -o $@
+
+fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
+
+fuzz: deps fuzz-build
+	$(Q)FUZZ_DIR=$(FUZZ_DIR) ./selftests/fuzz/run.sh $(FUZZ_SECONDS)
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
 
@@ -146,6 +200,8 @@ deps:
 
 check: deps
 	$(Q)$(MAKE) all
+	$(Q)$(MAKE) SAN=1 all
+	$(Q)$(MAKE) fuzz-build
 	$(Q)./selftests/check.sh
 
 vmtest: deps

@@ -49,58 +49,66 @@ TEST_F(minimal, tracepoint_counts_syscalls)
 	EXPECT_EQ(100, self->skel->bss->getppid_calls);
 }
 
-/* Build Ethernet [+ VLAN] + IPv4/IPv6 + UDP/TCP into @buf; returns its length. */
+/*
+ * Build Ethernet [+ VLAN] + IPv4/IPv6 + UDP/TCP into @buf; returns its length.
+ * Headers are filled in aligned locals and copied: after the 14-byte Ethernet
+ * header the buffer is not aligned for their 32-bit fields.
+ */
 static int build_pkt(uint8_t *buf, int family, int proto, int vlans, int trunc)
 {
-	struct ethhdr *eth = (void *)buf;
-	uint8_t *p = buf + sizeof(*eth);
-	uint16_t type = family == AF_INET ? ETH_P_IP : ETH_P_IPV6;
+	struct ethhdr eth = { 0 };
+	uint8_t *p = buf + sizeof(eth);
+	uint16_t type = family == AF_INET ? ETH_P_IP : ETH_P_IPV6, v[2];
 	int i, l4len = proto == IPPROTO_TCP ? sizeof(struct tcphdr) : sizeof(struct udphdr);
 
 	memset(buf, 0, 256);
-	eth->h_proto = htons(vlans ? ETH_P_8021Q : type);
+	eth.h_proto = htons(vlans ? ETH_P_8021Q : type);
+	memcpy(buf, &eth, sizeof(eth));
 	for (i = 0; i < vlans; i++) {
-		uint16_t *v = (uint16_t *)p;
-
 		v[0] = htons(100 + i);
 		v[1] = htons(i + 1 < vlans ? ETH_P_8021Q : type);
+		memcpy(p, v, sizeof(v));
 		p += 4;
 	}
 	if (family == AF_INET) {
-		struct iphdr *ip = (void *)p;
+		struct iphdr ip = { 0 };
 
-		ip->version = 4;
-		ip->ihl = 5;
-		ip->tot_len = htons(sizeof(*ip) + l4len);
-		ip->ttl = 64;
-		ip->protocol = proto;
-		inet_pton(AF_INET, "198.18.1.1", &ip->saddr);
-		inet_pton(AF_INET, "198.18.1.2", &ip->daddr);
-		p += sizeof(*ip);
+		ip.version = 4;
+		ip.ihl = 5;
+		ip.tot_len = htons(sizeof(ip) + l4len);
+		ip.ttl = 64;
+		ip.protocol = proto;
+		inet_pton(AF_INET, "198.18.1.1", &ip.saddr);
+		inet_pton(AF_INET, "198.18.1.2", &ip.daddr);
+		memcpy(p, &ip, sizeof(ip));
+		p += sizeof(ip);
 	} else {
-		struct ipv6hdr *ip6 = (void *)p;
+		struct ipv6hdr ip6 = { 0 };
 
-		ip6->version = 6;
-		ip6->payload_len = htons(l4len);
-		ip6->nexthdr = proto;
-		ip6->hop_limit = 64;
-		inet_pton(AF_INET6, "2001:db8:1::1", &ip6->saddr);
-		inet_pton(AF_INET6, "2001:db8:1::2", &ip6->daddr);
-		p += sizeof(*ip6);
+		ip6.version = 6;
+		ip6.payload_len = htons(l4len);
+		ip6.nexthdr = proto;
+		ip6.hop_limit = 64;
+		inet_pton(AF_INET6, "2001:db8:1::1", &ip6.saddr);
+		inet_pton(AF_INET6, "2001:db8:1::2", &ip6.daddr);
+		memcpy(p, &ip6, sizeof(ip6));
+		p += sizeof(ip6);
 	}
 	if (proto == IPPROTO_TCP) {
-		struct tcphdr *th = (void *)p;
+		struct tcphdr th = { 0 };
 
-		th->source = htons(40000);
-		th->dest = htons(5201);
-		th->doff = 5;
-		th->syn = 1;
+		th.source = htons(40000);
+		th.dest = htons(5201);
+		th.doff = 5;
+		th.syn = 1;
+		memcpy(p, &th, sizeof(th));
 	} else {
-		struct udphdr *uh = (void *)p;
+		struct udphdr uh = { 0 };
 
-		uh->source = htons(40000);
-		uh->dest = htons(5201);
-		uh->len = htons(l4len);
+		uh.source = htons(40000);
+		uh.dest = htons(5201);
+		uh.len = htons(l4len);
+		memcpy(p, &uh, sizeof(uh));
 	}
 	p += l4len;
 	return p - buf - trunc;

@@ -2,8 +2,11 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check.sh - what `make check` runs: the selftests on the running kernel, then
-# the same selftests in a VM on Debian's 6.1 kernel (selftests/vmtest.sh),
-# and one last line totalling both stages. BPFNET_NO_VM=1 skips the VM stage.
+# a VM stage per kernel of VM_KERNELS (default "6.1 6.12", pins in
+# selftests/vm/fetch.sh): the first runs every selftest, each other one the
+# tests that prove loading and attaching (TEST_VM_QUICK in selftests/Makefile).
+# Each stage prints its own "N passed, N failed, N skipped" line; the last line
+# totals all stages. BPFNET_NO_VM=1 skips the VM stages.
 
 cd "$(dirname "$0")" || exit 1
 
@@ -12,24 +15,43 @@ total() { sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-echo "# stage 1: host kernel $(uname -r)"
-./run_tests.sh | tee "$log"
-read -r p1 f1 s1 <<< "$(total "$log")"
-[ -z "$p1" ] && { p1=0; f1=1; s1=0; }
+P=0 F=0 S=0
+add_stage()
+{
+	local p f s
 
-p2=0 f2=0 s2=0
-if [ "${BPFNET_NO_VM:-0}" != 1 ] && [ -x ./vmtest.sh ]; then
-	echo "# stage 2: VM"
-	./vmtest.sh | tee "$log"
-	rc=${PIPESTATUS[0]}
-	read -r p2 f2 s2 <<< "$(total "$log")"
-	if [ -z "$p2" ]; then
-		p2=0; f2=1; s2=0
-	elif [ "$rc" -ne 0 ] && [ "$f2" -eq 0 ]; then
-		f2=1	# the VM itself failed (boot, panic, timeout)
+	read -r p f s <<< "$(total "$log")"
+	if [ -z "$p" ]; then
+		p=0; f=1; s=0
+	elif [ "$1" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1	# the stage itself failed (VM boot, panic, timeout)
 	fi
+	P=$((P + p)) F=$((F + f)) S=$((S + s))
+}
+
+echo "# stage 1: host kernel $(uname -r)"
+start=$(date +%s)
+./run_tests.sh | tee "$log"
+add_stage "${PIPESTATUS[0]}"
+echo "# stage 1 took $(( $(date +%s) - start ))s"
+
+if [ "${BPFNET_NO_VM:-0}" != 1 ] && [ -x ./vmtest.sh ]; then
+	read -r -a quick <<< "$(make -s print-vm-quick)"
+	n=1 first=1
+	for k in ${VM_KERNELS:-6.1 6.12}; do
+		n=$((n + 1))
+		if [ "$first" = 1 ]; then
+			echo "# stage $n: VM, kernel $k, every selftest"
+			(cd .. && ./selftests/vmtest.sh -K "$k") | tee "$log"
+		else
+			echo "# stage $n: VM, kernel $k, load and attach: ${quick[*]}"
+			(cd .. && ./selftests/vmtest.sh -K "$k" -T 1800 "${quick[@]}") | tee "$log"
+		fi
+		add_stage "${PIPESTATUS[0]}"
+		first=0
+	done
 fi
 
-echo "# total: host and VM stages"
-echo "$((p1 + p2)) passed, $((f1 + f2)) failed, $((s1 + s2)) skipped"
-[ $((f1 + f2)) -eq 0 ]
+echo "# total: all stages"
+echo "$P passed, $F failed, $S skipped"
+[ "$F" -eq 0 ]

@@ -11,11 +11,12 @@ OUTPUT=${OUTPUT:-.output}
 
 # build
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev"
+PKGS="$PKGS libclang-rt-14-dev"	# make SAN=1 with clang, libFuzzer (make fuzz)
 # tests and demo
 PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbsd tcpdump"
 PKGS="$PKGS iperf3 xz-utils procps"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
-PKGS="$PKGS libbpf-tools"	# netcost: bench peer (softirqs)
+PKGS="$PKGS libbpf-tools linux-perf"	# netcost: bench peer (softirqs); bench: timer cost (perf)
 PKGS="$PKGS curl prometheus"	# elephant: /metrics scraped by curl and a real prometheus
 # VM stage
 PKGS="$PKGS qemu-system-x86 busybox-static"
@@ -62,7 +63,7 @@ deps_ksft()
 	tmp=$(mktemp -d "$dir/dl.XXXXXX")
 	chmod 755 "$tmp"
 	trap 'rm -rf "$tmp"' EXIT
-	echo "deps: fetching the kselftest harness from $KSFT_PKG" >&2
+	echo "deps: fetching the kselftest harness from $KSFT_PKG (a 140 MB download, two headers kept)" >&2
 	(cd "$tmp" && apt-get download -qq "$KSFT_PKG" 2>/dev/null) ||
 		{ apt_update && (cd "$tmp" && apt-get download -qq "$KSFT_PKG" 2>/dev/null); }
 	deb=$(ls "$tmp"/*.deb)

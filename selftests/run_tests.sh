@@ -3,7 +3,8 @@
 #
 # run_tests.sh [TEST...] - run selftests, print KTAP/TAP 13, end with one line
 # "N passed, N failed, N skipped". Default: every TEST_PROGS and TEST_GEN_PROGS
-# entry of selftests/Makefile. Exit 4 is a SKIP, 124 a TIMEOUT (a failure).
+# entry of selftests/Makefile. TEST:CASE[,CASE...] runs only those cases of a
+# shell test (its run_cases arguments). Exit 4 is a SKIP, 124 a TIMEOUT (a failure).
 # KSFT_TIMEOUT overrides the per-test timeout of selftests/settings.
 
 cd "$(dirname "$0")" || exit 1
@@ -24,9 +25,12 @@ n=0
 
 echo "TAP version 13"
 echo "1..${#tests[@]}"
-for t in "${tests[@]}"; do
+for spec in "${tests[@]}"; do
 	n=$((n + 1))
-	name="selftests: bpfnet: $t"
+	t=${spec%%:*}
+	cases=()
+	[ "$t" != "$spec" ] && IFS=, read -r -a cases <<< "${spec#*:}"
+	name="selftests: bpfnet: $spec"
 	echo "# $name"
 	if [ ! -x "./$t" ]; then
 		echo "# $t: not found or not executable (run make)"
@@ -35,7 +39,7 @@ for t in "${tests[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
-	timeout --foreground -k 10 "$timeout_s" "./$t" 2>&1 | sed -u 's/^/# /'
+	timeout --foreground -k 10 "$timeout_s" "./$t" "${cases[@]}" 2>&1 | sed -u 's/^/# /'
 	rc=${PIPESTATUS[0]}
 	secs=$(( $(date +%s) - start ))
 	case $rc in

@@ -1,8 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# vmtest.sh - run the selftests inside a qemu VM on Debian's stock 6.1 kernel,
-# where kprobes and fentry/fexit work (they do not on our 6.18 dev/CI kernel).
+# vmtest.sh - run the selftests inside a qemu VM on one of Debian's stock
+# kernels (6.1 by default, 6.12 with -K 6.12; the pins are in
+# selftests/vm/fetch.sh), where kprobes and fentry/fexit work (they do not on
+# our 6.18 dev/CI kernel).
 #
 # The guest runs the binaries built on the host: the host's root is shared
 # read-only over virtio-9p with a tmpfs overlay on top (selftests/vm/init),
@@ -23,16 +25,20 @@ KSFT_TIMEOUT_VM=${VMTEST_KSFT_TIMEOUT:-900}
 STALL=${VMTEST_STALL:-300}
 MODE=run
 TESTS=()
+VMK=6.1
 
 usage()
 {
 	cat <<EOF
-usage: $0 [-t TEST]... [-s] [-T SECONDS] [-k SECONDS] [TEST...]
+usage: $0 [-K KERNEL] [-t TEST]... [-s] [-T SECONDS] [-k SECONDS] [TEST...]
 
-Boot Debian's 6.1 kernel under qemu (TCG) and run selftests in it.
+Boot one of Debian's kernels under qemu (TCG) and run selftests in it.
 
+  -K, --kernel KERNEL    the pinned kernel to boot: 6.1 (default) or 6.12
+                         (selftests/vm/fetch.sh lists the pins)
   -t, --test TEST        run TEST (a name from selftests/Makefile); repeatable.
-                         Default: all of TEST_PROGS, TEST_GEN_PROGS, TEST_VM_ONLY
+                         Default: all of TEST_PROGS, TEST_GEN_PROGS, TEST_VM_ONLY.
+                         TEST:CASE[,CASE] runs only those cases of a shell test
   -s, --shell            interactive shell in the VM instead, in the repository
                          with BPFNET_VM=1 (exit or Ctrl-a x ends it)
   -T, --timeout SECONDS  bound on the whole VM run, boot included
@@ -48,6 +54,7 @@ Run as root, after make (the guest runs the binaries built on the host).
 Examples:
   $0                          # every selftest in the VM
   $0 -t ct_hooks_test         # one test
+  $0 -K 6.12 bpf_load_test     # on Debian's 6.12
   $0 -s                       # debug: a shell in the VM
 EOF
 }
@@ -69,6 +76,10 @@ while [ $# -gt 0 ]; do
 	-t|--test)
 		[ $# -ge 2 ] || { echo "vmtest: $1 needs a test name" >&2; exit 2; }
 		TESTS+=("$2"); shift 2 ;;
+	-K|--kernel)
+		[[ "${2:-}" =~ ^[0-9]+\.[0-9]+$ ]] ||
+			{ echo "vmtest: $1 needs a kernel like 6.1 or 6.12, not '${2:-}'" >&2; exit 2; }
+		VMK=$2; shift 2 ;;
 	-s|--shell)
 		MODE=shell; shift ;;
 	-T|--timeout)
@@ -95,11 +106,11 @@ QEMU=qemu-system-x86_64
 mkdir -p "$OUTPUT/vm" || die "cannot create $OUTPUT/vm"
 VMDIR=$(cd "$OUTPUT/vm" && pwd)
 
-if [ ! -e "$VMDIR/kernel/.complete" ] || ! command -v "$QEMU" >/dev/null ||
+if [ ! -e "$VMDIR/kernel-$VMK/.complete" ] || ! command -v "$QEMU" >/dev/null ||
    ! command -v busybox >/dev/null; then
-	OUTPUT=$OUTPUT ./selftests/deps.sh vm || die "cannot fetch the VM's kernel and qemu"
+	OUTPUT=$OUTPUT ./selftests/vm/fetch.sh "$VMK" || die "cannot fetch kernel $VMK and qemu"
 fi
-KDIR=$(cd "$VMDIR/kernel" && pwd -P) || die "no guest kernel in $VMDIR/kernel"
+KDIR=$(cd "$VMDIR/kernel-$VMK" && pwd -P) || die "no guest kernel in $VMDIR/kernel-$VMK"
 VMLINUZ=$(ls "$KDIR"/boot/vmlinuz-* 2>/dev/null | head -n1)
 [ -n "$VMLINUZ" ] || die "no vmlinuz in $KDIR/boot"
 KVER=${VMLINUZ##*/vmlinuz-}
@@ -177,7 +188,10 @@ build_initramfs()
 	mkdir -p "$stage/bin" "$stage/lib/modules/$KVER" || return 1
 	cp "$(command -v busybox)" "$stage/bin/busybox" || return 1
 	cp selftests/vm/init "$stage/init" && chmod 755 "$stage/init" || return 1
+	cp "$MODDIR/modules.builtin" "$stage/lib/modules/$KVER/" || return 1
 	for m in virtio_pci 9pnet_virtio 9p overlay; do
+		# built in on some kernels (virtio_pci on 6.12): nothing to copy
+		grep -qE "(^|/)$m\.ko$" "$MODDIR/modules.builtin" && continue
 		dep=$(grep -E "(^|/)$m\.ko(\.[a-z]+)?:" "$MODDIR/modules.dep") ||
 			{ echo "vmtest: module $m not in $MODDIR/modules.dep" >&2; return 1; }
 		for f in ${dep/:/}; do
@@ -226,7 +240,8 @@ if [ "$MODE" = shell ]; then
 	exit $?
 fi
 
-echo "vmtest: booting $KVER under qemu TCG (timeout ${TOTAL_TIMEOUT}s); tests: ${TESTS[*]}" >&2
+echo "vmtest: booting $KVER"
+echo "vmtest: qemu TCG, timeout ${TOTAL_TIMEOUT}s; tests: ${TESTS[*]}" >&2
 start=$(date +%s)
 # qemu's console goes to console.log and, prefixed, to our stdout. In the
 # background, so that the INT/TERM traps run at once (bash defers them while
@@ -319,6 +334,6 @@ elif [ "$(cat "$SHARE/rc")" != 0 ] || [ "$failed" != 0 ]; then
 	rc=1
 fi
 [ "$rc" = 0 ] || KEEP_RUN=1
-echo "vmtest: VM stage took ${elapsed}s" >&2
+echo "vmtest: VM stage ($KVER) took ${elapsed}s" >&2
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $rc
