@@ -10,10 +10,11 @@
 # flow on one CPU; dynamic grows under load and shrinks after; jsq routes
 # around a starved CPU; a policy swap under load loses nothing; ping, TCP and
 # other UDP pass untouched; malformed requests are counted; bad input fails
-# cleanly; SIGINT, SIGTERM and kill -9 leave no XDP program behind; skb mode;
-# IPv6; a request with IPv4 options (the worker parses that one in full).
+# cleanly (usage errors: exit 2, one line, nothing attached); SIGINT, SIGTERM
+# and kill -9 leave no XDP program behind; skb mode; IPv6; a request with IPv4
+# options (the worker parses that one in full).
 #
-# Usage: test_rss.sh [CASE...]   (default: every case)
+# Usage: test_rss.sh [CASE...]   (default: every case in CASES)
 
 source "$(dirname "$0")/lib.sh"
 
@@ -36,8 +37,7 @@ if [ "$(nproc)" -lt 2 ]; then
 	exit $ksft_skip
 fi
 
-TMP=$(mktemp -d /tmp/test_rss.XXXXXX)
-[ "${TEST_RSS_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
+make_tmp test_rss
 
 setup_ns cli srv
 # one receive queue per CPU on the client side: each worker CPU sends its
@@ -55,20 +55,18 @@ ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null || {
 ip netns exec "$cli" ping -c 1 -W 2 "$S4" >/dev/null
 ip netns exec "$cli" ping -c 1 -W 2 "$S6" >/dev/null
 
-SPID=
+SNAME=
 
-# server_start NAME ARGS...: rss in the server namespace, JSON every 0.5 s.
+# server_start NAME ARGS...: rss in the server namespace, JSON every 0.5 s,
+# records in $TMP/NAME.srv.out, stderr in $TMP/NAME.srv.err; waits for
+# "rss: ready".
 server_start()
 {
-	local name=$1
-
+	SNAME=$1.srv
 	shift
-	ip netns exec "$srv" "$RSS" -I rss-s --port $PORT -j -i 0.5 "$@" \
-		>"$TMP/$name.srv" 2>"$TMP/$name.srv.err" &
-	SPID=$!
-	on_cleanup "kill -9 $SPID"
-	if ! wait_for_file $((10 * SLOW)) "$TMP/$name.srv.err" "Ctrl-C to stop"; then
-		log_fail "$name: rss did not start: $(head -c 300 "$TMP/$name.srv.err")"
+	if ! tool_start "$SNAME" ip netns exec "$srv" "$RSS" -I rss-s --port $PORT -j -i 0.5 "$@"
+	then
+		log_fail "${SNAME%.srv}: rss did not start: $(head -c 300 "$TMP/$SNAME.err")"
 		return 1
 	fi
 }
@@ -76,13 +74,7 @@ server_start()
 # server_stop [SIGNAL]: stop rss, wait for it; returns its exit status.
 server_stop()
 {
-	local rc
-
-	kill -"${1:-INT}" "$SPID" 2>/dev/null
-	wait "$SPID"
-	rc=$?
-	SPID=
-	return $rc
+	tool_stop "$SNAME" "${1:-INT}"
 }
 
 # client NAME ARGS...: rss-client in the client namespace, JSON records.
@@ -134,7 +126,7 @@ check_all_answered()
 
 	sent=$(total "$TMP/$name.cli" sent)
 	rcvd=$(total "$TMP/$name.cli" received)
-	rx=$(total "$TMP/$name.srv" rx)
+	rx=$(total "$TMP/$name.srv.out" rx)
 	bad=$(sed -n 's/.* \([0-9]*\) bad timestamps.*/\1/p' "$TMP/$name.cli.err")
 	if [ "$sent" -lt 100 ]; then
 		log_fail "$name: only $sent requests sent"
@@ -169,22 +161,19 @@ udp_errors()
 drops()
 {
 	jq -s -r 'map(.drop_queue + .drop_kthread) | add | "\(.) queue/kthread drops, " ' \
-		"$TMP/$1.srv" | tr -d '\n'
+		"$TMP/$1.srv.out" | tr -d '\n'
 	jq -s -r '(map(.drop_xmit) | add | tostring) + " transmit drops, " +
-		  (map(.drop_worker // 0) | add | tostring) + " worker drops"' "$TMP/$1.srv"
+		  (map(.drop_worker // 0) | add | tostring) + " worker drops"' "$TMP/$1.srv.out"
 }
 
-# per-CPU counts served by the workers, from the server records
+# per-CPU counts served by the workers, from the server records' workers array
 served() # NAME CPU [short|long]
 {
-	if [ -n "$3" ]; then
-		total "$TMP/$1.srv" "cpu$2_$3"
-	else
-		echo $(( $(total "$TMP/$1.srv" "cpu$2_short") + $(total "$TMP/$1.srv" "cpu$2_long") ))
-	fi
+	jq -s --argjson c "$2" --arg k "${3:-}" 'map(.workers[]? | select(.cpu == $c) |
+		if $k == "" then .short + .long else .[$k] end) | add // 0' "$TMP/$1.srv.out"
 }
 
-test_rr()
+case_rr()
 {
 	local c0 c1 diff
 
@@ -200,7 +189,7 @@ test_rr()
 	fi
 }
 
-test_hash()
+case_hash()
 {
 	local bad
 
@@ -215,7 +204,7 @@ test_hash()
 	fi
 }
 
-test_split()
+case_split()
 {
 	local s0 l0 s1 l1 sent_long
 
@@ -233,7 +222,7 @@ test_split()
 	fi
 }
 
-test_dynamic()
+case_dynamic()
 {
 	local grew last
 
@@ -243,8 +232,8 @@ test_dynamic()
 	# idle: the group must shrink back to its minimum
 	sleep $((2 * SLOW))
 	server_stop
-	grew=$(jq -r 'select(.rx > 0) | .group' "$TMP/dynamic.srv" | grep -c '^0,1$')
-	last=$(tail -1 "$TMP/dynamic.srv" | jq -r .group)
+	grew=$(jq -r 'select(.rx > 0) | .group' "$TMP/dynamic.srv.out" | grep -c '^0,1$')
+	last=$(tail -1 "$TMP/dynamic.srv.out" | jq -r .group)
 	if ! grep -q "policy dynamic, group 0, " "$TMP/dynamic.srv.err"; then
 		log_fail "dynamic: did not start with one cpu: $(cat "$TMP/dynamic.srv.err")"
 	elif [ "$grew" -lt 1 ]; then
@@ -258,21 +247,20 @@ test_dynamic()
 	log_info "dynamic: client $(sed -n 's/.*total: //p' "$TMP/dynamic.cli.err")"
 }
 
-# kthread_pid CPU: pid of the cpumap kthread of CPU (only one rss runs; the
-# newest one, should an earlier server's kthread still be on its way out)
+# kthread_pid NAME CPU: pid of the cpumap kthread of CPU of this test's server
+# NAME, as it said with -v (other rss instances on the host have their own)
 kthread_pid()
 {
-	ps -eo pid=,comm= | awk -v c="cpumap/$1/" 'index($2, c) == 1 && $1 > p { p = $1 }
-						  END { if (p) print p }'
+	sed -n "s/^rss: cpumap worker of cpu $2: pid \([0-9]*\)$/\1/p" "$TMP/$1.srv.err" | tail -1
 }
 
-test_jsq()
+case_jsq()
 {
 	local kpid kpid0 hog cpid c0 c1 infl
 
-	server_start jsq --policy jsq --cpus 0,1 || return
-	kpid=$(kthread_pid 1)
-	kpid0=$(kthread_pid 0)
+	server_start jsq -v --policy jsq --cpus 0,1 || return
+	kpid=$(kthread_pid jsq 1)
+	kpid0=$(kthread_pid jsq 0)
 	if [ -z "$kpid" ] || [ -z "$kpid0" ]; then
 		log_fail "jsq: no cpumap kthread for cpu 0 or 1"
 		return
@@ -296,7 +284,7 @@ test_jsq()
 	check_all_answered jsq
 	c0=$(served jsq 0)
 	c1=$(served jsq 1)
-	infl=$(tail -1 "$TMP/jsq.srv" | jq .inflight)
+	infl=$(tail -1 "$TMP/jsq.srv.out" | jq .inflight)
 	if [ $((c0 * 100)) -lt $(( (c0 + c1) * 75 )) ]; then
 		log_fail "jsq: did not avoid the starved cpu 1: cpu0 $c0, cpu1 $c1"
 	elif [ "$infl" != 0 ]; then
@@ -306,13 +294,13 @@ test_jsq()
 	fi
 }
 
-test_p2c()
+case_p2c()
 {
 	local infl
 
 	light_run p2c --policy p2c --cpus 0,1 -- \
 		--clients 2 --rate $((3000 / SLOW)) --mix 90:10 -d 2 "$S4" || return
-	infl=$(tail -1 "$TMP/p2c.srv" | jq .inflight)
+	infl=$(tail -1 "$TMP/p2c.srv.out" | jq .inflight)
 	if [ "$(served p2c 0)" = 0 ] || [ "$(served p2c 1)" = 0 ] || [ "$infl" != 0 ]; then
 		log_fail "p2c: cpu0 $(served p2c 0), cpu1 $(served p2c 1), in flight $infl"
 	else
@@ -325,7 +313,7 @@ swap()
 	ip netns exec "$srv" "$RSS" -I rss-s --swap "$@" 2>>"$TMP/swap.err"
 }
 
-test_swap()
+case_swap()
 {
 	local cpid ok=1 pols
 
@@ -343,7 +331,7 @@ test_swap()
 	wait $cpid
 	sleep 0.6
 	server_stop
-	pols=$(jq -r .policy "$TMP/swap.srv" | sort -u | tr '\n' ' ')
+	pols=$(jq -r .policy "$TMP/swap.srv.out" | sort -u | tr '\n' ' ')
 	if [ $ok = 0 ]; then
 		log_fail "swap: a swap was refused: $(cat "$TMP/swap.err")"
 	elif [ "$(echo "$pols" | wc -w)" -lt 5 ]; then
@@ -383,7 +371,7 @@ long_payload_request()
 		[ "$(tail -c 16 "$TMP/reply64.bin")" = tail-of-16-bytes ]
 }
 
-test_malformed()
+case_malformed()
 {
 	local i short magic class hdr lpid upid
 
@@ -422,10 +410,10 @@ test_malformed()
 	kill $upid 2>/dev/null
 	wait $upid 2>/dev/null
 	check_all_answered malformed 1
-	short=$(total "$TMP/malformed.srv" short_pkt)
-	magic=$(total "$TMP/malformed.srv" bad_magic)
-	class=$(total "$TMP/malformed.srv" bad_class)
-	hdr=$(total "$TMP/malformed.srv" bad_hdr)
+	short=$(total "$TMP/malformed.srv.out" short_pkt)
+	magic=$(total "$TMP/malformed.srv.out" bad_magic)
+	class=$(total "$TMP/malformed.srv.out" bad_class)
+	hdr=$(total "$TMP/malformed.srv.out" bad_hdr)
 	if [ "$short/$magic/$class/$hdr" != "5/4/3/2" ]; then
 		log_fail "malformed: counted short/magic/class/fragment $short/$magic/$class/$hdr, sent 5/4/3/2"
 	else
@@ -452,19 +440,64 @@ expect_fail()
 	fi
 }
 
-test_badinput()
+# ctl_bound: does an rss control socket for this test's interface exist?
+ctl_bound()
 {
-	local S="ip netns exec $srv $RSS" C="ip netns exec $cli $CLIENT"
+	ip netns exec "$srv" ss -xlH 2>/dev/null |
+		grep -q "@bpfnet-rss\.$(ip -n "$srv" -j link show rss-s | jq ".[0].ifindex")\b"
+}
+
+# rss_usage WHAT PATTERN ARGS...: rss ARGS is a usage error (exit 2, one line,
+# nothing on stdout) whose line matches PATTERN.
+rss_usage()
+{
+	local what=$1 pat=$2
+
+	shift 2
+	expect_usage_error "usage: $what" ip netns exec "$srv" "$RSS" "$@"
+	if ! ip netns exec "$srv" "$RSS" "$@" 2>&1 >/dev/null | grep -qE -- "$pat"; then
+		log_fail "usage: $what: the message does not say '$pat'"
+	fi
+}
+
+# Usage errors: exit 2 with one line, nothing on stdout, before anything is
+# loaded or attached to this test's interface.
+case_usage()
+{
+	rss_usage "unknown option" "unrecognized option '--bogus'" -I rss-s --bogus
+	rss_usage "unexpected argument" "unexpected argument 'extra'" -I rss-s extra
+	rss_usage "missing option argument" "requires an argument" -I rss-s --policy
+	rss_usage "-i 18446744073s" "invalid interval" -I rss-s -i 18446744073s
+	rss_usage "-d 18446744073s" "invalid duration" -I rss-s -d 18446744073s
+	rss_usage "-i below 10ms" "invalid interval '5ms'" -I rss-s -i 5ms
+	rss_usage "-d 0" "invalid duration '0'" -I rss-s -d 0
+	rss_usage "unknown policy" "invalid --policy 'fifo'" -I rss-s --policy fifo
+	rss_usage "unknown mode" "invalid --mode 'fast'" -I rss-s --mode fast
+	rss_usage "cpu that does not exist" "cpu 99 does not exist" -I rss-s --cpus 0,99
+	rss_usage "reversed cpu range" "invalid cpu list '1-0'" -I rss-s --cpus 1-0
+	rss_usage "cpu list garbage" "invalid cpu list 'abc'" -I rss-s --cpus abc
+	rss_usage "split without long cpus" "needs --long-cpus" -I rss-s --policy split --cpus 0
+	rss_usage "min-cpus above the group" "more than" -I rss-s --policy dynamic --cpus 0 \
+		--min-cpus 2
+	rss_usage "queue size 0" "invalid --queue-size '0'" -I rss-s --queue-size 0
+	rss_usage "port 0" "invalid --port '0'" -I rss-s --port 0
+	rss_usage "service time above 5 ms" "invalid --long-us" -I rss-s --long-us 5001
+	rss_usage "worker nice -21" "invalid --worker-nice" -I rss-s --worker-nice -21
+	rss_usage "no interface" "-I IFACE is required" --policy rr
+	rss_usage "baseline with jsq" "round robin only" -I rss-s --baseline --policy jsq
+	rss_usage "swap with nothing to swap" "--swap needs" -I rss-s --swap
+	if xdp_attached || ctl_bound; then
+		log_fail "usage: a usage error left an XDP program or a control socket on rss-s"
+	else
+		log_ok "usage: nothing attached to rss-s after the usage errors"
+	fi
+}
+
+case_badinput()
+{
+	local S="ip netns exec $srv $RSS"
 
 	expect_fail "missing interface" 1 "no such interface" $S -I nosuch0
-	expect_fail "cpu that does not exist" 2 "cpu 99 does not exist" $S -I rss-s --cpus 0,99
-	expect_fail "reversed cpu range" 2 "invalid cpu list" $S -I rss-s --cpus 1-0
-	expect_fail "cpu list garbage" 2 "invalid cpu list" $S -I rss-s --cpus abc
-	expect_fail "unknown policy" 2 "unknown policy" $S -I rss-s --policy fifo
-	expect_fail "split without long cpus" 2 "needs --long-cpus" $S -I rss-s --policy split --cpus 0
-	expect_fail "min-cpus above the group" 2 "more than" $S -I rss-s --policy dynamic --cpus 0 --min-cpus 2
-	expect_fail "queue size" 2 "invalid queue size" $S -I rss-s --queue-size 0
-	expect_fail "no interface" 2 "required" $S --policy rr
 	expect_fail "swap without a server" 1 "no rss runs" $S -I rss-s --swap --policy rr
 	if xdp_attached; then
 		log_fail "bad input: an XDP program was left attached"
@@ -474,15 +507,41 @@ test_badinput()
 	expect_fail "swap to a cpu that does not exist" 1 "cpu 99 does not exist" \
 		$S -I rss-s --swap --cpus 0,99
 	expect_fail "second server on the interface" 1 "another rss runs" $S -I rss-s
-	if kill -0 "$SPID" 2>/dev/null && xdp_attached; then
+	if kill -0 "${TOOL_PID[$SNAME]}" 2>/dev/null && xdp_attached; then
 		log_ok "bad input: the running server survived the refused swap"
 	else
 		log_fail "bad input: the running server died after a refused swap"
 	fi
+	idle_ctl_clients
 	server_stop
 }
 
-test_cleanup()
+# Control clients that connect and send nothing never hold up the server: a
+# swap behind six of them (more than the server keeps) is answered at once.
+idle_ctl_clients()
+{
+	local ifx i t0 ms pids=()
+
+	ifx=$(ip -n "$srv" -j link show rss-s | jq '.[0].ifindex')
+	for i in 1 2 3 4 5 6; do
+		sleep $((3 * SLOW)) | ip netns exec "$srv" socat - \
+			"ABSTRACT-CONNECT:bpfnet-rss.$ifx,type=5" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	sleep 0.3
+	t0=$(date +%s%N)
+	swap --policy hash --cpus 0,1
+	rc=$?
+	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+	wait "${pids[@]}"
+	if [ $rc != 0 ] || [ $ms -gt $((500 * SLOW)) ]; then
+		log_fail "bad input: a swap behind 6 idle control clients: exit $rc after $ms ms"
+	else
+		log_ok "bad input: a swap behind 6 idle control clients answered in $ms ms"
+	fi
+}
+
+case_cleanup()
 {
 	local sig rc
 
@@ -504,7 +563,7 @@ test_cleanup()
 	done
 }
 
-test_skb()
+case_skb()
 {
 	server_start skb --mode skb --policy rr --cpus 0,1 || return
 	client skb --clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 1 "$S4"
@@ -517,7 +576,7 @@ test_skb()
 	local sent rx done rcvd kver
 	sent=$(total "$TMP/skb.cli" sent)
 	rcvd=$(total "$TMP/skb.cli" received)
-	rx=$(total "$TMP/skb.srv" rx)
+	rx=$(total "$TMP/skb.srv.out" rx)
 	done=$(( $(served skb 0) + $(served skb 1) ))
 	kver=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
 	if [ "$kver" -lt 603 ] && [ "$rx" = "$sent" ] && [ "$done" -lt "$sent" ]; then
@@ -535,7 +594,7 @@ test_skb()
 	log_info "skb: client veth: $(ip -n "$cli" -s link show rss-c | awk '/RX:/ { getline; print "rx packets " $2 ", dropped " $4 }')"
 }
 
-test_ipv6()
+case_ipv6()
 {
 	light_run ipv6 --policy hash --cpus 0,1 -- \
 		--clients 2 --rate $((2000 / SLOW)) --mix 90:10 -d 2 "$S6"
@@ -544,7 +603,7 @@ test_ipv6()
 # A request in an IPv4 packet with options (four NOPs, IHL 6): the worker's
 # short path knows IHL 5 only and parses this one in full; the reply keeps
 # the options and carries both server timestamps.
-test_ipopt()
+case_ipopt()
 {
 	local ts tw
 
@@ -559,17 +618,17 @@ test_ipopt()
 	if [ "$(stat -c %s "$TMP/ipopt.bin")" != 48 ] || [ -z "$ts" ] || [ "$ts" = 0 ] ||
 	   [ -z "$tw" ] || [ "$tw" -lt "$ts" ]; then
 		log_fail "ipopt: no valid reply to a request with IPv4 options: $(od -An -tx1 "$TMP/ipopt.bin" | tr -d '\n')"
-	elif [ "$(total "$TMP/ipopt.srv" rx)" != 1 ] || [ "$(total "$TMP/ipopt.srv" tx)" != 1 ]; then
-		log_fail "ipopt: server saw $(total "$TMP/ipopt.srv" rx) requests, replied $(total "$TMP/ipopt.srv" tx), want 1 and 1"
+	elif [ "$(total "$TMP/ipopt.srv.out" rx)" != 1 ] || [ "$(total "$TMP/ipopt.srv.out" tx)" != 1 ]; then
+		log_fail "ipopt: server saw $(total "$TMP/ipopt.srv.out" rx) requests, replied $(total "$TMP/ipopt.srv.out" tx), want 1 and 1"
 	else
 		log_ok "ipopt: a request with IPv4 options is answered, t_server $ts <= t_worker $tw"
 	fi
 }
 
-case_list=(rr hash split dynamic jsq p2c swap malformed badinput cleanup skb ipv6 ipopt)
-[ $# -gt 0 ] && case_list=("$@")
-for c in "${case_list[@]}"; do
-	"test_$c"
+CASES=(rr hash split dynamic jsq p2c swap malformed usage badinput cleanup skb ipv6 ipopt)
+[ $# -gt 0 ] && CASES=("$@")
+for c in "${CASES[@]}"; do
+	run_cases "$c"
 	if xdp_attached; then
 		log_fail "$c: an XDP program is left on the interface"
 		ip -n "$srv" link set dev rss-s xdp off

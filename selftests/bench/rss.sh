@@ -53,8 +53,7 @@ if [ "$(id -u)" != 0 ] || [ ! -x "$RSS" ] || [ ! -x "$CLIENT" ] || ! command -v 
 	exit 0
 fi
 
-TMP=$(mktemp -d /tmp/bench_rss.XXXXXX)
-[ "${RSS_KEEP:-0}" = 1 ] || on_cleanup "rm -rf $TMP"
+make_tmp bench_rss
 setup_ns cli srv || exit 0
 # one receive queue per CPU on the client side: each worker CPU sends its
 # replies into its own ring of the peer
@@ -82,29 +81,33 @@ median()
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "nan" }'; }
 
-SPID=
-server_start() # NAME ARGS...
+SNAME=
+# server_start NAME ARGS...: records in $TMP/NAME.srv.out, stderr in
+# $TMP/NAME.srv.err; waits for "rss: ready"
+server_start()
 {
-	local name=$1
-
+	SNAME=$1.srv
 	shift
-	ip netns exec "$srv" "$RSS" -I rss-s -j -i 1 --worker-nice "$NICE" "$@" >"$TMP/$name.srv" 2>"$TMP/$name.srv.err" &
-	SPID=$!
-	on_cleanup "kill -9 $SPID"
-	wait_for_file 10 "$TMP/$name.srv.err" "Ctrl-C to stop"
+	tool_start "$SNAME" ip netns exec "$srv" "$RSS" -I rss-s -j -i 1 --worker-nice "$NICE" "$@"
 }
 
 server_stop()
 {
-	kill -INT "$SPID" 2>/dev/null
-	wait "$SPID" 2>/dev/null
+	tool_stop "$SNAME"
 }
 
-# prog_ns NAME: average ns per run of the loaded program NAME (bpf_stats)
+# prog_ns NAME: average ns per run of the program NAME that the running
+# server loaded (bpf_stats): one that shares a map with the XDP program on
+# rss-s (another rss on the host has programs of the same names)
 prog_ns()
 {
-	bpftool prog show -j 2>/dev/null | jq -r --arg n "$1" \
-		'[.[] | select(.name == $n and .run_cnt > 0)] | first |
+	local xdp
+
+	xdp=$(ip -n "$srv" -j -d link show rss-s | jq '.[0].xdp.prog.id // 0')
+	bpftool prog show -j 2>/dev/null | jq -r --arg n "$1" --argjson x "$xdp" \
+		'(map(select(.id == $x)) | first | .map_ids // []) as $m |
+		 [.[] | select(.name == $n and .run_cnt > 0 and
+			       any(.map_ids[]?; . as $i | $m | index($i)))] | first |
 		 if . then .run_time_ns / .run_cnt else 0 end'
 }
 
@@ -123,7 +126,7 @@ path_start()
 served_rate()
 {
 	jq -s '[.[] | select(.tx_rps > 0) | .tx_rps] | sort |
-		if length > 2 then .[1:-1] else . end | add / length' "$TMP/$1.srv" 2>/dev/null
+		if length > 2 then .[1:-1] else . end | add / length' "$TMP/$1.srv.out" 2>/dev/null
 }
 
 pair_order()
