@@ -14,7 +14,7 @@ PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev"
 PKGS="$PKGS libclang-rt-14-dev"	# make SAN=1 with clang, libFuzzer (make fuzz)
 # tests and demo
 PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbsd tcpdump"
-PKGS="$PKGS iperf3 xz-utils procps"
+PKGS="$PKGS iperf3 xz-utils procps strace"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
 PKGS="$PKGS libbpf-tools linux-perf"	# netcost: bench peer (softirqs); bench: timer cost (perf)
 PKGS="$PKGS curl prometheus"	# elephant: /metrics scraped by curl and a real prometheus

@@ -239,14 +239,20 @@ tool_stop()
 	local name=$1 sig=${2:-INT} pid=${TOOL_PID[$1]:-} i
 
 	[ -z "$pid" ] && return "${TOOL_RC[$name]:-0}"
+	# a job killed by KILL is reported by bash ("Killed") unless disowned
+	[ "$sig" = KILL ] && disown "$pid" 2>/dev/null
 	kill -s "$sig" "$pid" 2>/dev/null
 	for ((i = 0; i < 200 * SLOW; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null
+	if kill -0 "$pid" 2>/dev/null; then
+		disown "$pid" 2>/dev/null
+		kill -9 "$pid" 2>/dev/null
+	fi
 	wait "$pid" 2>/dev/null
 	TOOL_RC[$name]=$?
+	[ "$sig" = KILL ] && TOOL_RC[$name]=137
 	TOOL_PID[$name]=
 	return "${TOOL_RC[$name]}"
 }
