@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# test_sanitizers.sh - the C selftests and a short real run of every tool,
+# test_sanitizers.sh - the C selftests and a short real run of every tool
+# (elephant, netcost, rss and rss-client on real traffic in namespaces),
 # built with AddressSanitizer and UBSan (`make SAN=1`, which `make check`
 # builds before the tests). Any sanitizer report fails the test. Host stage
 # only (TEST_HOST_ONLY): the VM stage runs the normal build.
@@ -53,6 +54,63 @@ case_ctests()
 	done
 }
 
-CASES=(ctests)
+# san_run NAME cmd...: run a tool (already bounded by -d) and check its exit
+# status and that the sanitizers said nothing.
+san_run()
+{
+	local name=$1 rc
+
+	shift
+	"$@" >"$TMP/$name.out" 2>"$TMP/$name.err"
+	rc=$?
+	san_ok "$name" "$TMP/$name.err" || return 1
+	if [ "$rc" = 0 ] && [ -s "$TMP/$name.out" ]; then
+		log_ok "$name under ASan/UBSan: exit 0, $(wc -l <"$TMP/$name.out") records"
+	else
+		log_fail "$name under ASan/UBSan: exit $rc: $(head -c 300 "$TMP/$name.err")"
+	fi
+}
+
+# One short real run of every tool on real traffic, with what it parses most
+# (netlink, conntrack events, ring buffers, /proc/kallsyms, HTTP scrapes).
+case_tools()
+{
+	local b=$SAN_BIN port=$((20000 + $$ % 20000)) S4
+
+	source "$SELFTESTS_DIR/elephant_topo.sh"
+	el_topology 1 || { log_fail "topology"; return; }
+	S4=$(addr4 2 2)
+	ip netns exec "$remote" iperf3 -s -D -1 -p $port >/dev/null 2>&1
+	on_cleanup "ip netns pids $remote | xargs -r kill"
+	( sleep 1; ip netns exec "$c1" iperf3 -c "$S4" -p $port -t 2 -b 50M >/dev/null 2>&1
+	  ip netns exec "$node" curl -s "http://127.0.0.1:$port/metrics" >/dev/null ) &
+	san_run elephant ip netns exec "$node" "$b/elephant/elephant" --backend tc -j -i 1 -d 4 \
+		--min-bytes 1M --min-duration 1s --metrics $port
+	wait
+	( sleep 1; ping -c 20 -i 0.05 -q 127.0.0.1 >/dev/null
+	  curl -s "http://127.0.0.1:$port/metrics" >/dev/null ) &
+	san_run netcost "$b/netcost/netcost" -j -i 1 -d 3 --breakdown --freq 199 \
+		--metrics $port
+	wait
+	setup_ns rc rs
+	add_veth "$rc" san-c "$rs" san-s 2 || { log_fail "veth"; return; }
+	add_addrs "$rc" san-c 3 1
+	add_addrs "$rs" san-s 3 2
+	ip netns exec "$rc" ethtool -K san-c gro on >/dev/null
+	ip netns exec "$rc" ping -c 1 -W 2 "$(addr4 3 2)" >/dev/null
+	( sleep 1; ip netns exec "$rc" "$b/rss/rss-client" --port $port -j -d 2 --rate 500 \
+		"$(addr4 3 2)" >"$TMP/client.out" 2>"$TMP/client.err"; echo $? >"$TMP/client.rc" ) &
+	san_run rss ip netns exec "$rs" "$b/rss/rss" -I san-s --port $port -j -i 1 -d 5
+	wait
+	san_ok rss-client "$TMP/client.err" &&
+		if [ "$(cat "$TMP/client.rc")" = 0 ] && [ -s "$TMP/client.out" ]; then
+			log_ok "rss-client under ASan/UBSan: exit 0, $(wc -l <"$TMP/client.out") records"
+		else
+			log_fail "rss-client under ASan/UBSan: exit $(cat "$TMP/client.rc"):" \
+				"$(head -c 300 "$TMP/client.err")"
+		fi
+}
+
+CASES=(ctests tools)
 run_cases "$@"
 exit $RET
