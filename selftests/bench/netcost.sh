@@ -23,6 +23,7 @@
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/cost.sh"
 
 NETCOST=${NETCOST:-$TOP_DIR/netcost/netcost}
 REPEATS=${REPEATS:-3}
@@ -246,34 +247,16 @@ echo "# netcost default mode: the figures above are with bpf_stats on, which its
 # netcost, then with only its sampling timer (--sampler none) on CPU 0 at
 # 10 kHz, so that its interrupts stand out from the machine's own.
 
-# gaps SECONDS: "count total_ns" of the gaps seen
-gaps()
-{
-	taskset -c 0 python3 -c '
-import sys, time
-clk = time.perf_counter_ns
-end = clk() + int(sys.argv[1]) * 10**9
-n = lost = 0
-t = clk()
-while t < end:
-    t2 = clk()
-    d = t2 - t
-    if 2000 < d < 100000:
-        n += 1
-        lost += d
-    t = t2
-print(n, lost)' "$1"
-}
 
 freq=$(sysctl -n kernel.perf_event_max_sample_rate 2>/dev/null || echo 10000)
 [ "$freq" -gt 10000 ] && freq=10000
 if command -v taskset >/dev/null && command -v python3 >/dev/null; then
-	g0=$(gaps 3)
+	g0=$(cost_gaps 3)
 	"$NETCOST" -i 100 --breakdown --sampler none --freq "$freq" -c 0 > /dev/null \
 		2> "$TMP/timer.err" &
 	ncpid=$!
 	if wait_for_file 20 "$TMP/timer.err" "^netcost: ready$"; then
-		g1=$(gaps 3)
+		g1=$(cost_gaps 3)
 		awk -v a="$g0" -v b="$g1" -v f="$freq" 'BEGIN {
 			split(a, x, " "); split(b, y, " "); n = y[1] - x[1]; ns = y[2] - x[2];
 			if (n > 0)
