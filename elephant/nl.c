@@ -479,6 +479,36 @@ int rtnl_nsid(int nsfd)
 	return err ? err : nsid;
 }
 
+static int filter_cb(const struct nlmsghdr *nh, void *arg)
+{
+	if (nh->nlmsg_type == RTM_NEWTFILTER &&
+	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
+		(*(int *)arg)++;
+	return 0;
+}
+
+int rtnl_tc_filters(int ifindex, __u32 parent)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {};
+	int fd, err, n = 0;
+
+	req.nh.nlmsg_type = RTM_GETTFILTER;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.tc));
+	req.tc.tcm_family = AF_UNSPEC;
+	req.tc.tcm_ifindex = ifindex;
+	req.tc.tcm_parent = parent;
+	fd = nl_socket(NETLINK_ROUTE, 0);
+	if (fd < 0)
+		return fd;
+	err = nl_talk(fd, &req.nh, filter_cb, &n);
+	close(fd);
+	return err ? err : n;
+}
+
 int rtnl_open_link_monitor(void)
 {
 	return nl_socket(NETLINK_ROUTE, RTMGRP_LINK);

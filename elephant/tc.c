@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -18,6 +19,7 @@
 
 #define EL_TC_HANDLE	0xe1e
 #define EL_TC_PRIO	0xe1e
+#define EL_TC_PROG	"el_tc_ingress"	/* its program's name, as the kernel keeps it */
 #define RUN_DIR		"/run/bpfnet"
 #define SYSCTL_ACCT	"net/netfilter/nf_conntrack_acct"
 #define SYSCTL_EVENTS	"net/netfilter/nf_conntrack_events"
@@ -69,6 +71,30 @@ static void run_file_write(struct el_tc *t)
 	}
 }
 
+/* Whether the filter at elephant's handle and priority on @hook is its program. */
+static bool tc_ours(struct bpf_tc_hook *hook)
+{
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool ours;
+	int fd;
+
+	if (bpf_tc_query(hook, &o))
+		return false;
+	fd = bpf_prog_get_fd_by_id(o.prog_id);
+	if (fd < 0)
+		return false;
+	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, EL_TC_PROG);
+	close(fd);
+	return ours;
+}
+
+/*
+ * Remove elephant's filter from @ifindex, and the clsact qdisc if elephant
+ * created it (@created) and no other filter is left on it, ingress or
+ * egress: what other tools attached meanwhile stays.
+ */
 static void tc_detach_one(int ifindex, const char *name, bool created)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
@@ -78,11 +104,17 @@ static void tc_detach_one(int ifindex, const char *name, bool created)
 	/* the interface may be gone, or its index reused by another one */
 	if (bn_ifname(ifindex, now) || strcmp(now, name))
 		return;
-	bpf_tc_detach(&hook, &o);
-	if (created) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
+	if (tc_ours(&hook))
+		bpf_tc_detach(&hook, &o);
+	if (!created)
+		return;
+	if (rtnl_tc_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) ||
+	    rtnl_tc_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS))) {
+		bn_dbg("tc: clsact on %s left: other filters use it", name);
+		return;
 	}
+	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+	bpf_tc_hook_destroy(&hook);
 }
 
 /* Whether @pid is an elephant other than us. */

@@ -30,6 +30,8 @@
 #   full     --max-flows 16 and 20 flows: table_full counts flows, not packets
 #   signals  SIGTERM and kill -9: none of this instance's programs, filters
 #            or qdiscs left behind; the next start removes what kill -9 left
+#   shared   (tc) another tool's filters on the clsact elephant created, ingress
+#            and egress, survive its exit and the recovery after kill -9
 # Once:
 #   usage    bad options and values: exit 2, one line, nothing on stdout,
 #            nothing loaded or attached
@@ -407,6 +409,57 @@ case_signals()
 		net.netfilter.nf_conntrack_acct)" = 0 ]
 }
 
+# foreign_add DEV: another tool's tc filters on DEV's clsact, ingress and
+# egress (classic BPF, pref 7 handle 7). foreign_ok DEV: both still there.
+foreign_add()
+{
+	tc -n "$node" filter add dev "$1" ingress prio 7 handle 7 bpf bytecode '1,6 0 0 0' &&
+	tc -n "$node" filter add dev "$1" egress prio 7 handle 7 bpf bytecode '1,6 0 0 0'
+}
+
+foreign_ok()
+{
+	tc -n "$node" filter show dev "$1" ingress | grep -q "pref 7 bpf.*handle 0x7" &&
+	tc -n "$node" filter show dev "$1" egress | grep -q "pref 7 bpf.*handle 0x7"
+}
+
+# el_filter DEV: elephant's filter is on DEV
+el_filter() { tc -n "$node" filter show dev "$1" ingress | grep -q el_tc_ingress; }
+
+# Filters another tool added to the clsact qdisc elephant created survive
+# its exit and its stale-run recovery after kill -9 (issue 10.1).
+case_shared()
+{
+	local bk=$BK
+	local name="shared-$bk"
+
+	if [ "$bk" != tc ]; then
+		log_skip "$name: tc backend only"
+		return
+	fi
+	tc -n "$node" qdisc del dev vc1 clsact 2>/dev/null
+	on_cleanup "tc -n $node qdisc del dev vc1 clsact"
+	el_start "$name" --backend tc -i 1 || return
+	check "$name: elephant created clsact on vc1" el_filter vc1
+	foreign_add vc1
+	el_stop INT
+	check "$name: SIGINT: the other tool's filters survive, ingress and egress" foreign_ok vc1
+	check "$name: SIGINT: elephant's filter is gone" sh -c \
+		"! tc -n $node filter show dev vc1 ingress | grep -q el_tc_ingress"
+	# again, from kill -9 and the stale-run recovery of the next start
+	tc -n "$node" qdisc del dev vc1 clsact
+	el_start "$name-2" --backend tc -i 1 || return
+	foreign_add vc1
+	el_stop KILL
+	ip netns exec "$node" "$EL" --backend tc -v -i 1 -d 0.5 >/dev/null 2>"$TMP/$name.3.err"
+	check "$name: restart after kill -9 recovered" \
+		grep -q "removed .* stale tc attachment" "$TMP/$name.3.err"
+	check "$name: kill -9 + recovery: the other tool's filters survive" foreign_ok vc1
+	check "$name: kill -9 + recovery: elephant's filter is gone" sh -c \
+		"! tc -n $node filter show dev vc1 ingress | grep -q el_tc_ingress"
+	tc -n "$node" qdisc del dev vc1 clsact
+}
+
 # A flow that crosses --min-bytes early, goes quiet before --min-duration,
 # and is deleted after it: reported at delete time, then deleted, once each.
 case_atdelete()
@@ -649,7 +702,7 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals)
+BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals shared)
 ONCE_CASES=(usage badinput)
 want_bk=()
 want_once=()
