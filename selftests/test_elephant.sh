@@ -37,6 +37,10 @@
 #            nothing loaded or attached
 #   badinput unknown interface, unwritable state, a state path that is a
 #            directory or a FIFO (no hang), port in use, not root: exit 1
+#   concurrent  6 elephants started at the same instant in one netns: one
+#            runs, the others exit 1 naming its pid
+#   stale    run files of another netns (old inode name, other cookie) or
+#            naming other interfaces are not applied
 #
 # Usage: test_elephant.sh [CASE...]   (default: every case)
 #        BACKENDS="tc kprobe fentry" overrides the backends tried; KEEP=1
@@ -45,7 +49,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/elephant_topo.sh"
 
-EL=$TOP_DIR/elephant/elephant
+EL=${ELEPHANT:-$TOP_DIR/elephant/elephant}	# ELEPHANT=: another build
 PORT=5201
 C1=$(addr4 1 11)
 C2=$(addr4 1 12)
@@ -55,7 +59,7 @@ C2_6=$(addr6 1 12)
 R6=$(addr6 2 2)
 
 require_root
-require_cmd jq iperf3 socat iptables ip6tables conntrack curl tc
+require_cmd jq iperf3 socat iptables ip6tables conntrack curl tc flock python3
 trap cleanup EXIT
 
 if [ ! -x "$EL" ]; then
@@ -599,13 +603,158 @@ case_metrics()
 	check "$name: exit 0 on SIGINT" [ $? = 0 ]
 }
 
+# netns_cookie NS: the netns cookie of NS (SO_NETNS_COOKIE), what elephant's
+# lock and run file are named after
+netns_cookie()
+{
+	ip netns exec "$1" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
+}
+
+# Several elephants started at the same instant in one netns: exactly one
+# runs, the others exit 1 naming it (issue 10.2). They wait on a shared
+# flock the test holds (all seen waiting in /proc/locks), released at once.
+case_concurrent()
+{
+	local n=6 i ino pids=() ready=() winner rc err
+
+	exec 8>"$TMP/barrier"
+	flock -x 8
+	ino=$(stat -c %i "$TMP/barrier")
+	for ((i = 0; i < n; i++)); do
+		ip netns exec "$node" sh -c 'flock -s "$0" true; exec "$@"' "$TMP/barrier" \
+			"$EL" --backend tc -i 1 -d $((20 * SLOW)) >/dev/null 2>"$TMP/conc.$i.err" &
+		pids+=($!)
+	done
+	on_cleanup "kill ${pids[*]}"
+	wait_until $((10 * SLOW)) sh -c \
+		"[ \$(grep -c -- '-> FLOCK .*:$ino ' /proc/locks) -ge $n ]"
+	flock -u 8
+	exec 8>&-
+	# each one either runs (ready) or has exited
+	conc_done()
+	{
+		local j
+
+		for ((j = 0; j < n; j++)); do
+			grep -q '^elephant: ready$' "$TMP/conc.$j.err" ||
+				! kill -0 "${pids[j]}" 2>/dev/null || return 1
+		done
+	}
+	wait_until $((20 * SLOW)) conc_done
+	for ((i = 0; i < n; i++)); do
+		grep -q '^elephant: ready$' "$TMP/conc.$i.err" && ready+=("$i")
+	done
+	check "concurrent: $n started at once, exactly one runs (${#ready[@]})" \
+		[ ${#ready[@]} = 1 ]
+	winner=${pids[${ready[0]:-0}]}
+	for ((i = 0; i < n; i++)); do
+		[ "$i" = "${ready[0]:-}" ] && continue
+		wait "${pids[i]}" 2>/dev/null
+		rc=$?
+		err=$(cat "$TMP/conc.$i.err")
+		check "concurrent: #$i exit 1, one line naming pid $winner: $rc '$err'" \
+			[ "$rc" = 1 -a "$err" = \
+			  "elephant: another elephant runs in this network namespace (pid $winner)" ]
+	done
+	for i in "${ready[@]}"; do
+		kill -INT "${pids[i]}"
+		wait "${pids[i]}"
+		check "concurrent: #$i ran and exits 0 on SIGINT" [ $? = 0 ]
+	done
+	EL_PROGS=
+	check_nothing "concurrent: nothing attached"
+	concurrent_slow
+}
+
+# The same with the first one held inside its start for 5 s (strace delays
+# its first rename: the run file it writes): a second one started meanwhile must
+# still see it. This is the window a check-then-write leaves open.
+concurrent_slow()
+{
+	local spid epid cookie ino rc err
+
+	if ! command -v strace >/dev/null; then
+		log_info "concurrent: no strace here: the held-start check is not run"
+		return
+	fi
+	cookie=$(netns_cookie "$node")
+	ino=$(ip netns exec "$node" stat -L -c %i /proc/self/ns/net)
+	ip netns exec "$node" strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:delay_enter=5000000:when=1 \
+		"$EL" --backend tc -i 1 -d $((30 * SLOW)) >/dev/null 2>"$TMP/conc.slow.err" &
+	spid=$!
+	on_cleanup "kill $spid; pkill -P $spid"
+	# until it writes its first run file (either name), or at most 5 s
+	wait_until $((5 * SLOW)) sh -c "ls /run/bpfnet/elephant-$ino.run.tmp* \
+		/run/bpfnet/elephant-netns$cookie.run.tmp* 2>/dev/null | grep -q ."
+	epid=$(pgrep -P "$spid")
+	ip netns exec "$node" "$EL" --backend tc -i 1 -d 1 >/dev/null 2>"$TMP/conc.2.err"
+	rc=$?
+	err=$(cat "$TMP/conc.2.err")
+	check "concurrent: a second one while the first is held: exit 1 naming $epid: $rc '$err'" \
+		[ "$rc" = 1 -a "$err" = \
+		  "elephant: another elephant runs in this network namespace (pid $epid)" ]
+	kill -INT "$epid" 2>/dev/null
+	wait "$spid"
+}
+
+# A stale run file whose netns or interfaces are not this one's is never
+# applied (issue 10.3): records crafted in a new netns "x" with another
+# tool's clsact and filter on va (at elephant's handle and priority) and
+# nf_conntrack_events set to 1 by someone: a record under the old inode
+# name, one naming another netns, one whose interface index or name does
+# not match. elephant runs on vb only; va and the sysctl stay as they were.
+case_stale()
+{
+	local x ino cookie ifva run ev
+
+	setup_ns x
+	ip -n "$x" link add va type veth peer name vb
+	ip -n "$x" link set va up
+	ip -n "$x" link set vb up
+	tc -n "$x" qdisc add dev va clsact
+	tc -n "$x" filter add dev va ingress prio 3614 handle 0xe1e bpf bytecode '1,6 0 0 0'
+	ip netns exec "$x" sysctl -qw net.netfilter.nf_conntrack_events=1
+	ino=$(ip netns exec "$x" stat -L -c %i /proc/self/ns/net)
+	cookie=$(netns_cookie "$x")
+	ifva=$(ip -n "$x" -o link show va | cut -d: -f1)
+	mkdir -p /run/bpfnet
+	# the old name (netns inode, reused by the kernel) of a netns since deleted
+	run=/run/bpfnet/elephant-$ino.run
+	on_cleanup "rm -f $run"
+	printf 'pid 999999\nsysctl net/netfilter/nf_conntrack_events 0\ntc %s va 1\n' \
+		"$ifva" >"$run"
+	# this netns's name, but another netns's record
+	run=/run/bpfnet/elephant-netns$cookie.run
+	on_cleanup "rm -f $run /run/bpfnet/elephant-netns$cookie.lock"
+	printf 'netns %s %s\npid 999999\nsysctl net/netfilter/nf_conntrack_events 0\ntc %s va 1\n' \
+		"$((cookie + 1))" "$ino" "$ifva" >"$run"
+	ip netns exec "$x" "$EL" --backend tc -v -i 1 -d 0.5 vb >/dev/null 2>"$TMP/stale.1.err"
+	check "stale: run with stale records exits 0" [ $? = 0 ]
+	check "stale: another netns's record ignored" grep -q "ignored .*not a record of this" \
+		"$TMP/stale.1.err"
+	ev=$(ip netns exec "$x" sysctl -n net.netfilter.nf_conntrack_events)
+	check "stale: nf_conntrack_events untouched: $ev" [ "$ev" = 1 ]
+	check "stale: the other tool's clsact and filter on va stay" sh -c \
+		"tc -n $x filter show dev va ingress | grep -q 'pref 3614 bpf.*handle 0xe1e'"
+	# this netns's record, but interfaces that are not the ones it names
+	printf 'netns %s %s\npid 999999\ntc %s vzz 1\ntc 99999 va 1\ntc %s va 1\n' \
+		"$cookie" "$ino" "$ifva" "$ifva" >"$run"
+	ip netns exec "$x" "$EL" --backend tc -v -i 1 -d 0.5 vb >/dev/null 2>"$TMP/stale.2.err"
+	check "stale: wrong index, wrong name, not elephant's program: va stays" sh -c \
+		"tc -n $x filter show dev va ingress | grep -q 'pref 3614 bpf.*handle 0xe1e'"
+	check "stale: no run file left" [ ! -e "$run" ]
+}
+
 # Nothing of a run that ended in a usage error: no program loaded (no bpf()
 # call at all, under strace), no qdisc, sysctls untouched, no run file.
 case_usage()
 {
-	local args acct ino tracer=()
+	local args acct cookie tracer=()
 
-	ino=$(ip netns exec "$node" stat -L -c %i /proc/self/ns/net)
+	cookie=$(netns_cookie "$node")
 	acct=$(ip netns exec "$node" sysctl -n net.netfilter.nf_conntrack_acct)
 	if command -v strace >/dev/null; then
 		tracer=(strace -qq -f -e trace=bpf -o "$TMP/usage.strace")
@@ -643,7 +792,8 @@ case_usage()
 	check_nothing "usage errors: nothing attached"
 	check "usage errors: sysctls untouched" [ "$(ip netns exec "$node" sysctl -n \
 		net.netfilter.nf_conntrack_acct)" = "$acct" ]
-	check "usage errors: no run file" [ ! -e "/run/bpfnet/elephant-$ino.run" ]
+	check "usage errors: no run file, no lock" [ ! -e "/run/bpfnet/elephant-netns$cookie.run" \
+		-a ! -e "/run/bpfnet/elephant-netns$cookie.lock" ]
 }
 
 case_badinput()
@@ -703,7 +853,7 @@ if ! topology; then
 fi
 
 BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals shared)
-ONCE_CASES=(usage badinput)
+ONCE_CASES=(usage badinput concurrent stale)
 want_bk=()
 want_once=()
 for c in "${@:-${BK_CASES[@]} ${ONCE_CASES[@]}}"; do
