@@ -33,6 +33,13 @@ int ctnl_open_events(bool new);
 int ctnl_parse(const struct nlmsghdr *nh, struct ct_msg *m);
 /* Whether conntrack still has the entry: 1 yes, 0 no, negative errno. */
 int ctnl_exists(const struct el_key *key);
+/*
+ * Whether conntrack tracks @family (AF_INET, AF_INET6) in this netns: the
+ * hooks are registered only once a rule asks for them. Probed with one UDP
+ * datagram over loopback, whose entry is then deleted. 1 yes, 0 no, or a
+ * negative errno (cannot tell: no loopback address, lo down).
+ */
+int ctnl_active(int family);
 
 /* ---- rtnetlink ---- */
 

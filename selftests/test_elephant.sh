@@ -41,6 +41,8 @@
 #            runs, the others exit 1 naming its pid
 #   stale    run files of another netns (old inode name, other cookie) or
 #            naming other interfaces are not applied
+#   noct     a netns where no rule asks for conntrack: warned per family at
+#            start and by --backends; said once when a family becomes active
 #
 # Usage: test_elephant.sh [CASE...]   (default: every case)
 #        BACKENDS="tc kprobe fentry" overrides the backends tried; KEEP=1
@@ -748,6 +750,48 @@ case_stale()
 	check "stale: no run file left" [ ! -e "$run" ]
 }
 
+# A netns where no rule asks for conntrack (issue 10.14): elephant and
+# --backends warn per family; once a rule needs conntrack for IPv4, then for
+# IPv6, elephant says so, once each.
+case_noct()
+{
+	local x name=noct a4 a6
+
+	setup_ns x
+	ip -n "$x" link add va type veth peer name vb
+	ip -n "$x" link set va up
+	ip -n "$x" link set vb up
+	ip netns exec "$x" "$EL" --backends >/dev/null 2>"$TMP/noct.backends.err"
+	check "noct: --backends warns for IPv4 and IPv6: $(tr '\n' '|' <"$TMP/noct.backends.err")" \
+		[ "$(grep -c 'conntrack is not active for IPv[46] in this network namespace' \
+			"$TMP/noct.backends.err")" = 2 ]
+	ip netns exec "$node" "$EL" --backends >/dev/null 2>"$TMP/noct.node.err"
+	check "noct: --backends where rules use conntrack: no warning" \
+		[ ! -s "$TMP/noct.node.err" ]
+	if ! tool_start "$name" ip netns exec "$x" "$EL" --backend tc -i 0.5 vb; then
+		log_fail "$name: elephant did not start"
+		return
+	fi
+	check "noct: warned at start for IPv4 and IPv6, before ready" sh -c \
+		"sed '/: ready\$/q' '$TMP/$name.err' | grep -c 'not active for IPv[46]' | grep -qx 2"
+	ip netns exec "$x" iptables -A INPUT -m conntrack --ctstate INVALID -j DROP
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" 'conntrack is now active for IPv4'
+	a4=$(grep -c 'conntrack is now active for IPv4' "$TMP/$name.err")
+	a6=$(grep -c 'conntrack is now active for IPv6' "$TMP/$name.err")
+	check "noct: an IPv4 rule: now active for IPv4 ($a4), not IPv6 ($a6)" \
+		[ "$a4" = 1 -a "$a6" = 0 ]
+	ip netns exec "$x" ip6tables -A INPUT -m conntrack --ctstate INVALID -j DROP
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" 'conntrack is now active for IPv6'
+	sleep 1
+	a4=$(grep -c 'conntrack is now active for IPv4' "$TMP/$name.err")
+	a6=$(grep -c 'conntrack is now active for IPv6' "$TMP/$name.err")
+	check "noct: then an IPv6 rule: said once each ($a4, $a6)" [ "$a4" = 1 -a "$a6" = 1 ]
+	tool_stop "$name" INT
+	check "noct: exit 0" [ $? = 0 ]
+	check "noct: the probes left no conntrack entry" [ -z "$(ip netns exec "$x" \
+		conntrack -L 2>/dev/null)" ]
+}
+
 # Nothing of a run that ended in a usage error: no program loaded (no bpf()
 # call at all, under strace), no qdisc, sysctls untouched, no run file.
 case_usage()
@@ -853,7 +897,7 @@ if ! topology; then
 fi
 
 BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals shared)
-ONCE_CASES=(usage badinput concurrent stale)
+ONCE_CASES=(usage badinput concurrent stale noct)
 want_bk=()
 want_once=()
 for c in "${@:-${BK_CASES[@]} ${ONCE_CASES[@]}}"; do
