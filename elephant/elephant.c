@@ -279,6 +279,7 @@ static int tick(void *ctx)
 	fl_consume(&r->fl);
 	fl_walk(&r->fl);
 	out_summary(&r->out, &r->fp, &r->fl.c);
+	out_losses(&r->out, &r->fl.c);
 	metrics_render(r);
 	bk_ct_check(r->ct_inactive, false);
 	fp_reset_interval(&r->fp);

@@ -27,7 +27,12 @@
 #   hotplug  a container created after start (tc attaches to its veth)
 #   state    --state keeps c1 heavy across a restart without traffic, and
 #            saves the bytes of a workload that only had mice
-#   full     --max-flows 16 and 20 flows: table_full counts flows, not packets
+#   full     --max-flows 16 and 20 flows: table_full counts flows, not packets;
+#            in text mode it is warned in the interval, not only at exit
+#   noacct   a flow started before nf_conntrack_acct was on: warned every
+#            interval it is seen, JSON no_acct and /metrics count it once
+#   enobufs  (tc) elephant stopped while 40000 conntrack entries are made:
+#            the lost events are counted, warned and in JSON
 #   signals  SIGTERM and kill -9: none of this instance's programs, filters
 #            or qdiscs left behind; the next start removes what kill -9 left
 #   shared   (tc) another tool's filters on the clsact elephant created, ingress
@@ -560,6 +565,89 @@ case_full()
 		[ "$full" -ge 1 -a "$full" -le $n ]
 	check "$name: warned on stderr" grep -q "flows not tracked: flow table full" \
 		"$TMP/$name.err"
+	# text mode: the warning comes in the interval, not only at exit (10.15)
+	el_start "$name-text" --backend "$bk" -i 0.5 --max-flows 16 || return
+	for ((i = 0; i < n; i++)); do
+		echo "request $i" | ip netns exec "$c2" socat -T 2 - TCP:"$R4":7000 >/dev/null
+	done
+	wait_for_file $((5 * SLOW)) "$TMP/$name-text.err" \
+		"flows not tracked in the last interval: flow table full"
+	check "$name: text mode: table full warned while running: $(grep -m1 'in the last' \
+		"$TMP/$name-text.err")" sh -c "grep -q 'flows not tracked in the last interval' \
+		'$TMP/$name-text.err' && kill -0 ${TOOL_PID[$name-text]}"
+	el_stop
+}
+
+# Conntrack events lost (ENOBUFS on elephant's ctnetlink socket, 10.15): with
+# elephant stopped, 40000 new conntrack entries (UDP from the node to an
+# unused address) overrun its socket; once it runs again it counts the loss,
+# warns and says so in JSON; then it goes on working.
+case_enobufs()
+{
+	local bk=$BK
+	local name="enobufs-$bk" v
+
+	if [ "$bk" != tc ]; then
+		log_skip "$name: tc backend only (kprobe/fentry read no conntrack events)"
+		return
+	fi
+	el_start "$name" --backend tc -j -i 0.5 || return
+	kill -STOP "${TOOL_PID[$name]}"
+	ip netns exec "$node" timeout 60 python3 -c 'import socket
+for p in range(20000, 60000):
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	try:
+		s.bind(("198.18.2.1", p))
+		s.sendto(b"x", ("198.18.2.99", 9))
+	except OSError:
+		pass
+	s.close()'
+	kill -CONT "${TOOL_PID[$name]}"
+	wait_for_file $((10 * SLOW)) "$TMP/$name.err" "conntrack events lost"
+	check "$name: warned: $(grep -m1 'events lost' "$TMP/$name.err")" \
+		grep -q "conntrack events lost [0-9]* time(s) in the last interval" "$TMP/$name.err"
+	wait_until $((3 * SLOW)) jq_ok -s \
+		'map(select(.type == "node")) | last | .ct_events_lost >= 1' "$TMP/$name.out"
+	v=$(jq -s 'map(select(.type == "node")) | last | .ct_events_lost' "$TMP/$name.out")
+	check "$name: JSON node ct_events_lost: $v" [ "${v:-0}" -ge 1 ]
+	ip netns exec "$node" conntrack -F >/dev/null 2>&1
+	el_stop INT
+	check "$name: exit 0" [ $? = 0 ]
+}
+
+# Flows whose conntrack entry has no accounting (started before elephant
+# turned nf_conntrack_acct on) are counted once each and reported every
+# interval (10.15): stderr, JSON node "no_acct", /metrics.
+case_noacct()
+{
+	local bk=$BK
+	local name="noacct-$bk" lpid v
+
+	ip netns exec "$node" conntrack -F >/dev/null 2>&1
+	ip netns exec "$node" sysctl -qw net.netfilter.nf_conntrack_acct=0
+	light "$c3" $((6 * SLOW)) &
+	lpid=$!
+	sleep 1
+	# not el_start: its conntrack -F would take the flow's entry away
+	ELNAME=$name
+	if ! tool_start "$name" ip netns exec "$node" "$EL" --backend "$bk" -j -i 0.5 \
+		--metrics 19467 --label zone:3=light; then
+		log_fail "$name: elephant did not start: $(head -c 400 "$TMP/$name.err")"
+		return
+	fi
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" "flows without conntrack accounting"
+	check "$name: warned while running: $(grep -m1 'without conntrack' "$TMP/$name.err")" \
+		sh -c "grep -q 'flows without conntrack accounting in the last interval' \
+		'$TMP/$name.err' && kill -0 ${TOOL_PID[$name]}"
+	wait_until $((3 * SLOW)) jq_ok -s 'map(select(.type == "node")) | last | .no_acct >= 1' \
+		"$TMP/$name.out"
+	v=$(jq -s 'map(select(.type == "node")) | last | .no_acct' "$TMP/$name.out")
+	check "$name: JSON node no_acct counts the flow once: $v" [ "$v" = 1 ]
+	v=$(ip netns exec "$node" curl -s --max-time 5 http://127.0.0.1:19467/metrics |
+		awk '$1 ~ /^elephant_node_no_acct_flows_total/ { print $2 }')
+	check "$name: /metrics elephant_node_no_acct_flows_total: $v" [ "$v" = 1 ]
+	wait $lpid
+	el_stop INT
 }
 
 # /metrics while an elephant runs: the gauges of the last complete interval
@@ -896,7 +984,7 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals shared)
+BK_CASES=(main metrics udp6 atdelete rate hotplug state full noacct enobufs signals shared)
 ONCE_CASES=(usage badinput concurrent stale noct)
 want_bk=()
 want_once=()
