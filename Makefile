@@ -182,6 +182,7 @@ FUZZ_COMMON := common/common.c common/cli.c common/output.c common/http.c common
 FUZZ_SECONDS ?= 600
 fuzz_csv_SRCS := rss/plot.c rss/model.c
 fuzz_kallsyms_SRCS := common/kallsyms.c
+fuzz_state_SRCS := elephant/footprint.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 

@@ -11,6 +11,7 @@
 
 #include "common.h"
 #include "backend.h"
+#include "nl.h"
 #include "elephant.skel.h"
 
 const char *const el_bk_names[EL_BK_MAX] = { "auto", "fentry", "kprobe", "tc" };
@@ -147,6 +148,7 @@ int bk_start(struct el_backend *b, enum el_bk want, const struct el_thresh *th,
 
 int bk_list(void)
 {
+	bool inactive[2] = {};
 	static const char *const funcs[] = { "__nf_conntrack_confirm",
 		"nf_ct_deliver_cached_events", "__nf_ct_refresh_acct", "nf_ct_delete" };
 	unsigned int i;
@@ -177,5 +179,31 @@ int bk_list(void)
 	else
 		printf("%-7s %-6s %s\n", "tc", "yes", ct_opts_size() >= 16 ?
 		       "conntrack zones looked up" : "zone 0 only (no bpf_ct_opts.ct_zone_id)");
+	bk_ct_check(inactive, true);
 	return 0;
+}
+
+void bk_ct_check(bool inactive[2], bool start)
+{
+	static const int family[2] = { AF_INET, AF_INET6 };
+	static const char *const name[2] = { "IPv4", "IPv6" };
+	int i, act;
+
+	for (i = 0; i < 2; i++) {
+		if (!start && !inactive[i])
+			continue;
+		act = ctnl_active(family[i]);
+		if (act == 0 && start) {
+			inactive[i] = true;
+			bn_warn("conntrack is not active for %s in this network namespace (no rule "
+				"asks for it): its flows are not seen until one does", name[i]);
+		} else if (act == 1 && inactive[i]) {
+			inactive[i] = false;
+			fprintf(stderr, "%s: conntrack is now active for %s in this network "
+				"namespace\n", bn_prog(), name[i]);
+		} else if (act < 0 && start) {
+			bn_dbg("cannot tell whether conntrack is active for %s: %s", name[i],
+			       strerror(-act));
+		}
+	}
 }

@@ -7,6 +7,7 @@
 #ifndef ELEPHANT_BACKEND_H
 #define ELEPHANT_BACKEND_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "elephant.h"
@@ -33,5 +34,11 @@ int bk_start(struct el_backend *b, enum el_bk want, const struct el_thresh *th,
 void bk_close(struct el_backend *b);
 /* --backends: a table of the backends and whether they work here. */
 int bk_list(void);
+/*
+ * Conntrack per family in this netns: at @start, warn for each family it
+ * does not track and note it in @inactive ([0] IPv4, [1] IPv6); later, say
+ * once when such a family becomes tracked.
+ */
+void bk_ct_check(bool inactive[2], bool start);
 
 #endif /* ELEPHANT_BACKEND_H */

@@ -280,7 +280,10 @@ static __always_inline int el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifind
 	}
 	f->last_ns = now;
 	if (ct_acct(ct, f)) {
-		stat_inc(EL_ST_NO_ACCT);
+		if (!f->no_acct) {
+			f->no_acct = 1;
+			stat_inc(EL_ST_NO_ACCT);
+		}
 		return 1;
 	}
 	el_maybe_report(&key, f, now);

@@ -195,6 +195,7 @@ struct run {
 	struct bn_loop loop;
 	struct bn_http *http;
 	int ctfd, lnkfd;
+	bool ct_inactive[2];		/* conntrack not active: [0] IPv4, [1] IPv6 */
 };
 
 static const struct bn_http_route routes[] = {
@@ -278,7 +279,9 @@ static int tick(void *ctx)
 	fl_consume(&r->fl);
 	fl_walk(&r->fl);
 	out_summary(&r->out, &r->fp, &r->fl.c);
+	out_losses(&r->out, &r->fl.c);
 	metrics_render(r);
+	bk_ct_check(r->ct_inactive, false);
 	fp_reset_interval(&r->fp);
 	save_state(r);
 	return 0;
@@ -442,6 +445,8 @@ static int setup(struct run *r)
 		err = setup_tc(r);
 	if (!err && env->metrics)
 		err = setup_metrics(r);
+	if (!err)
+		bk_ct_check(r->ct_inactive, true);
 	return err;
 }
 

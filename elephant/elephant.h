@@ -34,7 +34,7 @@ struct el_flow {
 	__u32 ifindex[2];	/* entry interface per direction, 0 unknown */
 	__u8 mac[6];		/* source MAC of the orig direction (bridge port lookup) */
 	__u8 has_mac;
-	__u8 pad;
+	__u8 no_acct;		/* seen without conntrack accounting (counted once) */
 };
 
 enum el_event_type {
@@ -104,7 +104,7 @@ enum el_stat {
 	EL_ST_PENDING_FULL,	/* entry interfaces lost: pending table full */
 	EL_ST_RB_DROP,		/* ring buffer full: event retried on next packet */
 	EL_ST_DEL_RB_DROP,	/* ring buffer full on delete: event lost */
-	EL_ST_NO_ACCT,		/* flows without conntrack accounting extension */
+	EL_ST_NO_ACCT,		/* flows without conntrack accounting extension (once each) */
 	EL_ST_MAX,
 };
 

@@ -231,6 +231,7 @@ void fl_ct_events(struct el_flows *fl, int fd)
 			if (errno == ENOBUFS) {
 				/* events lost: the next sweep checks every entry */
 				fl->c.ct_events_lost++;
+				fl->c.ct_events_lost_total++;
 				continue;
 			}
 			return;

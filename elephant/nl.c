@@ -287,7 +287,8 @@ out:
 	return err;
 }
 
-int ctnl_exists(const struct el_key *key)
+/* A ctnetlink request of @type (GET, DELETE) for @key; 0 or a negative errno. */
+static int ctnl_req(const struct el_key *key, int type)
 {
 	char msg[512] __attribute__((aligned(8))) = {};
 	struct nlmsghdr *nh = (struct nlmsghdr *)msg;
@@ -297,7 +298,7 @@ int ctnl_exists(const struct el_key *key)
 	__u16 port, zone;
 	int fd, err;
 
-	nh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
+	nh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
 	nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	g = NLMSG_DATA(nh);
 	g->nfgen_family = key->t.family;
@@ -332,9 +333,88 @@ int ctnl_exists(const struct el_key *key)
 		return fd;
 	err = nl_talk(fd, nh, NULL, NULL);
 	close(fd);
+	return err;
+}
+
+int ctnl_exists(const struct el_key *key)
+{
+	int err = ctnl_req(key, IPCTNL_MSG_CT_GET);
+
 	if (err == -ENOENT)
 		return 0;
 	return err ? err : 1;
+}
+
+/* The loopback address of @family, port 0, into @ss. */
+static socklen_t loopback(int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*a);
+	}
+	((struct sockaddr_in6 *)ss)->sin6_family = AF_INET6;
+	((struct sockaddr_in6 *)ss)->sin6_addr = in6addr_loopback;
+	return sizeof(struct sockaddr_in6);
+}
+
+/* Bind a UDP socket of @family to loopback; its address into @ss. */
+static int lo_socket(int family, struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	if (fd < 0)
+		return -errno;
+	*len = loopback(family, ss);
+	if (bind(fd, (struct sockaddr *)ss, *len) || getsockname(fd, (struct sockaddr *)ss, len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int ctnl_active(int family)
+{
+	struct sockaddr_storage src, dst;
+	struct el_key key = {};
+	socklen_t slen, dlen;
+	int rx, tx, err;
+
+	rx = lo_socket(family, &dst, &dlen);
+	if (rx < 0)
+		return rx;
+	tx = lo_socket(family, &src, &slen);
+	if (tx < 0) {
+		close(rx);
+		return tx;
+	}
+	err = sendto(tx, "", 1, 0, (struct sockaddr *)&dst, dlen) < 0 ? -errno : 0;
+	close(tx);
+	close(rx);
+	if (err)
+		return err;
+	key.t.family = family;
+	key.t.proto = IPPROTO_UDP;
+	if (family == AF_INET) {
+		memcpy(key.t.saddr, &((struct sockaddr_in *)&src)->sin_addr, 4);
+		memcpy(key.t.daddr, &((struct sockaddr_in *)&dst)->sin_addr, 4);
+		key.t.sport = ntohs(((struct sockaddr_in *)&src)->sin_port);
+		key.t.dport = ntohs(((struct sockaddr_in *)&dst)->sin_port);
+	} else {
+		memcpy(key.t.saddr, &((struct sockaddr_in6 *)&src)->sin6_addr, 16);
+		memcpy(key.t.daddr, &((struct sockaddr_in6 *)&dst)->sin6_addr, 16);
+		key.t.sport = ntohs(((struct sockaddr_in6 *)&src)->sin6_port);
+		key.t.dport = ntohs(((struct sockaddr_in6 *)&dst)->sin6_port);
+	}
+	err = ctnl_exists(&key);
+	if (err == 1)
+		ctnl_req(&key, IPCTNL_MSG_CT_DELETE);	/* the probe leaves nothing */
+	return err;
 }
 
 /* ---- rtnetlink ---- */
@@ -477,6 +557,36 @@ int rtnl_nsid(int nsfd)
 	err = nl_talk(fd, nh, nsid_cb, &nsid);
 	close(fd);
 	return err ? err : nsid;
+}
+
+static int filter_cb(const struct nlmsghdr *nh, void *arg)
+{
+	if (nh->nlmsg_type == RTM_NEWTFILTER &&
+	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
+		(*(int *)arg)++;
+	return 0;
+}
+
+int rtnl_tc_filters(int ifindex, __u32 parent)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct tcmsg tc;
+	} req = {};
+	int fd, err, n = 0;
+
+	req.nh.nlmsg_type = RTM_GETTFILTER;
+	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.tc));
+	req.tc.tcm_family = AF_UNSPEC;
+	req.tc.tcm_ifindex = ifindex;
+	req.tc.tcm_parent = parent;
+	fd = nl_socket(NETLINK_ROUTE, 0);
+	if (fd < 0)
+		return fd;
+	err = nl_talk(fd, &req.nh, filter_cb, &n);
+	close(fd);
+	return err ? err : n;
 }
 
 int rtnl_open_link_monitor(void)

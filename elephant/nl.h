@@ -33,6 +33,13 @@ int ctnl_open_events(bool new);
 int ctnl_parse(const struct nlmsghdr *nh, struct ct_msg *m);
 /* Whether conntrack still has the entry: 1 yes, 0 no, negative errno. */
 int ctnl_exists(const struct el_key *key);
+/*
+ * Whether conntrack tracks @family (AF_INET, AF_INET6) in this netns: the
+ * hooks are registered only once a rule asks for them. Probed with one UDP
+ * datagram over loopback, whose entry is then deleted. 1 yes, 0 no, or a
+ * negative errno (cannot tell: no loopback address, lo down).
+ */
+int ctnl_active(int family);
 
 /* ---- rtnetlink ---- */
 
@@ -50,6 +57,11 @@ struct nl_link {
 int rtnl_links(struct nl_link **links);
 /* The id the current netns gives the netns of @fd, -1 if none, or -errno. */
 int rtnl_nsid(int fd);
+/*
+ * Number of tc filters (of any kind, any chain) on @ifindex under @parent,
+ * e.g. TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS); or a negative errno.
+ */
+int rtnl_tc_filters(int ifindex, __u32 parent);
 /* Socket subscribed to link changes. */
 int rtnl_open_link_monitor(void);
 

@@ -26,6 +26,12 @@ static uint64_t stat_sum(const struct el_out *o, enum el_stat idx)
 	return bn_percpu_sum(o->stats_fd, &key, &sum, 1) ? 0 : sum;
 }
 
+/* Events not reported (yet): ring buffer full (adds are retried), out of memory. */
+static uint64_t event_drops(const struct el_out *o, const struct el_counts *c)
+{
+	return stat_sum(o, EL_ST_RB_DROP) + stat_sum(o, EL_ST_DEL_RB_DROP) + c->event_drops;
+}
+
 static void reason_str(const struct el_out *o, uint32_t type, uint32_t reason, char *buf,
 		       size_t len)
 {
@@ -184,8 +190,9 @@ static void summary_node(const struct el_out *o, const struct el_fp *fp,
 	bn_json_u64(&j, "workloads_heavy", n->heavy);
 	bn_json_str(&j, "footprint", footprint);
 	bn_json_u64(&j, "table_full", stat_sum(o, EL_ST_TABLE_FULL));
-	bn_json_u64(&j, "event_drops", stat_sum(o, EL_ST_RB_DROP) +
-		    stat_sum(o, EL_ST_DEL_RB_DROP) + c->event_drops);
+	bn_json_u64(&j, "event_drops", event_drops(o, c));
+	bn_json_u64(&j, "no_acct", stat_sum(o, EL_ST_NO_ACCT));
+	bn_json_u64(&j, "ct_events_lost", c->ct_events_lost_total);
 	bn_json_u64(&j, "swept", c->swept);
 	bn_json_u64(&j, "flows_added", stat_sum(o, EL_ST_ADDED));
 	bn_json_u64(&j, "flows_deleted", stat_sum(o, EL_ST_DELETED) + c->deleted_user);
@@ -287,6 +294,43 @@ void out_metrics(const struct el_out *o, const struct el_fp *fp, const struct el
 		    "elephant_add events.", c->events_add);
 	metric_node(o, f, "elephant_node_untracked_flows_total", "counter",
 		    "Flows not tracked: table full.", stat_sum(o, EL_ST_TABLE_FULL));
+	metric_node(o, f, "elephant_node_no_acct_flows_total", "counter",
+		    "Flows without conntrack accounting: bytes not seen.",
+		    stat_sum(o, EL_ST_NO_ACCT));
+	metric_node(o, f, "elephant_node_ct_events_lost_total", "counter",
+		    "Times conntrack events were lost (socket buffer full).",
+		    c->ct_events_lost_total);
+}
+
+/* @now minus what @seen held (and @seen updated): what is new since the last call. */
+static uint64_t news(uint64_t *seen, uint64_t now)
+{
+	uint64_t d = now > *seen ? now - *seen : 0;
+
+	*seen = now;
+	return d;
+}
+
+void out_losses(struct el_out *o, const struct el_counts *c)
+{
+	uint64_t n;
+
+	n = news(&o->seen_full, stat_sum(o, EL_ST_TABLE_FULL));
+	if (n)
+		bn_warn("%" PRIu64 " flows not tracked in the last interval: flow table full "
+			"(--max-flows)", n);
+	n = news(&o->seen_drops, event_drops(o, c));
+	if (n)
+		bn_warn("%" PRIu64 " events dropped in the last interval: ring buffer full or out "
+			"of memory", n);
+	n = news(&o->seen_no_acct, stat_sum(o, EL_ST_NO_ACCT));
+	if (n)
+		bn_warn("%" PRIu64 " flows without conntrack accounting in the last interval "
+			"(created before nf_conntrack_acct was on): their bytes are not seen", n);
+	n = news(&o->seen_lost, c->ct_events_lost_total);
+	if (n)
+		bn_warn("conntrack events lost %" PRIu64 " time(s) in the last interval (socket "
+			"buffer full): every entry is checked again", n);
 }
 
 void out_drops(const struct el_out *o, const struct el_counts *c)
@@ -304,6 +348,12 @@ void out_drops(const struct el_out *o, const struct el_counts *c)
 		bn_warn("%" PRIu64 " delete events lost: ring buffer full", del);
 	if (c->event_drops)
 		bn_warn("%" PRIu64 " events not reported: out of memory", c->event_drops);
+	if (stat_sum(o, EL_ST_NO_ACCT))
+		bn_warn("%" PRIu64 " flows without conntrack accounting: their bytes were not seen",
+			stat_sum(o, EL_ST_NO_ACCT));
+	if (c->ct_events_lost_total)
+		bn_warn("conntrack events lost %" PRIu64 " time(s) (socket buffer full)",
+			c->ct_events_lost_total);
 	if (c->swept)
 		bn_info("%" PRIu64 " entries removed by the sweep (delete not seen)", c->swept);
 }

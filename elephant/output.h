@@ -22,6 +22,7 @@ struct el_counts {
 	uint64_t events_del;		/* elephant_del reported */
 	uint64_t event_drops;		/* events not reported: out of memory */
 	uint64_t ct_events_lost;	/* ctnetlink ENOBUFS since the last sweep */
+	uint64_t ct_events_lost_total;	/* ... since start */
 };
 
 struct el_out {
@@ -34,6 +35,8 @@ struct el_out {
 	int stats_fd;			/* the programs' per-CPU "stats" array */
 	/* text mode: the event header is printed before the first event */
 	bool header_done;
+	/* the losses at the last out_losses(), to warn about what is new */
+	uint64_t seen_full, seen_drops, seen_no_acct, seen_lost;
 };
 
 /* Where an event's flow belongs, resolved by the caller. */
@@ -52,6 +55,12 @@ void out_summary(struct el_out *o, const struct el_fp *fp, const struct el_count
 /* The Prometheus text exposition of @fp and the counters, into @f. */
 void out_metrics(const struct el_out *o, const struct el_fp *fp, const struct el_counts *c,
 		 FILE *f);
+/*
+ * Every interval, on stderr: what was lost since the last call (flows not
+ * tracked, events dropped, flows without accounting, conntrack events
+ * lost), one warning per kind that is not zero.
+ */
+void out_losses(struct el_out *o, const struct el_counts *c);
 /* At exit, on stderr: what the kernel side could not track. */
 void out_drops(const struct el_out *o, const struct el_counts *c);
 

@@ -28,8 +28,13 @@ struct el_tc {
 	uint32_t ct_opts_sz;		/* 16: lookups in any zone */
 	const char (*ifaces)[IF_NAMESIZE];	/* only these, if nifaces > 0 */
 	int nifaces;
-	/* the run file and what it records */
-	char run_file[128];
+	/* this netns (cookie, 0 if the kernel has none, and inode) */
+	uint64_t ns_cookie, ns_ino;
+	char key[32];			/* "netns<cookie>", else "ino<inode>" */
+	/* the lock held for the whole run, the run file and what it records */
+	char lock_file[128], run_file[128];
+	int lock_fd;
+	bool locked;
 	bool run_warned;
 	char acct_orig[16], events_orig[16];
 	bool acct_set, events_set;
@@ -42,13 +47,15 @@ struct el_tc {
 };
 
 /*
- * Take the run file of netns @netns_ino and undo what a killed elephant
- * recorded there. -EBUSY (said on stderr) if another elephant runs here.
+ * Take the lock of this netns (inode @netns_ino; keyed by its cookie where
+ * the kernel has one) for the whole run and undo what a killed elephant
+ * recorded in its run file. -EBUSY if another elephant runs here; every
+ * error is said on stderr.
  */
 int tc_run_open(struct el_tc *t, uint64_t netns_ino);
 /* Turn conntrack accounting and events on, recorded; 0 or a negative errno. */
 int tc_sysctls_set(struct el_tc *t);
-/* Restore the sysctls and remove the run file. */
+/* Restore the sysctls, remove the run file, release the lock. */
 void tc_run_close(struct el_tc *t);
 
 /* Attach to every wanted interface not attached yet; forget vanished ones. */

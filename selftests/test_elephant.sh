@@ -27,14 +27,27 @@
 #   hotplug  a container created after start (tc attaches to its veth)
 #   state    --state keeps c1 heavy across a restart without traffic, and
 #            saves the bytes of a workload that only had mice
-#   full     --max-flows 16 and 20 flows: table_full counts flows, not packets
+#   full     --max-flows 16 and 20 flows: table_full counts flows, not packets;
+#            in text mode it is warned in the interval, not only at exit
+#   noacct   a flow started before nf_conntrack_acct was on: warned every
+#            interval it is seen, JSON no_acct and /metrics count it once
+#   enobufs  (tc) elephant stopped while 40000 conntrack entries are made:
+#            the lost events are counted, warned and in JSON
 #   signals  SIGTERM and kill -9: none of this instance's programs, filters
 #            or qdiscs left behind; the next start removes what kill -9 left
+#   shared   (tc) another tool's filters on the clsact elephant created, ingress
+#            and egress, survive its exit and the recovery after kill -9
 # Once:
 #   usage    bad options and values: exit 2, one line, nothing on stdout,
 #            nothing loaded or attached
 #   badinput unknown interface, unwritable state, a state path that is a
 #            directory or a FIFO (no hang), port in use, not root: exit 1
+#   concurrent  6 elephants started at the same instant in one netns: one
+#            runs, the others exit 1 naming its pid
+#   stale    run files of another netns (old inode name, other cookie) or
+#            naming other interfaces are not applied
+#   noct     a netns where no rule asks for conntrack: warned per family at
+#            start and by --backends; said once when a family becomes active
 #
 # Usage: test_elephant.sh [CASE...]   (default: every case)
 #        BACKENDS="tc kprobe fentry" overrides the backends tried; KEEP=1
@@ -43,7 +56,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/elephant_topo.sh"
 
-EL=$TOP_DIR/elephant/elephant
+EL=${ELEPHANT:-$TOP_DIR/elephant/elephant}	# ELEPHANT=: another build
 PORT=5201
 C1=$(addr4 1 11)
 C2=$(addr4 1 12)
@@ -53,7 +66,7 @@ C2_6=$(addr6 1 12)
 R6=$(addr6 2 2)
 
 require_root
-require_cmd jq iperf3 socat iptables ip6tables conntrack curl tc
+require_cmd jq iperf3 socat iptables ip6tables conntrack curl tc flock python3
 trap cleanup EXIT
 
 if [ ! -x "$EL" ]; then
@@ -407,6 +420,57 @@ case_signals()
 		net.netfilter.nf_conntrack_acct)" = 0 ]
 }
 
+# foreign_add DEV: another tool's tc filters on DEV's clsact, ingress and
+# egress (classic BPF, pref 7 handle 7). foreign_ok DEV: both still there.
+foreign_add()
+{
+	tc -n "$node" filter add dev "$1" ingress prio 7 handle 7 bpf bytecode '1,6 0 0 0' &&
+	tc -n "$node" filter add dev "$1" egress prio 7 handle 7 bpf bytecode '1,6 0 0 0'
+}
+
+foreign_ok()
+{
+	tc -n "$node" filter show dev "$1" ingress | grep -q "pref 7 bpf.*handle 0x7" &&
+	tc -n "$node" filter show dev "$1" egress | grep -q "pref 7 bpf.*handle 0x7"
+}
+
+# el_filter DEV: elephant's filter is on DEV
+el_filter() { tc -n "$node" filter show dev "$1" ingress | grep -q el_tc_ingress; }
+
+# Filters another tool added to the clsact qdisc elephant created survive
+# its exit and its stale-run recovery after kill -9 (issue 10.1).
+case_shared()
+{
+	local bk=$BK
+	local name="shared-$bk"
+
+	if [ "$bk" != tc ]; then
+		log_skip "$name: tc backend only"
+		return
+	fi
+	tc -n "$node" qdisc del dev vc1 clsact 2>/dev/null
+	on_cleanup "tc -n $node qdisc del dev vc1 clsact"
+	el_start "$name" --backend tc -i 1 || return
+	check "$name: elephant created clsact on vc1" el_filter vc1
+	foreign_add vc1
+	el_stop INT
+	check "$name: SIGINT: the other tool's filters survive, ingress and egress" foreign_ok vc1
+	check "$name: SIGINT: elephant's filter is gone" sh -c \
+		"! tc -n $node filter show dev vc1 ingress | grep -q el_tc_ingress"
+	# again, from kill -9 and the stale-run recovery of the next start
+	tc -n "$node" qdisc del dev vc1 clsact
+	el_start "$name-2" --backend tc -i 1 || return
+	foreign_add vc1
+	el_stop KILL
+	ip netns exec "$node" "$EL" --backend tc -v -i 1 -d 0.5 >/dev/null 2>"$TMP/$name.3.err"
+	check "$name: restart after kill -9 recovered" \
+		grep -q "removed .* stale tc attachment" "$TMP/$name.3.err"
+	check "$name: kill -9 + recovery: the other tool's filters survive" foreign_ok vc1
+	check "$name: kill -9 + recovery: elephant's filter is gone" sh -c \
+		"! tc -n $node filter show dev vc1 ingress | grep -q el_tc_ingress"
+	tc -n "$node" qdisc del dev vc1 clsact
+}
+
 # A flow that crosses --min-bytes early, goes quiet before --min-duration,
 # and is deleted after it: reported at delete time, then deleted, once each.
 case_atdelete()
@@ -501,6 +565,89 @@ case_full()
 		[ "$full" -ge 1 -a "$full" -le $n ]
 	check "$name: warned on stderr" grep -q "flows not tracked: flow table full" \
 		"$TMP/$name.err"
+	# text mode: the warning comes in the interval, not only at exit (10.15)
+	el_start "$name-text" --backend "$bk" -i 0.5 --max-flows 16 || return
+	for ((i = 0; i < n; i++)); do
+		echo "request $i" | ip netns exec "$c2" socat -T 2 - TCP:"$R4":7000 >/dev/null
+	done
+	wait_for_file $((5 * SLOW)) "$TMP/$name-text.err" \
+		"flows not tracked in the last interval: flow table full"
+	check "$name: text mode: table full warned while running: $(grep -m1 'in the last' \
+		"$TMP/$name-text.err")" sh -c "grep -q 'flows not tracked in the last interval' \
+		'$TMP/$name-text.err' && kill -0 ${TOOL_PID[$name-text]}"
+	el_stop
+}
+
+# Conntrack events lost (ENOBUFS on elephant's ctnetlink socket, 10.15): with
+# elephant stopped, 40000 new conntrack entries (UDP from the node to an
+# unused address) overrun its socket; once it runs again it counts the loss,
+# warns and says so in JSON; then it goes on working.
+case_enobufs()
+{
+	local bk=$BK
+	local name="enobufs-$bk" v
+
+	if [ "$bk" != tc ]; then
+		log_skip "$name: tc backend only (kprobe/fentry read no conntrack events)"
+		return
+	fi
+	el_start "$name" --backend tc -j -i 0.5 || return
+	kill -STOP "${TOOL_PID[$name]}"
+	ip netns exec "$node" timeout 60 python3 -c 'import socket
+for p in range(20000, 60000):
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	try:
+		s.bind(("198.18.2.1", p))
+		s.sendto(b"x", ("198.18.2.99", 9))
+	except OSError:
+		pass
+	s.close()'
+	kill -CONT "${TOOL_PID[$name]}"
+	wait_for_file $((10 * SLOW)) "$TMP/$name.err" "conntrack events lost"
+	check "$name: warned: $(grep -m1 'events lost' "$TMP/$name.err")" \
+		grep -q "conntrack events lost [0-9]* time(s) in the last interval" "$TMP/$name.err"
+	wait_until $((3 * SLOW)) jq_ok -s \
+		'map(select(.type == "node")) | last | .ct_events_lost >= 1' "$TMP/$name.out"
+	v=$(jq -s 'map(select(.type == "node")) | last | .ct_events_lost' "$TMP/$name.out")
+	check "$name: JSON node ct_events_lost: $v" [ "${v:-0}" -ge 1 ]
+	ip netns exec "$node" conntrack -F >/dev/null 2>&1
+	el_stop INT
+	check "$name: exit 0" [ $? = 0 ]
+}
+
+# Flows whose conntrack entry has no accounting (started before elephant
+# turned nf_conntrack_acct on) are counted once each and reported every
+# interval (10.15): stderr, JSON node "no_acct", /metrics.
+case_noacct()
+{
+	local bk=$BK
+	local name="noacct-$bk" lpid v
+
+	ip netns exec "$node" conntrack -F >/dev/null 2>&1
+	ip netns exec "$node" sysctl -qw net.netfilter.nf_conntrack_acct=0
+	light "$c3" $((6 * SLOW)) &
+	lpid=$!
+	sleep 1
+	# not el_start: its conntrack -F would take the flow's entry away
+	ELNAME=$name
+	if ! tool_start "$name" ip netns exec "$node" "$EL" --backend "$bk" -j -i 0.5 \
+		--metrics 19467 --label zone:3=light; then
+		log_fail "$name: elephant did not start: $(head -c 400 "$TMP/$name.err")"
+		return
+	fi
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" "flows without conntrack accounting"
+	check "$name: warned while running: $(grep -m1 'without conntrack' "$TMP/$name.err")" \
+		sh -c "grep -q 'flows without conntrack accounting in the last interval' \
+		'$TMP/$name.err' && kill -0 ${TOOL_PID[$name]}"
+	wait_until $((3 * SLOW)) jq_ok -s 'map(select(.type == "node")) | last | .no_acct >= 1' \
+		"$TMP/$name.out"
+	v=$(jq -s 'map(select(.type == "node")) | last | .no_acct' "$TMP/$name.out")
+	check "$name: JSON node no_acct counts the flow once: $v" [ "$v" = 1 ]
+	v=$(ip netns exec "$node" curl -s --max-time 5 http://127.0.0.1:19467/metrics |
+		awk '$1 ~ /^elephant_node_no_acct_flows_total/ { print $2 }')
+	check "$name: /metrics elephant_node_no_acct_flows_total: $v" [ "$v" = 1 ]
+	wait $lpid
+	el_stop INT
 }
 
 # /metrics while an elephant runs: the gauges of the last complete interval
@@ -546,13 +693,200 @@ case_metrics()
 	check "$name: exit 0 on SIGINT" [ $? = 0 ]
 }
 
+# netns_cookie NS: the netns cookie of NS (SO_NETNS_COOKIE), what elephant's
+# lock and run file are named after
+netns_cookie()
+{
+	ip netns exec "$1" python3 -c 'import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+print(int.from_bytes(s.getsockopt(socket.SOL_SOCKET, 71, 8), "little"))'
+}
+
+# Several elephants started at the same instant in one netns: exactly one
+# runs, the others exit 1 naming it (issue 10.2). They wait on a shared
+# flock the test holds (all seen waiting in /proc/locks), released at once.
+case_concurrent()
+{
+	local n=6 i ino pids=() ready=() winner rc err
+
+	exec 8>"$TMP/barrier"
+	flock -x 8
+	ino=$(stat -c %i "$TMP/barrier")
+	for ((i = 0; i < n; i++)); do
+		ip netns exec "$node" sh -c 'flock -s "$0" true; exec "$@"' "$TMP/barrier" \
+			"$EL" --backend tc -i 1 -d $((20 * SLOW)) >/dev/null 2>"$TMP/conc.$i.err" &
+		pids+=($!)
+	done
+	on_cleanup "kill ${pids[*]}"
+	wait_until $((10 * SLOW)) sh -c \
+		"[ \$(grep -c -- '-> FLOCK .*:$ino ' /proc/locks) -ge $n ]"
+	flock -u 8
+	exec 8>&-
+	# each one either runs (ready) or has exited
+	conc_done()
+	{
+		local j
+
+		for ((j = 0; j < n; j++)); do
+			grep -q '^elephant: ready$' "$TMP/conc.$j.err" ||
+				! kill -0 "${pids[j]}" 2>/dev/null || return 1
+		done
+	}
+	wait_until $((20 * SLOW)) conc_done
+	for ((i = 0; i < n; i++)); do
+		grep -q '^elephant: ready$' "$TMP/conc.$i.err" && ready+=("$i")
+	done
+	check "concurrent: $n started at once, exactly one runs (${#ready[@]})" \
+		[ ${#ready[@]} = 1 ]
+	winner=${pids[${ready[0]:-0}]}
+	for ((i = 0; i < n; i++)); do
+		[ "$i" = "${ready[0]:-}" ] && continue
+		wait "${pids[i]}" 2>/dev/null
+		rc=$?
+		err=$(cat "$TMP/conc.$i.err")
+		check "concurrent: #$i exit 1, one line naming pid $winner: $rc '$err'" \
+			[ "$rc" = 1 -a "$err" = \
+			  "elephant: another elephant runs in this network namespace (pid $winner)" ]
+	done
+	for i in "${ready[@]}"; do
+		kill -INT "${pids[i]}"
+		wait "${pids[i]}"
+		check "concurrent: #$i ran and exits 0 on SIGINT" [ $? = 0 ]
+	done
+	EL_PROGS=
+	check_nothing "concurrent: nothing attached"
+	concurrent_slow
+}
+
+# The same with the first one held inside its start for 5 s (strace delays
+# its first rename: the run file it writes): a second one started meanwhile must
+# still see it. This is the window a check-then-write leaves open.
+concurrent_slow()
+{
+	local spid epid cookie ino rc err
+
+	if ! command -v strace >/dev/null; then
+		log_info "concurrent: no strace here: the held-start check is not run"
+		return
+	fi
+	cookie=$(netns_cookie "$node")
+	ino=$(ip netns exec "$node" stat -L -c %i /proc/self/ns/net)
+	ip netns exec "$node" strace -f -qq -o /dev/null -e trace=rename,renameat,renameat2 \
+		-e inject=rename,renameat,renameat2:delay_enter=5000000:when=1 \
+		"$EL" --backend tc -i 1 -d $((30 * SLOW)) >/dev/null 2>"$TMP/conc.slow.err" &
+	spid=$!
+	on_cleanup "kill $spid; pkill -P $spid"
+	# until it writes its first run file (either name), or at most 5 s
+	wait_until $((5 * SLOW)) sh -c "ls /run/bpfnet/elephant-$ino.run.tmp* \
+		/run/bpfnet/elephant-netns$cookie.run.tmp* 2>/dev/null | grep -q ."
+	epid=$(pgrep -P "$spid")
+	ip netns exec "$node" "$EL" --backend tc -i 1 -d 1 >/dev/null 2>"$TMP/conc.2.err"
+	rc=$?
+	err=$(cat "$TMP/conc.2.err")
+	check "concurrent: a second one while the first is held: exit 1 naming $epid: $rc '$err'" \
+		[ "$rc" = 1 -a "$err" = \
+		  "elephant: another elephant runs in this network namespace (pid $epid)" ]
+	kill -INT "$epid" 2>/dev/null
+	wait "$spid"
+}
+
+# A stale run file whose netns or interfaces are not this one's is never
+# applied (issue 10.3): records crafted in a new netns "x" with another
+# tool's clsact and filter on va (at elephant's handle and priority) and
+# nf_conntrack_events set to 1 by someone: a record under the old inode
+# name, one naming another netns, one whose interface index or name does
+# not match. elephant runs on vb only; va and the sysctl stay as they were.
+case_stale()
+{
+	local x ino cookie ifva run ev
+
+	setup_ns x
+	ip -n "$x" link add va type veth peer name vb
+	ip -n "$x" link set va up
+	ip -n "$x" link set vb up
+	tc -n "$x" qdisc add dev va clsact
+	tc -n "$x" filter add dev va ingress prio 3614 handle 0xe1e bpf bytecode '1,6 0 0 0'
+	ip netns exec "$x" sysctl -qw net.netfilter.nf_conntrack_events=1
+	ino=$(ip netns exec "$x" stat -L -c %i /proc/self/ns/net)
+	cookie=$(netns_cookie "$x")
+	ifva=$(ip -n "$x" -o link show va | cut -d: -f1)
+	mkdir -p /run/bpfnet
+	# the old name (netns inode, reused by the kernel) of a netns since deleted
+	run=/run/bpfnet/elephant-$ino.run
+	on_cleanup "rm -f $run"
+	printf 'pid 999999\nsysctl net/netfilter/nf_conntrack_events 0\ntc %s va 1\n' \
+		"$ifva" >"$run"
+	# this netns's name, but another netns's record
+	run=/run/bpfnet/elephant-netns$cookie.run
+	on_cleanup "rm -f $run /run/bpfnet/elephant-netns$cookie.lock"
+	printf 'netns %s %s\npid 999999\nsysctl net/netfilter/nf_conntrack_events 0\ntc %s va 1\n' \
+		"$((cookie + 1))" "$ino" "$ifva" >"$run"
+	ip netns exec "$x" "$EL" --backend tc -v -i 1 -d 0.5 vb >/dev/null 2>"$TMP/stale.1.err"
+	check "stale: run with stale records exits 0" [ $? = 0 ]
+	check "stale: another netns's record ignored" grep -q "ignored .*not a record of this" \
+		"$TMP/stale.1.err"
+	ev=$(ip netns exec "$x" sysctl -n net.netfilter.nf_conntrack_events)
+	check "stale: nf_conntrack_events untouched: $ev" [ "$ev" = 1 ]
+	check "stale: the other tool's clsact and filter on va stay" sh -c \
+		"tc -n $x filter show dev va ingress | grep -q 'pref 3614 bpf.*handle 0xe1e'"
+	# this netns's record, but interfaces that are not the ones it names
+	printf 'netns %s %s\npid 999999\ntc %s vzz 1\ntc 99999 va 1\ntc %s va 1\n' \
+		"$cookie" "$ino" "$ifva" "$ifva" >"$run"
+	ip netns exec "$x" "$EL" --backend tc -v -i 1 -d 0.5 vb >/dev/null 2>"$TMP/stale.2.err"
+	check "stale: wrong index, wrong name, not elephant's program: va stays" sh -c \
+		"tc -n $x filter show dev va ingress | grep -q 'pref 3614 bpf.*handle 0xe1e'"
+	check "stale: no run file left" [ ! -e "$run" ]
+}
+
+# A netns where no rule asks for conntrack (issue 10.14): elephant and
+# --backends warn per family; once a rule needs conntrack for IPv4, then for
+# IPv6, elephant says so, once each.
+case_noct()
+{
+	local x name=noct a4 a6
+
+	setup_ns x
+	ip -n "$x" link add va type veth peer name vb
+	ip -n "$x" link set va up
+	ip -n "$x" link set vb up
+	ip netns exec "$x" "$EL" --backends >/dev/null 2>"$TMP/noct.backends.err"
+	check "noct: --backends warns for IPv4 and IPv6: $(tr '\n' '|' <"$TMP/noct.backends.err")" \
+		[ "$(grep -c 'conntrack is not active for IPv[46] in this network namespace' \
+			"$TMP/noct.backends.err")" = 2 ]
+	ip netns exec "$node" "$EL" --backends >/dev/null 2>"$TMP/noct.node.err"
+	check "noct: --backends where rules use conntrack: no warning" \
+		[ ! -s "$TMP/noct.node.err" ]
+	if ! tool_start "$name" ip netns exec "$x" "$EL" --backend tc -i 0.5 vb; then
+		log_fail "$name: elephant did not start"
+		return
+	fi
+	check "noct: warned at start for IPv4 and IPv6, before ready" sh -c \
+		"sed '/: ready\$/q' '$TMP/$name.err' | grep -c 'not active for IPv[46]' | grep -qx 2"
+	ip netns exec "$x" iptables -A INPUT -m conntrack --ctstate INVALID -j DROP
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" 'conntrack is now active for IPv4'
+	a4=$(grep -c 'conntrack is now active for IPv4' "$TMP/$name.err")
+	a6=$(grep -c 'conntrack is now active for IPv6' "$TMP/$name.err")
+	check "noct: an IPv4 rule: now active for IPv4 ($a4), not IPv6 ($a6)" \
+		[ "$a4" = 1 -a "$a6" = 0 ]
+	ip netns exec "$x" ip6tables -A INPUT -m conntrack --ctstate INVALID -j DROP
+	wait_for_file $((5 * SLOW)) "$TMP/$name.err" 'conntrack is now active for IPv6'
+	sleep 1
+	a4=$(grep -c 'conntrack is now active for IPv4' "$TMP/$name.err")
+	a6=$(grep -c 'conntrack is now active for IPv6' "$TMP/$name.err")
+	check "noct: then an IPv6 rule: said once each ($a4, $a6)" [ "$a4" = 1 -a "$a6" = 1 ]
+	tool_stop "$name" INT
+	check "noct: exit 0" [ $? = 0 ]
+	check "noct: the probes left no conntrack entry" [ -z "$(ip netns exec "$x" \
+		conntrack -L 2>/dev/null)" ]
+}
+
 # Nothing of a run that ended in a usage error: no program loaded (no bpf()
 # call at all, under strace), no qdisc, sysctls untouched, no run file.
 case_usage()
 {
-	local args acct ino tracer=()
+	local args acct cookie tracer=()
 
-	ino=$(ip netns exec "$node" stat -L -c %i /proc/self/ns/net)
+	cookie=$(netns_cookie "$node")
 	acct=$(ip netns exec "$node" sysctl -n net.netfilter.nf_conntrack_acct)
 	if command -v strace >/dev/null; then
 		tracer=(strace -qq -f -e trace=bpf -o "$TMP/usage.strace")
@@ -590,7 +924,8 @@ case_usage()
 	check_nothing "usage errors: nothing attached"
 	check "usage errors: sysctls untouched" [ "$(ip netns exec "$node" sysctl -n \
 		net.netfilter.nf_conntrack_acct)" = "$acct" ]
-	check "usage errors: no run file" [ ! -e "/run/bpfnet/elephant-$ino.run" ]
+	check "usage errors: no run file, no lock" [ ! -e "/run/bpfnet/elephant-netns$cookie.run" \
+		-a ! -e "/run/bpfnet/elephant-netns$cookie.lock" ]
 }
 
 case_badinput()
@@ -649,8 +984,8 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-BK_CASES=(main metrics udp6 atdelete rate hotplug state full signals)
-ONCE_CASES=(usage badinput)
+BK_CASES=(main metrics udp6 atdelete rate hotplug state full noacct enobufs signals shared)
+ONCE_CASES=(usage badinput concurrent stale noct)
 want_bk=()
 want_once=()
 for c in "${@:-${BK_CASES[@]} ${ONCE_CASES[@]}}"; do
