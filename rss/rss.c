@@ -6,8 +6,8 @@
  * bpf_link, installs the per-CPU worker as the cpumap program of every CPU
  * it may use, calibrates the workers' service time, and prints statistics
  * each interval. The dynamic policy's group is steered from here. A running
- * server takes new policies and groups from `rss --swap` over an abstract
- * unix socket of its network namespace, without detaching.
+ * server takes new policies and groups from `rss --swap` over a unix socket
+ * under /run/bpfnet (ctl.c), without detaching.
  *
  * This file holds the options, the setup stages, the loop and main; the
  * jobs are in policy.c, ctl.c, calib.c, kthread.c and stats.c (server.h).
@@ -542,7 +542,7 @@ int main(int argc, char **argv)
 	struct snap *snaps = NULL;
 	struct rss_conf base = {};
 	struct ctl ctl = { .lfd = -1, .epfd = -1 };
-	int ret = BN_EXIT_ERR, min_cpus, err;
+	int ret = BN_EXIT_ERR, min_cpus;
 	bool tp_ok;
 
 	bn_log_init("rss");
@@ -570,11 +570,10 @@ int main(int argc, char **argv)
 	}
 
 	if (!env.calib_only) {
-		err = ctl_open(&ctl, &env);
-		if (err) {
-			bn_err("cannot attach to %s: %s", env.iface,
-			       err == -EADDRINUSE ? "another rss runs on this interface" :
-			       strerror(-err));
+		char msg[CTL_MAX];
+
+		if (ctl_open(&ctl, &env, msg, sizeof(msg))) {
+			bn_err("cannot attach to %s: %s", env.iface, msg);
 			goto cleanup;
 		}
 	}

@@ -84,14 +84,18 @@ void dynamic_step(struct rss_server *srv, const struct snap *a, const struct sna
 struct ctl {
 	int lfd;		/* listening socket */
 	int epfd;		/* lfd and the connections: the loop waits on this */
+	char path[108];		/* the socket's name, "" if not bound */
 	struct {
 		int fd;		/* -1: free */
 		__u64 since_ns;
 	} conn[CTL_CONNS];
 };
 
-/* Listen for --swap on @env->ifindex; -EADDRINUSE: another rss runs there. */
-int ctl_open(struct ctl *ctl, const struct rss_env *env);
+/*
+ * Listen for --swap on @env->ifindex; -EADDRINUSE: another rss runs there.
+ * The reason of a failure in @msg.
+ */
+int ctl_open(struct ctl *ctl, const struct rss_env *env, char *msg, size_t len);
 /* Accept, answer and time out what is ready; never waits. */
 int ctl_process(struct ctl *ctl, struct rss_server *srv);
 void ctl_close(struct ctl *ctl);

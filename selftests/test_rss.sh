@@ -440,11 +440,22 @@ expect_fail()
 	fi
 }
 
+# ctl_path: the control socket of this test's server (/run/bpfnet/rss.COOKIE.IFINDEX)
+ctl_path()
+{
+	ip netns exec "$srv" ss -xlH 2>/dev/null | grep -o "/run/bpfnet/rss\.[0-9]*\.$(ifx)\b" |
+		head -1
+}
+
 # ctl_bound: does an rss control socket for this test's interface exist?
 ctl_bound()
 {
-	ip netns exec "$srv" ss -xlH 2>/dev/null |
-		grep -q "@bpfnet-rss\.$(ip -n "$srv" -j link show rss-s | jq ".[0].ifindex")\b"
+	[ -n "$(ctl_path)" ]
+}
+
+ifx()
+{
+	ip -n "$srv" -j link show rss-s | jq '.[0].ifindex'
 }
 
 # rss_usage WHAT PATTERN ARGS...: rss ARGS is a usage error (exit 2, one line,
@@ -520,12 +531,12 @@ case_badinput()
 # swap behind six of them (more than the server keeps) is answered at once.
 idle_ctl_clients()
 {
-	local ifx i t0 ms pids=()
+	local path i t0 ms pids=()
 
-	ifx=$(ip -n "$srv" -j link show rss-s | jq '.[0].ifindex')
+	path=$(ctl_path)
 	for i in 1 2 3 4 5 6; do
 		sleep $((3 * SLOW)) | ip netns exec "$srv" socat - \
-			"ABSTRACT-CONNECT:bpfnet-rss.$ifx,type=5" >/dev/null 2>&1 &
+			"UNIX-CONNECT:$path,type=5" >/dev/null 2>&1 &
 		pids+=($!)
 	done
 	sleep 0.3
@@ -539,6 +550,81 @@ idle_ctl_clients()
 	else
 		log_ok "bad input: a swap behind 6 idle control clients answered in $ms ms"
 	fi
+}
+
+# as_nobody CMD...: CMD in the server namespace as an unprivileged user
+as_nobody()
+{
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# An unprivileged user squats the control socket's old abstract name and
+# tries every name it can: rss still starts, --swap reaches the real server
+# and nothing reaches the squatter; that user can neither swap nor bind
+# under /run/bpfnet; a root socket that is not rss's gets no request; a run
+# directory that is not root's is refused.
+case_ctlsquat()
+{
+	local sq path rc
+
+	: >"$TMP/squat.out"
+	as_nobody timeout $((20 * SLOW)) socat -u "ABSTRACT-LISTEN:bpfnet-rss.$(ifx),type=5" \
+		STDOUT >>"$TMP/squat.out" 2>/dev/null &
+	sq=$!
+	on_cleanup "kill $sq"
+	sleep 0.3
+	# bound, it would wait for a client until the timeout (124)
+	as_nobody timeout 2 socat -u "UNIX-LISTEN:/run/bpfnet/rss.squat.$$,type=5" STDOUT \
+		</dev/null >/dev/null 2>&1
+	if [ $? = 124 ]; then
+		log_fail "ctlsquat: an unprivileged user could bind under /run/bpfnet"
+		rm -f "/run/bpfnet/rss.squat.$$"
+	fi
+	server_start ctlsquat --policy rr --cpus 0,1 || { kill $sq; return; }
+	path=$(ctl_path)
+	swap --policy hash --cpus 0,1
+	rc=$?
+	as_nobody "$RSS" -I rss-s --swap --policy p2c >/dev/null 2>"$TMP/nobody.err"
+	sleep 0.6
+	server_stop
+	kill $sq 2>/dev/null
+	wait $sq 2>/dev/null
+	if [ $rc != 0 ] || ! jq -e 'select(.policy == "hash")' "$TMP/ctlsquat.srv.out" >/dev/null
+	then
+		log_fail "ctlsquat: the swap did not reach the real server (exit $rc): $(tail -1 "$TMP/swap.err")"
+	elif [ -s "$TMP/squat.out" ]; then
+		log_fail "ctlsquat: the squatter received: $(head -c 100 "$TMP/squat.out")"
+	elif jq -e 'select(.policy == "p2c")' "$TMP/ctlsquat.srv.out" >/dev/null ||
+	     ! grep -q "permission denied" "$TMP/nobody.err"; then
+		log_fail "ctlsquat: an unprivileged --swap: $(cat "$TMP/nobody.err")"
+	elif [ -z "$path" ] || [ "$(stat -c '%u' "$(dirname "$path")")" != 0 ] ||
+	     [ $((0$(stat -c '%a' "$(dirname "$path")") & 022)) != 0 ]; then
+		log_fail "ctlsquat: no control socket, or $(dirname "$path") is not root's alone"
+	else
+		log_ok "ctlsquat: rss started beside a squatter of its old name, the swap reached it" \
+			"($path); an unprivileged user can neither bind there nor swap"
+	fi
+	# a root socket on the name that is not rss's gets no request
+	if [ -n "$path" ]; then
+		: >"$TMP/impostor.out"
+		timeout $((5 * SLOW)) socat -u "UNIX-LISTEN:$path,type=5,unlink-early" \
+			STDOUT >"$TMP/impostor.out" 2>/dev/null &
+		sq=$!
+		sleep 0.3
+		expect_fail "swap to a socket that is not rss's" 1 "not a root rss holding" \
+			ip netns exec "$srv" "$RSS" -I rss-s --swap --policy rr
+		kill $sq 2>/dev/null
+		wait $sq 2>/dev/null
+		rm -f "$path"
+		check "ctlsquat: the impostor socket got nothing" test ! -s "$TMP/impostor.out"
+	fi
+	mkdir -p "$TMP/rundir"
+	chown 65534 "$TMP/rundir"
+	expect_fail "run directory owned by another user" 1 "not a directory of root's" \
+		env BPFNET_RUN_DIR="$TMP/rundir" ip netns exec "$srv" "$RSS" -I rss-s -d 1
+	ln -s /run/bpfnet "$TMP/runlink"
+	expect_fail "run directory that is a link" 1 "not a directory" \
+		env BPFNET_RUN_DIR="$TMP/runlink" ip netns exec "$srv" "$RSS" -I rss-s -d 1
 }
 
 case_cleanup()
@@ -625,7 +711,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq p2c swap malformed usage badinput cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq p2c swap malformed usage badinput ctlsquat cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
