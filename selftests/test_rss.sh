@@ -294,6 +294,57 @@ case_jsq()
 	fi
 }
 
+# A user process named like a cpumap kthread of this server ("cpumap/1/map:ID",
+# the id of the real worker of cpu 0) while the group grows to cpu 1: rss
+# renices and counts only the kernel thread, never the impostor.
+case_kthfake()
+{
+	local k0 comm fake fpid nice util
+
+	server_start kthfake -v --worker-nice -10 --policy rr --cpus 0 || return
+	k0=$(kthread_pid kthfake 0)
+	comm=$(cat "/proc/$k0/comm" 2>/dev/null)
+	if [ -z "$k0" ] || [ "${comm#cpumap/0/map:}" = "$comm" ]; then
+		log_fail "kthfake: no cpumap kthread for cpu 0 ($comm)"
+		server_stop
+		return
+	fi
+	# a task name holds 15 characters (kthreads may show more)
+	fake="cpumap/1/map:${comm#cpumap/0/map:}"
+	fake=${fake:0:15}
+	# bounded by itself; exec'd by ip and setpriv, so $! is its pid
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+end = time.time() + 8
+while time.time() < end:
+	pass' "$fake" &
+	fpid=$!
+	on_cleanup "kill $fpid"
+	wait_until $((5 * SLOW)) grep -qx "$fake" "/proc/$fpid/comm"
+	# the new worker cpu 1 makes rss look for its kthread
+	swap --cpus 0,1
+	sleep 1.6
+	nice=$(ps -o ni= -p "$fpid" | tr -d ' ')
+	util=$(jq -s 'map(.workers[]? | select(.cpu == 1) | .util_pct) | max // 0' \
+		"$TMP/kthfake.srv.out")
+	server_stop
+	kill $fpid 2>/dev/null
+	wait $fpid 2>/dev/null
+	if [ "$nice" != 0 ]; then
+		log_fail "kthfake: the impostor '$fake' (pid $fpid) was reniced to $nice"
+	elif grep -q "pid $fpid\$" "$TMP/kthfake.srv.err"; then
+		log_fail "kthfake: the impostor pid $fpid was taken for a worker"
+	elif [ -z "$(kthread_pid kthfake 1)" ]; then
+		log_fail "kthfake: the real kthread of cpu 1 was not found"
+	elif awk -v u="$util" 'BEGIN { exit !(u > 50) }'; then
+		log_fail "kthfake: cpu 1 shows the impostor's CPU time: util_pct $util"
+	else
+		log_ok "kthfake: impostor '$fake' left at nice 0 and not counted (cpu 1 util $util%)," \
+			"real kthread pid $(kthread_pid kthfake 1)"
+	fi
+}
+
 case_p2c()
 {
 	local infl
@@ -711,7 +762,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq p2c swap malformed usage badinput ctlsquat cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq kthfake p2c swap malformed usage badinput ctlsquat cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
