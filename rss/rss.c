@@ -18,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -400,6 +403,7 @@ struct run {
 	struct bn_loop loop;
 	struct ctl *ctl;
 	int dyn_fd;		/* timerfd: the dynamic policy's period */
+	int nl_fd;		/* rtnetlink link events: is the interface still there? */
 	bool dyn_armed;
 	struct snap *prev, *cur;	/* the interval's ends */
 	struct snap *dprev, *dcur;	/* the dynamic period's ends */
@@ -446,12 +450,62 @@ static int on_dynamic(void *ctx)
 	return 0;
 }
 
+/* -ENODEV once the interface is gone (deleted or moved to another netns). */
+static int iface_check(void)
+{
+	char name[IF_NAMESIZE];
+
+	return bn_ifname(env.ifindex, name) ? -ENODEV : 0;
+}
+
+/* Link events: the loop ends when our interface is deleted. */
+static int on_link(void *ctx)
+{
+	struct run *r = ctx;
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nh;
+	struct ifinfomsg *ifi;
+	int n;
+
+	for (;;) {
+		n = recv(r->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)	/* ENOBUFS: events lost, look for ourselves */
+			return errno == EAGAIN || errno == EINTR ? 0 : iface_check();
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned int)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type != RTM_DELLINK ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(nh);
+			if (ifi->ifi_index == env.ifindex)
+				return -ENODEV;
+		}
+	}
+}
+
+static int link_watch_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
 /* Each interval: one record. */
 static int on_tick(void *ctx)
 {
 	struct run *r = ctx;
 	struct rss_server *srv = r->srv;
 
+	if (iface_check())
+		return -ENODEV;
 	on_ctl(r);		/* times out idle control connections */
 	if (r->rs->kt.n < bn_cpuset_count(&srv->installed))
 		kthreads_scan(&r->rs->kt, srv->skel->bss->cpumap_id);
@@ -477,7 +531,12 @@ static int run_init(struct run *r, struct ctl *ctl)
 		err = bn_loop_add(&r->loop, r->dyn_fd, on_dynamic, r);
 	if (!err)
 		err = arm_dynamic(r);
-	return err;
+	if (err)
+		return err;
+	r->nl_fd = link_watch_open();
+	if (r->nl_fd < 0)
+		return r->nl_fd;
+	return bn_loop_add(&r->loop, r->nl_fd, on_link, r);
 }
 
 /*
@@ -489,7 +548,7 @@ static int stats_loop(struct rss_server *srv, struct rss_stats *rs, struct ctl *
 		      struct snap *snaps)
 {
 	struct run r = {
-		.srv = srv, .rs = rs, .dyn_fd = -1,
+		.srv = srv, .rs = rs, .dyn_fd = -1, .nl_fd = -1,
 		.prev = &snaps[0], .cur = &snaps[1], .dprev = &snaps[2], .dcur = &snaps[3],
 	};
 	int err;
@@ -506,9 +565,16 @@ static int stats_loop(struct rss_server *srv, struct rss_stats *rs, struct ctl *
 		goto out;
 	}
 	*r.dprev = *r.prev;
-	bn_ready();
-	err = bn_loop_run(&r.loop, on_tick, &r);
-	if (err)
+	/* deleted before the watch began? */
+	err = iface_check();
+	if (!err) {
+		bn_ready();
+		err = bn_loop_run(&r.loop, on_tick, &r);
+	}
+	if (err == -ENODEV)
+		bn_err("stopped: %s is gone (deleted or moved to another network namespace)",
+		       env.iface);
+	else if (err)
 		bn_err("main loop: %s", strerror(-err));
 	else if (!bn_stop)
 		on_tick(&r);
@@ -516,6 +582,8 @@ out:
 	bn_loop_close(&r.loop);
 	if (r.dyn_fd >= 0)
 		close(r.dyn_fd);
+	if (r.nl_fd >= 0)
+		close(r.nl_fd);
 	return err;
 }
 

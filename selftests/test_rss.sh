@@ -678,6 +678,39 @@ case_ctlsquat()
 		env BPFNET_RUN_DIR="$TMP/runlink" ip netns exec "$srv" "$RSS" -I rss-s -d 1
 }
 
+# The interface deleted under a running rss: it stops at once with one line
+# and exit 1 (a veth of its own in the server namespace).
+case_ifgone()
+{
+	local rc lines
+
+	ip -n "$srv" link add rss-g type veth peer name rss-gp || {
+		log_fail "ifgone: cannot create a veth"
+		return
+	}
+	ip -n "$srv" link set rss-g up
+	ip -n "$srv" link set rss-gp up
+	if ! tool_start ifgone.srv ip netns exec "$srv" "$RSS" -I rss-g --cpus 0 -j -i 0.2; then
+		log_fail "ifgone: rss did not start: $(head -c 300 "$TMP/ifgone.srv.err")"
+		ip -n "$srv" link del rss-g 2>/dev/null
+		return
+	fi
+	ip -n "$srv" link del rss-g
+	if ! wait_until $((5 * SLOW)) eval '! kill -0 "${TOOL_PID[ifgone.srv]}" 2>/dev/null'; then
+		log_fail "ifgone: rss still runs 5 s after its interface was deleted"
+	fi
+	tool_stop ifgone.srv INT
+	rc=$?
+	lines=$(sed '1,/^rss: ready$/d' "$TMP/ifgone.srv.err")
+	if [ $rc != 1 ]; then
+		log_fail "ifgone: exit $rc after the interface was deleted, want 1: $lines"
+	elif [ "$(echo "$lines" | wc -l)" != 1 ] || ! echo "$lines" | grep -q "rss-g is gone"; then
+		log_fail "ifgone: want one line saying rss-g is gone, got: $lines"
+	else
+		log_ok "ifgone: stopped with exit 1: $lines"
+	fi
+}
+
 case_cleanup()
 {
 	local sig rc
@@ -762,7 +795,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq kthfake p2c swap malformed usage badinput ctlsquat cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq kthfake p2c swap malformed usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
