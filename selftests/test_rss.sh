@@ -472,6 +472,56 @@ case_malformed()
 	fi
 }
 
+# send_raw KIND COUNT: COUNT hand-made frames from rss-c to the server: "udplen"
+# (UDP length 20 bytes beyond the IP payload) or "trunc" (IP total length 100
+# bytes beyond the frame); the request itself is valid.
+send_raw()
+{
+	ip netns exec "$cli" python3 - "$1" "$2" "$S4" "$(addr4 1 1)" \
+		"$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')" \
+		"$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')" "$PORT" <<'PY'
+import socket, struct, sys
+
+kind, count, dst, src, smac, dmac, port = sys.argv[1:8]
+req = b"RSS1" + bytes([1, 0]) + bytes(42)
+ulen = 8 + len(req) + (20 if kind == "udplen" else 0)
+udp = struct.pack("!HHHH", 40000, int(port), ulen, 0) + req
+tot = 20 + len(udp) + (100 if kind == "trunc" else 0)
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot, 1, 0, 64, 17, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+s = sum(struct.unpack("!10H", ip))
+s = (s & 0xffff) + (s >> 16)
+ip = ip[:10] + struct.pack("!H", ~((s & 0xffff) + (s >> 16)) & 0xffff) + ip[12:]
+eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex(smac.replace(":", "")) + b"\x08\x00"
+sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sk.bind(("rss-c", 0))
+for _ in range(int(count)):
+    sk.send(eth + ip + udp)
+PY
+}
+
+# Requests whose UDP length exceeds the IP payload, or whose IP payload
+# exceeds the frame, are dropped as bad_hdr and never answered.
+case_badlen()
+{
+	local hdr rx tx
+
+	server_start badlen --policy rr --cpus 0,1 || return
+	send_raw udplen 3 && send_raw trunc 2 || log_fail "badlen: cannot send raw frames"
+	sleep 1
+	server_stop
+	hdr=$(total "$TMP/badlen.srv.out" bad_hdr)
+	rx=$(total "$TMP/badlen.srv.out" rx)
+	tx=$(total "$TMP/badlen.srv.out" tx)
+	if [ "$hdr/$rx/$tx" != 5/0/0 ]; then
+		log_fail "badlen: bad_hdr/rx/tx $hdr/$rx/$tx, want 5/0/0 (3 UDP lengths beyond the" \
+			"IP payload, 2 IP lengths beyond the frame)"
+	else
+		log_ok "badlen: 3 UDP lengths beyond the IP payload, 2 IP lengths beyond the frame:" \
+			"bad_hdr 5, none answered"
+	fi
+}
+
 # expect_fail NAME RC PATTERN CMD...: CMD exits RC with PATTERN on stderr
 expect_fail()
 {
@@ -795,7 +845,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq kthfake p2c swap malformed usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq kthfake p2c swap malformed badlen usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
