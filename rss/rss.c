@@ -124,6 +124,9 @@ static __u64 opt_us(const char *what, const char *arg, __u64 max_us)
 
 static void opt_cpulist(const char *what, const char *arg, char *buf, size_t len)
 {
+	/* "" would read as "not given": all online CPUs */
+	if (!*arg)
+		bn_usage("invalid %s '': want a cpu list such as 0-3,6", what);
 	if (strlen(arg) >= len)
 		bn_usage("invalid %s '%.32s...': too long", what, arg);
 	strcpy(buf, arg);

@@ -588,6 +588,10 @@ case_usage()
 	rss_usage "cpu that does not exist" "cpu 99 does not exist" -I rss-s --cpus 0,99
 	rss_usage "reversed cpu range" "invalid cpu list '1-0'" -I rss-s --cpus 1-0
 	rss_usage "cpu list garbage" "invalid cpu list 'abc'" -I rss-s --cpus abc
+	rss_usage "empty cpu list" "invalid --cpus ''" -I rss-s -d 1 --cpus ''
+	rss_usage "empty long cpu list" "invalid --long-cpus ''" -I rss-s -d 1 --policy split \
+		--cpus 0 --long-cpus ''
+	rss_usage "swap to an empty cpu list" "invalid --cpus ''" -I rss-s --swap --cpus ''
 	rss_usage "split without long cpus" "needs --long-cpus" -I rss-s --policy split --cpus 0
 	rss_usage "min-cpus above the group" "more than" -I rss-s --policy dynamic --cpus 0 \
 		--min-cpus 2
