@@ -8,7 +8,7 @@
 # Tools are added here once they build: elephant rss netcost
 TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
-rss_SRCS := rss/policy.c rss/ctl.c rss/calib.c rss/kthread.c rss/stats.c
+rss_SRCS := rss/policy.c rss/ctl.c rss/calib.c rss/kthread.c rss/stats.c rss/veth.c
 elephant_SRCS := elephant/nl.c elephant/footprint.c elephant/attrib.c elephant/backend.c \
 	elephant/flows.c elephant/output.c elephant/tc.c
 netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \

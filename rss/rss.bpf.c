@@ -758,9 +758,14 @@ int BPF_PROG(tp_redirect_err, const struct net_device *dev, const struct bpf_pro
 
 	if ((map_id != cpumap_id && map_id != devmap_id) || !(st = tp_st()))
 		return 0;
+	if (map_id == devmap_id) {
+		/* a reply the interface refused, e.g. a veth whose peer
+		 * has neither GRO nor an XDP program */
+		st->reply_err++;
+		return 0;
+	}
 	st->redirect_err++;
-	if (map_id == cpumap_id)
-		handed_add(index, -1);
+	handed_add(index, -1);
 	return 0;
 }
 

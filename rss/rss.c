@@ -247,6 +247,7 @@ static int attach_xdp(struct rss_server *srv, int prog_fd)
 		return err;
 	}
 	srv->link_fd = fd;
+	srv->skb_mode = lo.flags == XDP_FLAGS_SKB_MODE;
 	return 0;
 }
 
@@ -665,6 +666,9 @@ int main(int argc, char **argv)
 	}
 	if (setup_maps(srv.skel) || start_server(&srv, &base, min_cpus, tp_ok, tp_links))
 		goto cleanup;
+	/* native XDP sends the replies with ndo_xdp_xmit: can the veth peer take them? */
+	if (!srv.skb_mode && !env.no_reply)
+		veth_check(env.iface, env.ifindex);
 	stats_columns(&rs, &srv);
 	print_started(&srv);
 	if (stats_loop(&srv, &rs, &ctl, snaps))

@@ -49,6 +49,7 @@ struct rss_server {
 	struct bn_cpuset online;
 	struct rss_bpf *skel;
 	int link_fd;			/* the scheduler's XDP link, -1 if none */
+	bool skb_mode;			/* attached in skb (generic) mode */
 	int cpumap_fd;
 	struct rss_conf cur;		/* what the programs run with */
 	int min_cpus;
@@ -101,6 +102,9 @@ int ctl_process(struct ctl *ctl, struct rss_server *srv);
 void ctl_close(struct ctl *ctl);
 /* rss --swap: send env->spec to the running server; prints; an exit code */
 int ctl_swap(const struct rss_env *env);
+
+/* veth.c: warn when @iface is a veth whose peer cannot take XDP frames */
+void veth_check(const char *iface, int ifindex);
 
 /* calib.c: the service loop's speed and the iterations of each class */
 int setup_service_time(const struct rss_env *env, struct rss_bpf *skel);

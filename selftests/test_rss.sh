@@ -818,6 +818,44 @@ case_skb()
 	log_info "skb: client veth: $(ip -n "$cli" -s link show rss-c | awk '/RX:/ { getline; print "rx packets " $2 ", dropped " $4 }')"
 }
 
+# The client's veth without GRO and without XDP: every reply XDP sends into
+# it is dropped by the veth. rss names the peer and the fix at start, counts
+# the drops (drop_reply) and does not count them as sent (tx, total).
+case_vethgro()
+{
+	local sent rcvd rx tx drop
+
+	ip netns exec "$cli" ethtool -K rss-c gro off >/dev/null
+	on_cleanup "ip netns exec $cli ethtool -K rss-c gro on"
+	server_start vethgro --policy rr --cpus 0,1
+	client vethgro --clients 1 --rate $((500 / SLOW)) -d 1 "$S4"
+	sleep 0.6
+	server_stop
+	ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
+	sent=$(total "$TMP/vethgro.cli" sent)
+	rcvd=$(total "$TMP/vethgro.cli" received)
+	rx=$(total "$TMP/vethgro.srv.out" rx)
+	tx=$(total "$TMP/vethgro.srv.out" tx)
+	drop=$(total "$TMP/vethgro.srv.out" drop_reply)
+	if ! grep -q "warning: rss-s is a veth whose peer rss-c (in another network namespace)" \
+		"$TMP/vethgro.srv.err" ||
+	   ! grep -q "fix: ethtool -K rss-c gro on" "$TMP/vethgro.srv.err"; then
+		log_fail "vethgro: no warning naming the peer and the fix: $(head -c 400 "$TMP/vethgro.srv.err")"
+	elif [ "$sent" -lt 100 ] || [ "$rcvd" != 0 ] || [ "$rx" != "$sent" ] ||
+	     [ "$drop" != "$sent" ] || [ "$tx" != 0 ]; then
+		log_fail "vethgro: sent $sent, received $rcvd; server rx $rx, tx $tx, drop_reply $drop"
+	elif ! grep -q " 0 replies, $sent replies refused" "$TMP/vethgro.srv.err"; then
+		log_fail "vethgro: the total: $(grep total: "$TMP/vethgro.srv.err")"
+	else
+		log_ok "vethgro: peer without GRO named with the fix; $drop refused replies counted," \
+			"tx 0"
+	fi
+	# and with GRO back on (the usual set-up), no warning
+	if grep -q "is a veth whose peer" "$TMP/rr.srv.err" 2>/dev/null; then
+		log_fail "vethgro: a warning with GRO on the peer"
+	fi
+}
+
 case_ipv6()
 {
 	light_run ipv6 --policy hash --cpus 0,1 -- \
@@ -849,7 +887,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq kthfake p2c swap malformed badlen usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq kthfake p2c swap malformed badlen vethgro usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
