@@ -119,8 +119,13 @@ static void *get_link(int ifindex, int nsid, char *buf, int *len)
 	return (char *)NLMSG_DATA(nh) + NLMSG_ALIGN(sizeof(struct ifinfomsg));
 }
 
-/* XDP features of @ifindex (netdev genetlink); -errno where unknown. */
-static int xdp_features(int ifindex, __u64 *features)
+/*
+ * One generic netlink request: command @cmd of @family with one attribute
+ * (@in_type, @in of @in_len bytes); the answer's attribute @out_type, of
+ * exactly @out_len bytes, into @out. 0 or -errno.
+ */
+static int genl_ask(__u16 family, __u8 cmd, __u16 in_type, const void *in, __u16 in_len,
+		    __u16 out_type, void *out, int out_len)
 {
 	struct {
 		struct nlmsghdr nh;
@@ -129,39 +134,37 @@ static int xdp_features(int ifindex, __u64 *features)
 	} req = {};
 	char buf[NL_BUF], *p;
 	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
-	__u16 family;
-	__u32 ifx = ifindex;
 	int n, size;
 
-	req.nh.nlmsg_type = GENL_ID_CTRL;
-	req.nh.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
-	req.g.cmd = CTRL_CMD_GETFAMILY;
-	req.g.version = 1;
-	nl_put(&req.nh, CTRL_ATTR_FAMILY_NAME, "netdev", 7);
-	n = nl_ask(NETLINK_GENERIC, &req.nh, buf, sizeof(buf));
-	if (n < 0)
-		return n;
-	p = nl_find((char *)NLMSG_DATA(nh) + GENL_HDRLEN,
-		    nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), CTRL_ATTR_FAMILY_ID, &size);
-	if (!p || size != 2)
-		return -ENOENT;
-	memcpy(&family, p, 2);
-
-	memset(&req, 0, sizeof(req));
 	req.nh.nlmsg_type = family;
 	req.nh.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN);
-	req.g.cmd = NETDEV_CMD_DEV_GET;
+	req.g.cmd = cmd;
 	req.g.version = 1;
-	nl_put(&req.nh, NETDEV_A_DEV_IFINDEX, &ifx, sizeof(ifx));
+	nl_put(&req.nh, in_type, in, in_len);
 	n = nl_ask(NETLINK_GENERIC, &req.nh, buf, sizeof(buf));
 	if (n < 0)
 		return n;
 	p = nl_find((char *)NLMSG_DATA(nh) + GENL_HDRLEN,
-		    nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), NETDEV_A_DEV_XDP_FEATURES, &size);
-	if (!p || size != 8)
+		    nh->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN), out_type, &size);
+	if (!p || size != out_len)
 		return -ENOENT;
-	memcpy(features, p, 8);
+	memcpy(out, p, out_len);
 	return 0;
+}
+
+/* XDP features of @ifindex (netdev genetlink); -errno where unknown. */
+static int xdp_features(int ifindex, __u64 *features)
+{
+	__u32 ifx = ifindex;
+	__u16 family;
+	int err;
+
+	err = genl_ask(GENL_ID_CTRL, CTRL_CMD_GETFAMILY, CTRL_ATTR_FAMILY_NAME, "netdev", 7,
+		       CTRL_ATTR_FAMILY_ID, &family, sizeof(family));
+	if (!err)
+		err = genl_ask(family, NETDEV_CMD_DEV_GET, NETDEV_A_DEV_IFINDEX, &ifx, sizeof(ifx),
+			       NETDEV_A_DEV_XDP_FEATURES, features, sizeof(*features));
+	return err;
 }
 
 void veth_check(const char *iface, int ifindex)
