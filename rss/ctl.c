@@ -165,45 +165,6 @@ static bool pid_holds_xdp(int pid, int ifindex)
 	return found;
 }
 
-static void spec_to_text(const struct policy_spec *sp, char *buf, size_t len)
-{
-	snprintf(buf, len, "policy=%s\ncpus=%s\nlong_cpus=%s\nmin_cpus=%d\n",
-		 sp->policy >= 0 ? policy_names[sp->policy] : "", sp->cpus, sp->long_cpus,
-		 sp->min_cpus);
-}
-
-static int text_to_spec(char *buf, struct policy_spec *sp)
-{
-	char *line, *save = NULL, *v;
-	uint64_t n;
-
-	memset(sp, 0, sizeof(*sp));
-	sp->policy = -1;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		v = strchr(line, '=');
-		if (!v)
-			return -EINVAL;
-		*v++ = 0;
-		if (!strcmp(line, "policy")) {
-			if (*v)
-				sp->policy = bn_name_index(v, policy_names, RSS_NR_POLICIES);
-			if (*v && sp->policy < 0)
-				return -EINVAL;
-		} else if (!strcmp(line, "cpus")) {
-			snprintf(sp->cpus, sizeof(sp->cpus), "%s", v);
-		} else if (!strcmp(line, "long_cpus")) {
-			snprintf(sp->long_cpus, sizeof(sp->long_cpus), "%s", v);
-		} else if (!strcmp(line, "min_cpus")) {
-			if (bn_parse_u64(v, 0, RSS_MAX_GROUP, &n))
-				return -EINVAL;
-			sp->min_cpus = n;
-		} else {
-			return -EINVAL;
-		}
-	}
-	return 0;
-}
-
 /* Connect to the server of @env->ifindex and check who answers; the fd or -1. */
 static int ctl_connect(const struct rss_env *env)
 {
@@ -266,7 +227,7 @@ int ctl_swap(const struct rss_env *env)
 	fd = ctl_connect(env);
 	if (fd < 0)
 		return BN_EXIT_ERR;
-	spec_to_text(&env->spec, buf, sizeof(buf));
+	ctl_msg_format(&env->spec, buf, sizeof(buf));
 	if (send(fd, buf, strlen(buf), MSG_NOSIGNAL) < 0) {
 		bn_err("cannot send to the rss on %s: %s", env->iface, strerror(errno));
 		close(fd);
@@ -292,15 +253,15 @@ int ctl_swap(const struct rss_env *env)
 	return BN_EXIT_OK;
 }
 
-/* Apply the request in @buf; the answer into @msg. */
-static void ctl_apply(struct rss_server *srv, char *buf, char *msg, size_t len)
+/* Apply the request of @n bytes in @buf; the answer into @msg. */
+static void ctl_apply(struct rss_server *srv, char *buf, size_t n, char *msg, size_t len)
 {
 	struct policy_spec sp;
 	struct rss_conf c;
 	char group[300];
 	int min_cpus;
 
-	if (text_to_spec(buf, &sp)) {
+	if (ctl_msg_parse(buf, n, &sp)) {
 		snprintf(msg, len, "err malformed request");
 	} else if (build_conf(srv, &sp, &srv->cur, srv->min_cpus, &c, &min_cpus, msg + 4,
 			      len - 4) ||
@@ -365,12 +326,15 @@ static void ctl_serve(struct ctl *ctl, struct rss_server *srv, int i)
 	char buf[CTL_MAX], msg[CTL_MAX];
 	int n;
 
-	n = recv(ctl->conn[i].fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	/* MSG_TRUNC: the whole message's length, so a cut one is refused */
+	n = recv(ctl->conn[i].fd, buf, sizeof(buf) - 1, MSG_DONTWAIT | MSG_TRUNC);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n > 0) {
-		buf[n] = 0;
-		ctl_apply(srv, buf, msg, sizeof(msg));
+	if (n >= (int)sizeof(buf)) {
+		snprintf(msg, sizeof(msg), "err request longer than %zu bytes", sizeof(buf) - 1);
+		send(ctl->conn[i].fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	} else if (n > 0) {
+		ctl_apply(srv, buf, n, msg, sizeof(msg));
 		send(ctl->conn[i].fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	conn_close(ctl, i);

@@ -63,8 +63,13 @@ struct rss_server {
 	__u64 run_start_ns;
 };
 
-/* policy.c: policies, groups, applying a configuration, the dynamic group */
+/* ctlmsg.c: the policy names, the control messages' text */
 extern const char *const policy_names[RSS_NR_POLICIES];
+void ctl_msg_format(const struct policy_spec *sp, char *buf, size_t len);
+/* Parse the @n bytes at @buf (room for one more: it is NUL-terminated). */
+int ctl_msg_parse(char *buf, size_t n, struct policy_spec *sp);
+
+/* policy.c: groups, applying a configuration, the dynamic group */
 int default_conf(struct rss_server *srv, struct policy_spec *spec, struct rss_conf *base,
 		 int *min_cpus, char *msg, size_t len);
 int build_conf(const struct rss_server *srv, const struct policy_spec *spec,

@@ -623,6 +623,7 @@ case_badinput()
 	expect_fail "swap to a cpu that does not exist" 1 "cpu 99 does not exist" \
 		$S -I rss-s --swap --cpus 0,99
 	expect_fail "second server on the interface" 1 "another rss runs" $S -I rss-s
+	ctl_raw_requests
 	if kill -0 "${TOOL_PID[$SNAME]}" 2>/dev/null && xdp_attached; then
 		log_ok "bad input: the running server survived the refused swap"
 	else
@@ -630,6 +631,30 @@ case_badinput()
 	fi
 	idle_ctl_clients
 	server_stop
+}
+
+# Requests written by hand to the control socket: a cpu list longer than the
+# server keeps (cut, it would end before cpu 99), a NUL inside the text and a
+# message longer than 1023 bytes are refused whole, never applied in part.
+ctl_raw_requests()
+{
+	local path req what ans
+
+	path=$(ctl_path)
+	for what in long nul huge; do
+		case $what in
+		long) req="cpus=$(printf '0,%.0s' $(seq 127))1,99\n" ;;
+		nul) req='cpus=0\n\0cpus=0,99\n' ;;
+		huge) req="policy=rr\n$(printf 'x%.0s' $(seq 1100))\n" ;;
+		esac
+		ans=$(printf "$req" | ip netns exec "$srv" timeout $((5 * SLOW)) socat -t 2 - \
+			"UNIX-CONNECT:$path,type=5" 2>&1)
+		if [ "${ans:0:4}" != "err " ]; then
+			log_fail "bad input: control request ($what) answered: ${ans:0:200}"
+		else
+			log_ok "bad input: control request ($what) refused: $ans"
+		fi
+	done
 }
 
 # Control clients that connect and send nothing never hold up the server: a
