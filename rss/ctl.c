@@ -109,14 +109,23 @@ static const char *ctl_dir(void)
 	return d && *d ? d : "/run/bpfnet";
 }
 
-/* Does process @pid have CAP_NET_ADMIN in its effective set? */
+/*
+ * Does process @pid have CAP_NET_ADMIN in its effective set, in our user
+ * namespace? (Root of a user namespace of its own has every bit, over
+ * nothing of ours.)
+ */
 static bool pid_net_admin(int pid)
 {
 	char path[64], line[256];
 	unsigned long long caps;
+	struct stat us, them;
 	bool ok = false;
 	FILE *f;
 
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	if (stat("/proc/self/ns/user", &us) || stat(path, &them) || us.st_dev != them.st_dev ||
+	    us.st_ino != them.st_ino)
+		return false;
 	snprintf(path, sizeof(path), "/proc/%d/status", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -229,11 +238,17 @@ int ctl_swap(const struct rss_env *env)
 		return BN_EXIT_ERR;
 	ctl_msg_format(&env->spec, buf, sizeof(buf));
 	if (send(fd, buf, strlen(buf), MSG_NOSIGNAL) < 0) {
-		bn_err("cannot send to the rss on %s: %s", env->iface, strerror(errno));
-		close(fd);
-		return BN_EXIT_ERR;
+		err = errno;
+		/* a server that refused us said why before it closed */
+		n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0) {
+			bn_err("cannot send to the rss on %s: %s", env->iface, strerror(err));
+			close(fd);
+			return BN_EXIT_ERR;
+		}
+	} else {
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
 	}
-	n = recv(fd, buf, sizeof(buf) - 1, 0);
 	err = n < 0 ? errno : 0;
 	close(fd);
 	if (n <= 0) {
@@ -286,7 +301,6 @@ static void conn_close(struct ctl *ctl, int i)
 static void ctl_accept(struct ctl *ctl, __u64 now)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	const char *denied = "err permission denied: needs root or CAP_NET_ADMIN";
 	struct ucred cred;
 	socklen_t clen = sizeof(cred);
 	int fd, i, slot = 0;
@@ -294,12 +308,6 @@ static void ctl_accept(struct ctl *ctl, __u64 now)
 	fd = accept4(ctl->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) ||
-	    (cred.uid != 0 && !pid_net_admin(cred.pid))) {
-		send(fd, denied, strlen(denied), MSG_NOSIGNAL);
-		close(fd);
-		return;
-	}
 	/* a free slot, else the oldest connection goes */
 	for (i = 0; i < CTL_CONNS; i++) {
 		if (ctl->conn[i].fd < 0) {
@@ -318,6 +326,10 @@ static void ctl_accept(struct ctl *ctl, __u64 now)
 	}
 	ctl->conn[slot].fd = fd;
 	ctl->conn[slot].since_ns = now;
+	/* refused once its request is read: closing on unread data would
+	 * reset the connection before the client reads why */
+	ctl->conn[slot].allowed = !getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) &&
+				  (cred.uid == 0 || pid_net_admin(cred.pid));
 }
 
 /* A connection has data: one request, one answer, closed. */
@@ -332,6 +344,9 @@ static void ctl_serve(struct ctl *ctl, struct rss_server *srv, int i)
 		return;
 	if (n >= (int)sizeof(buf)) {
 		snprintf(msg, sizeof(msg), "err request longer than %zu bytes", sizeof(buf) - 1);
+		send(ctl->conn[i].fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	} else if (n > 0 && !ctl->conn[i].allowed) {
+		snprintf(msg, sizeof(msg), "err permission denied: needs root or CAP_NET_ADMIN");
 		send(ctl->conn[i].fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 	} else if (n > 0) {
 		ctl_apply(srv, buf, n, msg, sizeof(msg));

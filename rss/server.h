@@ -93,6 +93,7 @@ struct ctl {
 	char path[108];		/* the socket's name, "" if not bound */
 	struct {
 		int fd;		/* -1: free */
+		bool allowed;	/* root or CAP_NET_ADMIN: may swap */
 		__u64 since_ns;
 	} conn[CTL_CONNS];
 };

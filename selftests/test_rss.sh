@@ -695,7 +695,7 @@ as_nobody()
 # directory that is not root's is refused.
 case_ctlsquat()
 {
-	local sq path rc
+	local sq path rc caps netadmin
 
 	: >"$TMP/squat.out"
 	as_nobody timeout $((20 * SLOW)) socat -u "ABSTRACT-LISTEN:bpfnet-rss.$(ifx),type=5" \
@@ -712,27 +712,48 @@ case_ctlsquat()
 	fi
 	server_start ctlsquat --policy rr --cpus 0,1 || { kill $sq; return; }
 	path=$(ctl_path)
+	# each policy runs for a whole record (-i 0.5) before the next swap
 	swap --policy hash --cpus 0,1
 	rc=$?
+	sleep 0.6
 	as_nobody "$RSS" -I rss-s --swap --policy p2c >/dev/null 2>"$TMP/nobody.err"
+	# past the directory (CAP_DAC_OVERRIDE) and the client's own check
+	# (CAP_SYS_PTRACE): the server wants root or CAP_NET_ADMIN
+	caps=+dac_override,+sys_ptrace
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
+		--ambient-caps=$caps "$RSS" -I rss-s --swap --policy jsq >/dev/null 2>"$TMP/nocap.err"
+	caps=$caps,+net_admin
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
+		--ambient-caps=$caps "$RSS" -I rss-s --swap --policy split --cpus 0 --long-cpus 1 \
+		>/dev/null 2>"$TMP/netadmin.err"
+	netadmin=$?
+	sleep 0.6
 	sleep 0.6
 	server_stop
 	kill $sq 2>/dev/null
 	wait $sq 2>/dev/null
-	if [ $rc != 0 ] || ! jq -e 'select(.policy == "hash")' "$TMP/ctlsquat.srv.out" >/dev/null
+	if [ $rc != 0 ] || ! jq -s -e 'any(.[]; .policy == "hash")' "$TMP/ctlsquat.srv.out" >/dev/null
 	then
 		log_fail "ctlsquat: the swap did not reach the real server (exit $rc): $(tail -1 "$TMP/swap.err")"
 	elif [ -s "$TMP/squat.out" ]; then
 		log_fail "ctlsquat: the squatter received: $(head -c 100 "$TMP/squat.out")"
-	elif jq -e 'select(.policy == "p2c")' "$TMP/ctlsquat.srv.out" >/dev/null ||
+	elif jq -s -e 'any(.[]; .policy == "p2c")' "$TMP/ctlsquat.srv.out" >/dev/null ||
 	     ! grep -q "permission denied" "$TMP/nobody.err"; then
 		log_fail "ctlsquat: an unprivileged --swap: $(cat "$TMP/nobody.err")"
+	elif jq -s -e 'any(.[]; .policy == "jsq")' "$TMP/ctlsquat.srv.out" >/dev/null ||
+	     ! grep -q "swap refused: permission denied: needs root or CAP_NET_ADMIN" "$TMP/nocap.err"
+	then
+		log_fail "ctlsquat: a --swap without CAP_NET_ADMIN: $(cat "$TMP/nocap.err")"
+	elif [ "$netadmin" != 0 ] || ! jq -s -e 'any(.[]; .policy == "split")' "$TMP/ctlsquat.srv.out" \
+		>/dev/null; then
+		log_fail "ctlsquat: a --swap with CAP_NET_ADMIN (exit $netadmin): $(cat "$TMP/netadmin.err")"
 	elif [ -z "$path" ] || [ "$(stat -c '%u' "$(dirname "$path")")" != 0 ] ||
 	     [ $((0$(stat -c '%a' "$(dirname "$path")") & 022)) != 0 ]; then
 		log_fail "ctlsquat: no control socket, or $(dirname "$path") is not root's alone"
 	else
 		log_ok "ctlsquat: rss started beside a squatter of its old name, the swap reached it" \
-			"($path); an unprivileged user can neither bind there nor swap"
+			"($path); an unprivileged user can neither bind there nor swap; the server" \
+			"takes a swap from CAP_NET_ADMIN, not without it"
 	fi
 	# a root socket on the name that is not rss's gets no request
 	if [ -n "$path" ]; then
