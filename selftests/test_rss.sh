@@ -12,7 +12,11 @@
 # other UDP pass untouched; malformed requests are counted; bad input fails
 # cleanly (usage errors: exit 2, one line, nothing attached); SIGINT, SIGTERM
 # and kill -9 leave no XDP program behind; skb mode; IPv6; a request with IPv4
-# options (the worker parses that one in full).
+# options (the worker parses that one in full). Hostile input and faults: a
+# UDP length beyond the IP payload (raw frames); a user process named like a
+# cpumap kthread; an unprivileged user squatting the control socket's name;
+# hand-written control requests; the interface deleted under rss; a veth
+# peer without GRO.
 #
 # Usage: test_rss.sh [CASE...]   (default: every case in CASES)
 
