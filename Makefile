@@ -8,7 +8,7 @@
 # Tools are added here once they build: elephant rss netcost
 TOOLS := rss elephant netcost
 rss_EXTRA := rss-client
-rss_SRCS := rss/policy.c rss/ctl.c rss/calib.c rss/kthread.c rss/stats.c
+rss_SRCS := rss/policy.c rss/ctl.c rss/ctlmsg.c rss/calib.c rss/kthread.c rss/stats.c rss/veth.c
 elephant_SRCS := elephant/nl.c elephant/footprint.c elephant/attrib.c elephant/backend.c \
 	elephant/flows.c elephant/output.c elephant/tc.c
 netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \
@@ -183,6 +183,7 @@ FUZZ_SECONDS ?= 600
 fuzz_csv_SRCS := rss/plot.c rss/model.c
 fuzz_kallsyms_SRCS := common/kallsyms.c
 fuzz_state_SRCS := elephant/footprint.c
+fuzz_ctl_SRCS := rss/ctlmsg.c
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 

@@ -2,7 +2,9 @@
 /*
  * kthread.c - the cpumap worker kthreads of rss's cpumap ("cpumap/CPU/map:ID"):
  * found by name under /proc, reniced on request, and their CPU time (utime +
- * stime of /proc/PID/stat) turned into a utilisation per worker CPU.
+ * stime of /proc/PID/stat) turned into a utilisation per worker CPU. Any
+ * process may take such a name: only kernel threads (PF_KTHREAD, children
+ * of kthreadd) are taken.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -18,10 +20,16 @@
 #include "rss.skel.h"
 #include "server.h"
 
+#define PF_KTHREAD	0x00200000
+#define KTHREADD_PID	2
+
+/* CPU ticks of @pid; -EPERM if it is not a kernel thread. */
 static int read_ticks(int pid, __u64 *ticks)
 {
 	char path[64], buf[1024], *p;
 	unsigned long ut, stt;
+	unsigned int flags;
+	int ppid;
 	FILE *f;
 	int n;
 
@@ -35,9 +43,12 @@ static int read_ticks(int pid, __u64 *ticks)
 	p = strrchr(buf, ')');	/* comm may hold spaces */
 	if (!p)
 		return -EINVAL;
-	/* after ")": state(3) ... utime(14) stime(15) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stt) != 2)
+	/* after ")": state(3) ppid(4) ... flags(9) ... utime(14) stime(15) */
+	if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %u %*u %*u %*u %*u %lu %lu", &ppid, &flags,
+		   &ut, &stt) != 4)
 		return -EINVAL;
+	if (!(flags & PF_KTHREAD) || ppid != KTHREADD_PID)
+		return -EPERM;
 	*ticks = ut + stt;
 	return 0;
 }
@@ -82,14 +93,15 @@ void kthreads_scan(struct kthreads *kt, __u32 map_id)
 		if (strlen(comm) < 15 ? strcmp(idp, want) : strncmp(idp, want, strlen(idp)))
 			continue;
 		pid = atoi(de->d_name);
+		/* a kernel thread, checked before it is reniced or counted */
+		if (read_ticks(pid, &kt->t[kt->n].ticks))
+			continue;
 		if (kt->n >= old_n || kt->t[kt->n].pid != pid)
 			bn_info("cpumap worker of cpu %d: pid %d", cpu, pid);
 		kt->t[kt->n].pid = pid;
 		kt->t[kt->n].cpu = cpu;
-		if (kt->set_nice && setpriority(PRIO_PROCESS, kt->t[kt->n].pid, kt->nice))
+		if (kt->set_nice && setpriority(PRIO_PROCESS, pid, kt->nice))
 			bn_warn("cannot renice the worker of cpu %d: %s", cpu, strerror(errno));
-		if (read_ticks(kt->t[kt->n].pid, &kt->t[kt->n].ticks))
-			continue;
 		kt->n++;
 	}
 	closedir(d);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * policy.c - rss's scheduling configuration: policy names, CPU groups, a
+ * policy.c - rss's scheduling configuration: CPU groups, a
  * configuration built from a spec and applied to the running programs
  * (double-buffered in .bss, the XDP program swapped through its link), and
  * the dynamic policy's group steering.
@@ -15,15 +15,6 @@
 #include "rss.h"
 #include "rss.skel.h"
 #include "server.h"
-
-const char *const policy_names[RSS_NR_POLICIES] = {
-	[RSS_POL_RR] = "rr",
-	[RSS_POL_SPLIT] = "split",
-	[RSS_POL_DYNAMIC] = "dynamic",
-	[RSS_POL_HASH] = "hash",
-	[RSS_POL_JSQ] = "jsq",
-	[RSS_POL_P2C] = "p2c",
-};
 
 static int read_online(struct rss_server *srv)
 {

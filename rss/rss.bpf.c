@@ -212,8 +212,12 @@ static __always_inline int locate(struct xdp_md *ctx, struct req_loc *loc)
 	uh = data + (loc->pkt.l4_off & 0x3ff);
 	if ((void *)(uh + 1) > data_end)
 		return LOC_HDR;
-	if (bpf_ntohs(uh->len) < sizeof(*uh) + RSS_REQ_LEN ||
-	    loc->pkt.l4_len < sizeof(*uh) + RSS_REQ_LEN)
+	/* a UDP length beyond the IP payload, or an IP payload beyond the
+	 * frame: the reply would be as malformed */
+	if (bpf_ntohs(uh->len) > loc->pkt.l4_len ||
+	    (__u64)loc->pkt.l4_off + loc->pkt.l4_len > bpf_xdp_get_buff_len(ctx))
+		return LOC_HDR;
+	if (bpf_ntohs(uh->len) < sizeof(*uh) + RSS_REQ_LEN)
 		return LOC_SHORT;
 	req = (void *)(uh + 1);
 	if ((void *)(req + 1) > data_end)
@@ -754,9 +758,14 @@ int BPF_PROG(tp_redirect_err, const struct net_device *dev, const struct bpf_pro
 
 	if ((map_id != cpumap_id && map_id != devmap_id) || !(st = tp_st()))
 		return 0;
+	if (map_id == devmap_id) {
+		/* a reply the interface refused, e.g. a veth whose peer
+		 * has neither GRO nor an XDP program */
+		st->reply_err++;
+		return 0;
+	}
 	st->redirect_err++;
-	if (map_id == cpumap_id)
-		handed_add(index, -1);
+	handed_add(index, -1);
 	return 0;
 }
 

@@ -6,8 +6,8 @@
  * bpf_link, installs the per-CPU worker as the cpumap program of every CPU
  * it may use, calibrates the workers' service time, and prints statistics
  * each interval. The dynamic policy's group is steered from here. A running
- * server takes new policies and groups from `rss --swap` over an abstract
- * unix socket of its network namespace, without detaching.
+ * server takes new policies and groups from `rss --swap` over a unix socket
+ * under /run/bpfnet (ctl.c), without detaching.
  *
  * This file holds the options, the setup stages, the loop and main; the
  * jobs are in policy.c, ctl.c, calib.c, kthread.c and stats.c (server.h).
@@ -18,8 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/types.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -121,6 +124,9 @@ static __u64 opt_us(const char *what, const char *arg, __u64 max_us)
 
 static void opt_cpulist(const char *what, const char *arg, char *buf, size_t len)
 {
+	/* "" would read as "not given": all online CPUs */
+	if (!*arg)
+		bn_usage("invalid %s '': want a cpu list such as 0-3,6", what);
 	if (strlen(arg) >= len)
 		bn_usage("invalid %s '%.32s...': too long", what, arg);
 	strcpy(buf, arg);
@@ -241,6 +247,7 @@ static int attach_xdp(struct rss_server *srv, int prog_fd)
 		return err;
 	}
 	srv->link_fd = fd;
+	srv->skb_mode = lo.flags == XDP_FLAGS_SKB_MODE;
 	return 0;
 }
 
@@ -400,6 +407,7 @@ struct run {
 	struct bn_loop loop;
 	struct ctl *ctl;
 	int dyn_fd;		/* timerfd: the dynamic policy's period */
+	int nl_fd;		/* rtnetlink link events: is the interface still there? */
 	bool dyn_armed;
 	struct snap *prev, *cur;	/* the interval's ends */
 	struct snap *dprev, *dcur;	/* the dynamic period's ends */
@@ -446,12 +454,62 @@ static int on_dynamic(void *ctx)
 	return 0;
 }
 
+/* -ENODEV once the interface is gone (deleted or moved to another netns). */
+static int iface_check(void)
+{
+	char name[IF_NAMESIZE];
+
+	return bn_ifname(env.ifindex, name) ? -ENODEV : 0;
+}
+
+/* Link events: the loop ends when our interface is deleted. */
+static int on_link(void *ctx)
+{
+	struct run *r = ctx;
+	char buf[8192] __attribute__((aligned(NLMSG_ALIGNTO)));
+	struct nlmsghdr *nh;
+	struct ifinfomsg *ifi;
+	int n;
+
+	for (;;) {
+		n = recv(r->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)	/* ENOBUFS: events lost, look for ourselves */
+			return errno == EAGAIN || errno == EINTR ? 0 : iface_check();
+		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (unsigned int)n);
+		     nh = NLMSG_NEXT(nh, n)) {
+			if (nh->nlmsg_type != RTM_DELLINK ||
+			    nh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)))
+				continue;
+			ifi = NLMSG_DATA(nh);
+			if (ifi->ifi_index == env.ifindex)
+				return -ENODEV;
+		}
+	}
+}
+
+static int link_watch_open(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK };
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -errno;
+	}
+	return fd;
+}
+
 /* Each interval: one record. */
 static int on_tick(void *ctx)
 {
 	struct run *r = ctx;
 	struct rss_server *srv = r->srv;
 
+	if (iface_check())
+		return -ENODEV;
 	on_ctl(r);		/* times out idle control connections */
 	if (r->rs->kt.n < bn_cpuset_count(&srv->installed))
 		kthreads_scan(&r->rs->kt, srv->skel->bss->cpumap_id);
@@ -477,7 +535,12 @@ static int run_init(struct run *r, struct ctl *ctl)
 		err = bn_loop_add(&r->loop, r->dyn_fd, on_dynamic, r);
 	if (!err)
 		err = arm_dynamic(r);
-	return err;
+	if (err)
+		return err;
+	r->nl_fd = link_watch_open();
+	if (r->nl_fd < 0)
+		return r->nl_fd;
+	return bn_loop_add(&r->loop, r->nl_fd, on_link, r);
 }
 
 /*
@@ -489,7 +552,7 @@ static int stats_loop(struct rss_server *srv, struct rss_stats *rs, struct ctl *
 		      struct snap *snaps)
 {
 	struct run r = {
-		.srv = srv, .rs = rs, .dyn_fd = -1,
+		.srv = srv, .rs = rs, .dyn_fd = -1, .nl_fd = -1,
 		.prev = &snaps[0], .cur = &snaps[1], .dprev = &snaps[2], .dcur = &snaps[3],
 	};
 	int err;
@@ -506,9 +569,16 @@ static int stats_loop(struct rss_server *srv, struct rss_stats *rs, struct ctl *
 		goto out;
 	}
 	*r.dprev = *r.prev;
-	bn_ready();
-	err = bn_loop_run(&r.loop, on_tick, &r);
-	if (err)
+	/* deleted before the watch began? */
+	err = iface_check();
+	if (!err) {
+		bn_ready();
+		err = bn_loop_run(&r.loop, on_tick, &r);
+	}
+	if (err == -ENODEV)
+		bn_err("stopped: %s is gone (deleted or moved to another network namespace)",
+		       env.iface);
+	else if (err)
 		bn_err("main loop: %s", strerror(-err));
 	else if (!bn_stop)
 		on_tick(&r);
@@ -516,6 +586,8 @@ out:
 	bn_loop_close(&r.loop);
 	if (r.dyn_fd >= 0)
 		close(r.dyn_fd);
+	if (r.nl_fd >= 0)
+		close(r.nl_fd);
 	return err;
 }
 
@@ -542,7 +614,7 @@ int main(int argc, char **argv)
 	struct snap *snaps = NULL;
 	struct rss_conf base = {};
 	struct ctl ctl = { .lfd = -1, .epfd = -1 };
-	int ret = BN_EXIT_ERR, min_cpus, err;
+	int ret = BN_EXIT_ERR, min_cpus;
 	bool tp_ok;
 
 	bn_log_init("rss");
@@ -570,11 +642,10 @@ int main(int argc, char **argv)
 	}
 
 	if (!env.calib_only) {
-		err = ctl_open(&ctl, &env);
-		if (err) {
-			bn_err("cannot attach to %s: %s", env.iface,
-			       err == -EADDRINUSE ? "another rss runs on this interface" :
-			       strerror(-err));
+		char msg[CTL_MAX];
+
+		if (ctl_open(&ctl, &env, msg, sizeof(msg))) {
+			bn_err("cannot attach to %s: %s", env.iface, msg);
 			goto cleanup;
 		}
 	}
@@ -595,6 +666,9 @@ int main(int argc, char **argv)
 	}
 	if (setup_maps(srv.skel) || start_server(&srv, &base, min_cpus, tp_ok, tp_links))
 		goto cleanup;
+	/* native XDP sends the replies with ndo_xdp_xmit: can the veth peer take them? */
+	if (!srv.skb_mode && !env.no_reply)
+		veth_check(env.iface, env.ifindex);
 	stats_columns(&rs, &srv);
 	print_started(&srv);
 	if (stats_loop(&srv, &rs, &ctl, snaps))

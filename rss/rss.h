@@ -170,10 +170,11 @@ struct rss_tp_stats {
 	__u64 enq_drops;	/* xdp_cpumap_enqueue: cpumap queue full */
 	__u64 enq_processed;
 	__u64 kthread_drops;	/* xdp_cpumap_kthread drops */
-	__u64 redirect_err;	/* xdp_redirect_err from our programs */
+	__u64 redirect_err;	/* xdp_redirect_err into the cpumap */
 	__u64 xmit_sent;	/* xdp_devmap_xmit on the reply path */
 	__u64 xmit_drops;
 	__u64 exception;	/* xdp_exception (XDP_ABORTED etc.) from our programs */
+	__u64 reply_err;	/* xdp_redirect_err into the reply devmap: not sent */
 };
 
 #endif /* BPFNET_RSS_H */

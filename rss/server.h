@@ -49,6 +49,7 @@ struct rss_server {
 	struct bn_cpuset online;
 	struct rss_bpf *skel;
 	int link_fd;			/* the scheduler's XDP link, -1 if none */
+	bool skb_mode;			/* attached in skb (generic) mode */
 	int cpumap_fd;
 	struct rss_conf cur;		/* what the programs run with */
 	int min_cpus;
@@ -62,8 +63,13 @@ struct rss_server {
 	__u64 run_start_ns;
 };
 
-/* policy.c: policies, groups, applying a configuration, the dynamic group */
+/* ctlmsg.c: the policy names, the control messages' text */
 extern const char *const policy_names[RSS_NR_POLICIES];
+void ctl_msg_format(const struct policy_spec *sp, char *buf, size_t len);
+/* Parse the @n bytes at @buf (room for one more: it is NUL-terminated). */
+int ctl_msg_parse(char *buf, size_t n, struct policy_spec *sp);
+
+/* policy.c: groups, applying a configuration, the dynamic group */
 int default_conf(struct rss_server *srv, struct policy_spec *spec, struct rss_conf *base,
 		 int *min_cpus, char *msg, size_t len);
 int build_conf(const struct rss_server *srv, const struct policy_spec *spec,
@@ -84,19 +90,27 @@ void dynamic_step(struct rss_server *srv, const struct snap *a, const struct sna
 struct ctl {
 	int lfd;		/* listening socket */
 	int epfd;		/* lfd and the connections: the loop waits on this */
+	char path[108];		/* the socket's name, "" if not bound */
 	struct {
 		int fd;		/* -1: free */
+		bool allowed;	/* root or CAP_NET_ADMIN: may swap */
 		__u64 since_ns;
 	} conn[CTL_CONNS];
 };
 
-/* Listen for --swap on @env->ifindex; -EADDRINUSE: another rss runs there. */
-int ctl_open(struct ctl *ctl, const struct rss_env *env);
+/*
+ * Listen for --swap on @env->ifindex; -EADDRINUSE: another rss runs there.
+ * The reason of a failure in @msg.
+ */
+int ctl_open(struct ctl *ctl, const struct rss_env *env, char *msg, size_t len);
 /* Accept, answer and time out what is ready; never waits. */
 int ctl_process(struct ctl *ctl, struct rss_server *srv);
 void ctl_close(struct ctl *ctl);
 /* rss --swap: send env->spec to the running server; prints; an exit code */
 int ctl_swap(const struct rss_env *env);
+
+/* veth.c: warn when @iface is a veth whose peer cannot take XDP frames */
+void veth_check(const char *iface, int ifindex);
 
 /* calib.c: the service loop's speed and the iterations of each class */
 int setup_service_time(const struct rss_env *env, struct rss_bpf *skel);

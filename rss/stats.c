@@ -89,9 +89,9 @@ void print_header(const struct rss_stats *rs)
 {
 	if (rs->json)
 		return;
-	printf("%-12s %9s %9s %8s %8s %8s %8s %8s %9s %8s %9s %9s %10s %-12s %6s %8s %s\n",
+	printf("%-12s %9s %9s %8s %8s %8s %8s %8s %8s %9s %8s %9s %9s %10s %-12s %6s %8s %s\n",
 	       "time", "rx_rps", "tx_rps", "drop_q", "drop_rdr", "drop_kth", "drop_tx",
-	       "drop_cpu", "malformed", "passed", "q_avg_us", "q_p99_us", "svc_avg_us",
+	       "drop_rpl", "drop_cpu", "malformed", "passed", "q_avg_us", "q_p99_us", "svc_avg_us",
 	       "group", "cpus", "inflight", "workers");
 }
 
@@ -102,6 +102,7 @@ struct interval {
 	__u64 tx;
 	__u64 malformed;
 	__u64 drop_rdr;
+	__u64 drop_reply;		/* replies the interface refused */
 	double qavg, qp99, savg;	/* us; 0 without requests */
 	double active;			/* CPUs in the group, on average */
 	__s64 inflight;
@@ -136,6 +137,7 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 			     struct interval *iv)
 {
 	const struct snap *a = iv->a, *b = iv->b;
+	__u64 lost;
 	int c;
 
 	iv->dt = (b->t_ns - a->t_ns) / 1e9;
@@ -149,6 +151,11 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 			(a->s.short_pkt + a->s.bad_magic + a->s.bad_class + a->s.bad_hdr);
 	iv->drop_rdr = (b->s.redirect_fail - a->s.redirect_fail) +
 		       (b->tp.redirect_err - a->tp.redirect_err);
+	/* a reply refused or dropped at transmit was never sent */
+	iv->drop_reply = b->tp.reply_err - a->tp.reply_err;
+	lost = iv->drop_reply + (b->tp.xmit_drops - a->tp.xmit_drops);
+	if (!rs->no_reply)
+		iv->tx = iv->tx > lost ? iv->tx - lost : 0;
 	account_active(srv, b->t_ns);
 	iv->active = iv->dt > 0 ? srv->active_integral / iv->dt : active_now(srv);
 	srv->active_integral = 0;
@@ -200,6 +207,7 @@ static void print_json(struct rss_stats *rs, const struct rss_server *srv,
 	bn_json_u64(&j, "drop_redirect", iv->drop_rdr);
 	bn_json_u64(&j, "drop_kthread", b->tp.kthread_drops - a->tp.kthread_drops);
 	bn_json_u64(&j, "drop_xmit", b->tp.xmit_drops - a->tp.xmit_drops);
+	bn_json_u64(&j, "drop_reply", iv->drop_reply);
 	bn_json_u64(&j, "drop_no_cpu", b->s.no_cpu - a->s.no_cpu);
 	bn_json_u64(&j, "drop_worker", b->bad - a->bad);
 	bn_json_u64(&j, "malformed", iv->malformed);
@@ -238,13 +246,15 @@ static void print_text(struct rss_stats *rs, const struct interval *iv)
 	char ts[BN_TIMESTRLEN];
 	double dt = iv->dt;
 
-	printf("%-12s %9.0f %9.0f %8llu %8llu %8llu %8llu %8llu %9llu %8llu %9.2f %9.2f %10.2f "
+	printf("%-12s %9.0f %9.0f %8llu %8llu %8llu %8llu %8llu %8llu %9llu %8llu %9.2f %9.2f "
+	       "%10.2f "
 	       "%-12s %6.2f %8lld ", bn_time_str(b->real_ns, ts, sizeof(ts)),
 	       (b->s.rx - a->s.rx) / dt, iv->tx / dt,
 	       (unsigned long long)(b->tp.enq_drops - a->tp.enq_drops),
 	       (unsigned long long)iv->drop_rdr,
 	       (unsigned long long)(b->tp.kthread_drops - a->tp.kthread_drops),
 	       (unsigned long long)(b->tp.xmit_drops - a->tp.xmit_drops),
+	       (unsigned long long)iv->drop_reply,
 	       (unsigned long long)(b->s.no_cpu - a->s.no_cpu),
 	       (unsigned long long)iv->malformed,
 	       (unsigned long long)(b->s.passed - a->s.passed),
@@ -269,20 +279,24 @@ void print_stats(struct rss_stats *rs, struct rss_server *srv, const struct snap
 /* The run's totals to stderr, from a last snapshot into @cur. */
 void print_totals(struct rss_stats *rs, struct rss_server *srv, struct snap *cur)
 {
-	__u64 replied = 0;
+	__u64 replied = 0, lost;
 	int c;
 
 	if (read_snap(rs, srv->skel, cur))
 		return;
 	for (c = 0; c < rs->nr_cpus; c++)
 		replied += cur->replied[c];
+	lost = cur->tp.reply_err + cur->tp.xmit_drops;
+	replied = replied > lost ? replied - lost : 0;
 	account_active(srv, cur->t_ns);
 	fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
-		"%llu queue drops, %llu worker drops, %llu malformed, %llu passed, "
+		"%llu replies refused, %llu queue drops, %llu worker drops, %llu malformed, "
+		"%llu passed, "
 		"%.2f cpus on average\n",
 		bn_prog(), (unsigned long long)cur->s.rx,
 		(unsigned long long)(cur->s.redirected),
 		(unsigned long long)replied,
+		(unsigned long long)cur->tp.reply_err,
 		(unsigned long long)cur->tp.enq_drops,
 		(unsigned long long)cur->bad,
 		(unsigned long long)(cur->s.short_pkt + cur->s.bad_magic +

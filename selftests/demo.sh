@@ -80,16 +80,25 @@ demo_elephant()
 # class, then what the queueing model predicts for the same setup.
 demo_rss()
 {
-	local rss=$TOP_DIR/rss/rss cl=$TOP_DIR/rss/rss-client pid
+	local rss=$TOP_DIR/rss/rss cl=$TOP_DIR/rss/rss-client pid err
 
 	demo_topology
 	# the replies are redirected into the veth: its peer needs NAPI (GRO)
 	ip netns exec "$cli" ethtool -K veth-cli gro on >/dev/null
 	ip netns exec "$cli" ping -c 1 -W 2 "$(addr4 1 2)" >/dev/null
 	log_info "rss -I veth-srv --policy rr --cpus 0,1 -i 2 (server statistics)"
-	ip netns exec "$srv" "$rss" -I veth-srv --policy rr --cpus 0,1 -i 2 &
+	# stderr to the terminal and to a file: the client starts on "rss: ready"
+	err=$(mktemp /tmp/demo-rss.XXXXXX) || return 0
+	on_cleanup "rm -f $err"
+	ip netns exec "$srv" "$rss" -I veth-srv --policy rr --cpus 0,1 -i 2 2> >(tee "$err" >&2) &
 	pid=$!
-	sleep 1
+	wait_until 20 eval "grep -q '^rss: ready\$' $err || ! kill -0 $pid 2>/dev/null"
+	if ! grep -q '^rss: ready$' "$err"; then
+		log_info "rss did not start"
+		kill -INT "$pid" 2>/dev/null
+		wait "$pid"
+		return 0
+	fi
 	log_info "rss-client --clients 2 --ramp 2000:2000:10000 --step-duration 1 --policy rr --cpus 2"
 	ip netns exec "$cli" "$cl" --clients 2 --ramp 2000:2000:10000 --step-duration 1 \
 		--policy rr --cpus 2 "$(addr4 1 2)"

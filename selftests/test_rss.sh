@@ -12,7 +12,11 @@
 # other UDP pass untouched; malformed requests are counted; bad input fails
 # cleanly (usage errors: exit 2, one line, nothing attached); SIGINT, SIGTERM
 # and kill -9 leave no XDP program behind; skb mode; IPv6; a request with IPv4
-# options (the worker parses that one in full).
+# options (the worker parses that one in full). Hostile input and faults: a
+# UDP length beyond the IP payload (raw frames); a user process named like a
+# cpumap kthread; an unprivileged user squatting the control socket's name;
+# hand-written control requests; the interface deleted under rss; a veth
+# peer without GRO.
 #
 # Usage: test_rss.sh [CASE...]   (default: every case in CASES)
 
@@ -294,6 +298,57 @@ case_jsq()
 	fi
 }
 
+# A user process named like a cpumap kthread of this server ("cpumap/1/map:ID",
+# the id of the real worker of cpu 0) while the group grows to cpu 1: rss
+# renices and counts only the kernel thread, never the impostor.
+case_kthfake()
+{
+	local k0 comm fake fpid nice util
+
+	server_start kthfake -v --worker-nice -10 --policy rr --cpus 0 || return
+	k0=$(kthread_pid kthfake 0)
+	comm=$(cat "/proc/$k0/comm" 2>/dev/null)
+	if [ -z "$k0" ] || [ "${comm#cpumap/0/map:}" = "$comm" ]; then
+		log_fail "kthfake: no cpumap kthread for cpu 0 ($comm)"
+		server_stop
+		return
+	fi
+	# a task name holds 15 characters (kthreads may show more)
+	fake="cpumap/1/map:${comm#cpumap/0/map:}"
+	fake=${fake:0:15}
+	# bounded by itself; exec'd by ip and setpriv, so $! is its pid
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import ctypes, sys, time
+ctypes.CDLL(None).prctl(15, sys.argv[1].encode(), 0, 0, 0)
+end = time.time() + 8
+while time.time() < end:
+	pass' "$fake" &
+	fpid=$!
+	on_cleanup "kill $fpid"
+	wait_until $((5 * SLOW)) grep -qx "$fake" "/proc/$fpid/comm"
+	# the new worker cpu 1 makes rss look for its kthread
+	swap --cpus 0,1
+	sleep 1.6
+	nice=$(ps -o ni= -p "$fpid" | tr -d ' ')
+	util=$(jq -s 'map(.workers[]? | select(.cpu == 1) | .util_pct) | max // 0' \
+		"$TMP/kthfake.srv.out")
+	server_stop
+	kill $fpid 2>/dev/null
+	wait $fpid 2>/dev/null
+	if [ "$nice" != 0 ]; then
+		log_fail "kthfake: the impostor '$fake' (pid $fpid) was reniced to $nice"
+	elif grep -q "pid $fpid\$" "$TMP/kthfake.srv.err"; then
+		log_fail "kthfake: the impostor pid $fpid was taken for a worker"
+	elif [ -z "$(kthread_pid kthfake 1)" ]; then
+		log_fail "kthfake: the real kthread of cpu 1 was not found"
+	elif awk -v u="$util" 'BEGIN { exit !(u > 50) }'; then
+		log_fail "kthfake: cpu 1 shows the impostor's CPU time: util_pct $util"
+	else
+		log_ok "kthfake: impostor '$fake' left at nice 0 and not counted (cpu 1 util $util%)," \
+			"real kthread pid $(kthread_pid kthfake 1)"
+	fi
+}
+
 case_p2c()
 {
 	local infl
@@ -421,6 +476,56 @@ case_malformed()
 	fi
 }
 
+# send_raw KIND COUNT: COUNT hand-made frames from rss-c to the server: "udplen"
+# (UDP length 20 bytes beyond the IP payload) or "trunc" (IP total length 100
+# bytes beyond the frame); the request itself is valid.
+send_raw()
+{
+	ip netns exec "$cli" python3 - "$1" "$2" "$S4" "$(addr4 1 1)" \
+		"$(ip -n "$cli" -j link show rss-c | jq -r '.[0].address')" \
+		"$(ip -n "$srv" -j link show rss-s | jq -r '.[0].address')" "$PORT" <<'PY'
+import socket, struct, sys
+
+kind, count, dst, src, smac, dmac, port = sys.argv[1:8]
+req = b"RSS1" + bytes([1, 0]) + bytes(42)
+ulen = 8 + len(req) + (20 if kind == "udplen" else 0)
+udp = struct.pack("!HHHH", 40000, int(port), ulen, 0) + req
+tot = 20 + len(udp) + (100 if kind == "trunc" else 0)
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, tot, 1, 0, 64, 17, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+s = sum(struct.unpack("!10H", ip))
+s = (s & 0xffff) + (s >> 16)
+ip = ip[:10] + struct.pack("!H", ~((s & 0xffff) + (s >> 16)) & 0xffff) + ip[12:]
+eth = bytes.fromhex(dmac.replace(":", "")) + bytes.fromhex(smac.replace(":", "")) + b"\x08\x00"
+sk = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+sk.bind(("rss-c", 0))
+for _ in range(int(count)):
+    sk.send(eth + ip + udp)
+PY
+}
+
+# Requests whose UDP length exceeds the IP payload, or whose IP payload
+# exceeds the frame, are dropped as bad_hdr and never answered.
+case_badlen()
+{
+	local hdr rx tx
+
+	server_start badlen --policy rr --cpus 0,1 || return
+	send_raw udplen 3 && send_raw trunc 2 || log_fail "badlen: cannot send raw frames"
+	sleep 1
+	server_stop
+	hdr=$(total "$TMP/badlen.srv.out" bad_hdr)
+	rx=$(total "$TMP/badlen.srv.out" rx)
+	tx=$(total "$TMP/badlen.srv.out" tx)
+	if [ "$hdr/$rx/$tx" != 5/0/0 ]; then
+		log_fail "badlen: bad_hdr/rx/tx $hdr/$rx/$tx, want 5/0/0 (3 UDP lengths beyond the" \
+			"IP payload, 2 IP lengths beyond the frame)"
+	else
+		log_ok "badlen: 3 UDP lengths beyond the IP payload, 2 IP lengths beyond the frame:" \
+			"bad_hdr 5, none answered"
+	fi
+}
+
 # expect_fail NAME RC PATTERN CMD...: CMD exits RC with PATTERN on stderr
 expect_fail()
 {
@@ -440,11 +545,22 @@ expect_fail()
 	fi
 }
 
+# ctl_path: the control socket of this test's server (/run/bpfnet/rss.COOKIE.IFINDEX)
+ctl_path()
+{
+	ip netns exec "$srv" ss -xlH 2>/dev/null | grep -o "/run/bpfnet/rss\.[0-9]*\.$(ifx)\b" |
+		head -1
+}
+
 # ctl_bound: does an rss control socket for this test's interface exist?
 ctl_bound()
 {
-	ip netns exec "$srv" ss -xlH 2>/dev/null |
-		grep -q "@bpfnet-rss\.$(ip -n "$srv" -j link show rss-s | jq ".[0].ifindex")\b"
+	[ -n "$(ctl_path)" ]
+}
+
+ifx()
+{
+	ip -n "$srv" -j link show rss-s | jq '.[0].ifindex'
 }
 
 # rss_usage WHAT PATTERN ARGS...: rss ARGS is a usage error (exit 2, one line,
@@ -476,6 +592,10 @@ case_usage()
 	rss_usage "cpu that does not exist" "cpu 99 does not exist" -I rss-s --cpus 0,99
 	rss_usage "reversed cpu range" "invalid cpu list '1-0'" -I rss-s --cpus 1-0
 	rss_usage "cpu list garbage" "invalid cpu list 'abc'" -I rss-s --cpus abc
+	rss_usage "empty cpu list" "invalid --cpus ''" -I rss-s -d 1 --cpus ''
+	rss_usage "empty long cpu list" "invalid --long-cpus ''" -I rss-s -d 1 --policy split \
+		--cpus 0 --long-cpus ''
+	rss_usage "swap to an empty cpu list" "invalid --cpus ''" -I rss-s --swap --cpus ''
 	rss_usage "split without long cpus" "needs --long-cpus" -I rss-s --policy split --cpus 0
 	rss_usage "min-cpus above the group" "more than" -I rss-s --policy dynamic --cpus 0 \
 		--min-cpus 2
@@ -507,6 +627,7 @@ case_badinput()
 	expect_fail "swap to a cpu that does not exist" 1 "cpu 99 does not exist" \
 		$S -I rss-s --swap --cpus 0,99
 	expect_fail "second server on the interface" 1 "another rss runs" $S -I rss-s
+	ctl_raw_requests
 	if kill -0 "${TOOL_PID[$SNAME]}" 2>/dev/null && xdp_attached; then
 		log_ok "bad input: the running server survived the refused swap"
 	else
@@ -516,16 +637,40 @@ case_badinput()
 	server_stop
 }
 
+# Requests written by hand to the control socket: a cpu list longer than the
+# server keeps (cut, it would end before cpu 99), a NUL inside the text and a
+# message longer than 1023 bytes are refused whole, never applied in part.
+ctl_raw_requests()
+{
+	local path req what ans
+
+	path=$(ctl_path)
+	for what in long nul huge; do
+		case $what in
+		long) req="cpus=$(printf '0,%.0s' $(seq 127))1,99\n" ;;
+		nul) req='cpus=0\n\0cpus=0,99\n' ;;
+		huge) req="policy=rr\n$(printf 'x%.0s' $(seq 1100))\n" ;;
+		esac
+		ans=$(printf "$req" | ip netns exec "$srv" timeout $((5 * SLOW)) socat -t 2 - \
+			"UNIX-CONNECT:$path,type=5" 2>&1)
+		if [ "${ans:0:4}" != "err " ]; then
+			log_fail "bad input: control request ($what) answered: ${ans:0:200}"
+		else
+			log_ok "bad input: control request ($what) refused: $ans"
+		fi
+	done
+}
+
 # Control clients that connect and send nothing never hold up the server: a
 # swap behind six of them (more than the server keeps) is answered at once.
 idle_ctl_clients()
 {
-	local ifx i t0 ms pids=()
+	local path i t0 ms pids=()
 
-	ifx=$(ip -n "$srv" -j link show rss-s | jq '.[0].ifindex')
+	path=$(ctl_path)
 	for i in 1 2 3 4 5 6; do
 		sleep $((3 * SLOW)) | ip netns exec "$srv" socat - \
-			"ABSTRACT-CONNECT:bpfnet-rss.$ifx,type=5" >/dev/null 2>&1 &
+			"UNIX-CONNECT:$path,type=5" >/dev/null 2>&1 &
 		pids+=($!)
 	done
 	sleep 0.3
@@ -538,6 +683,135 @@ idle_ctl_clients()
 		log_fail "bad input: a swap behind 6 idle control clients: exit $rc after $ms ms"
 	else
 		log_ok "bad input: a swap behind 6 idle control clients answered in $ms ms"
+	fi
+}
+
+# as_nobody CMD...: CMD in the server namespace as an unprivileged user
+as_nobody()
+{
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# An unprivileged user squats the control socket's old abstract name and
+# tries every name it can: rss still starts, --swap reaches the real server
+# and nothing reaches the squatter; that user can neither swap nor bind
+# under /run/bpfnet; a root socket that is not rss's gets no request; a run
+# directory that is not root's is refused.
+case_ctlsquat()
+{
+	local sq path rc caps netadmin
+
+	: >"$TMP/squat.out"
+	as_nobody timeout $((20 * SLOW)) socat -u "ABSTRACT-LISTEN:bpfnet-rss.$(ifx),type=5" \
+		STDOUT >>"$TMP/squat.out" 2>/dev/null &
+	sq=$!
+	on_cleanup "kill $sq"
+	sleep 0.3
+	# bound, it would wait for a client until the timeout (124)
+	as_nobody timeout 2 socat -u "UNIX-LISTEN:/run/bpfnet/rss.squat.$$,type=5" STDOUT \
+		</dev/null >/dev/null 2>&1
+	if [ $? = 124 ]; then
+		log_fail "ctlsquat: an unprivileged user could bind under /run/bpfnet"
+		rm -f "/run/bpfnet/rss.squat.$$"
+	fi
+	server_start ctlsquat --policy rr --cpus 0,1 || { kill $sq; return; }
+	path=$(ctl_path)
+	# each policy runs for a whole record (-i 0.5) before the next swap
+	swap --policy hash --cpus 0,1
+	rc=$?
+	sleep 0.6
+	as_nobody "$RSS" -I rss-s --swap --policy p2c >/dev/null 2>"$TMP/nobody.err"
+	# past the directory (CAP_DAC_OVERRIDE) and the client's own check
+	# (CAP_SYS_PTRACE): the server wants root or CAP_NET_ADMIN
+	caps=+dac_override,+sys_ptrace
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
+		--ambient-caps=$caps "$RSS" -I rss-s --swap --policy jsq >/dev/null 2>"$TMP/nocap.err"
+	caps=$caps,+net_admin
+	ip netns exec "$srv" setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=$caps \
+		--ambient-caps=$caps "$RSS" -I rss-s --swap --policy split --cpus 0 --long-cpus 1 \
+		>/dev/null 2>"$TMP/netadmin.err"
+	netadmin=$?
+	sleep 0.6
+	sleep 0.6
+	server_stop
+	kill $sq 2>/dev/null
+	wait $sq 2>/dev/null
+	if [ $rc != 0 ] || ! jq -s -e 'any(.[]; .policy == "hash")' "$TMP/ctlsquat.srv.out" >/dev/null
+	then
+		log_fail "ctlsquat: the swap did not reach the real server (exit $rc): $(tail -1 "$TMP/swap.err")"
+	elif [ -s "$TMP/squat.out" ]; then
+		log_fail "ctlsquat: the squatter received: $(head -c 100 "$TMP/squat.out")"
+	elif jq -s -e 'any(.[]; .policy == "p2c")' "$TMP/ctlsquat.srv.out" >/dev/null ||
+	     ! grep -q "permission denied" "$TMP/nobody.err"; then
+		log_fail "ctlsquat: an unprivileged --swap: $(cat "$TMP/nobody.err")"
+	elif jq -s -e 'any(.[]; .policy == "jsq")' "$TMP/ctlsquat.srv.out" >/dev/null ||
+	     ! grep -q "swap refused: permission denied: needs root or CAP_NET_ADMIN" "$TMP/nocap.err"
+	then
+		log_fail "ctlsquat: a --swap without CAP_NET_ADMIN: $(cat "$TMP/nocap.err")"
+	elif [ "$netadmin" != 0 ] || ! jq -s -e 'any(.[]; .policy == "split")' "$TMP/ctlsquat.srv.out" \
+		>/dev/null; then
+		log_fail "ctlsquat: a --swap with CAP_NET_ADMIN (exit $netadmin): $(cat "$TMP/netadmin.err")"
+	elif [ -z "$path" ] || [ "$(stat -c '%u' "$(dirname "$path")")" != 0 ] ||
+	     [ $((0$(stat -c '%a' "$(dirname "$path")") & 022)) != 0 ]; then
+		log_fail "ctlsquat: no control socket, or $(dirname "$path") is not root's alone"
+	else
+		log_ok "ctlsquat: rss started beside a squatter of its old name, the swap reached it" \
+			"($path); an unprivileged user can neither bind there nor swap; the server" \
+			"takes a swap from CAP_NET_ADMIN, not without it"
+	fi
+	# a root socket on the name that is not rss's gets no request
+	if [ -n "$path" ]; then
+		: >"$TMP/impostor.out"
+		timeout $((5 * SLOW)) socat -u "UNIX-LISTEN:$path,type=5,unlink-early" \
+			STDOUT >"$TMP/impostor.out" 2>/dev/null &
+		sq=$!
+		sleep 0.3
+		expect_fail "swap to a socket that is not rss's" 1 "not a root rss holding" \
+			ip netns exec "$srv" "$RSS" -I rss-s --swap --policy rr
+		kill $sq 2>/dev/null
+		wait $sq 2>/dev/null
+		rm -f "$path"
+		check "ctlsquat: the impostor socket got nothing" test ! -s "$TMP/impostor.out"
+	fi
+	mkdir -p "$TMP/rundir"
+	chown 65534 "$TMP/rundir"
+	expect_fail "run directory owned by another user" 1 "not a directory of root's" \
+		env BPFNET_RUN_DIR="$TMP/rundir" ip netns exec "$srv" "$RSS" -I rss-s -d 1
+	ln -s /run/bpfnet "$TMP/runlink"
+	expect_fail "run directory that is a link" 1 "not a directory" \
+		env BPFNET_RUN_DIR="$TMP/runlink" ip netns exec "$srv" "$RSS" -I rss-s -d 1
+}
+
+# The interface deleted under a running rss: it stops at once with one line
+# and exit 1 (a veth of its own in the server namespace).
+case_ifgone()
+{
+	local rc lines
+
+	ip -n "$srv" link add rss-g type veth peer name rss-gp || {
+		log_fail "ifgone: cannot create a veth"
+		return
+	}
+	ip -n "$srv" link set rss-g up
+	ip -n "$srv" link set rss-gp up
+	if ! tool_start ifgone.srv ip netns exec "$srv" "$RSS" -I rss-g --cpus 0 -j -i 0.2; then
+		log_fail "ifgone: rss did not start: $(head -c 300 "$TMP/ifgone.srv.err")"
+		ip -n "$srv" link del rss-g 2>/dev/null
+		return
+	fi
+	ip -n "$srv" link del rss-g
+	if ! wait_until $((5 * SLOW)) eval '! kill -0 "${TOOL_PID[ifgone.srv]}" 2>/dev/null'; then
+		log_fail "ifgone: rss still runs 5 s after its interface was deleted"
+	fi
+	tool_stop ifgone.srv INT
+	rc=$?
+	lines=$(sed '1,/^rss: ready$/d' "$TMP/ifgone.srv.err")
+	if [ $rc != 1 ]; then
+		log_fail "ifgone: exit $rc after the interface was deleted, want 1: $lines"
+	elif [ "$(echo "$lines" | wc -l)" != 1 ] || ! echo "$lines" | grep -q "rss-g is gone"; then
+		log_fail "ifgone: want one line saying rss-g is gone, got: $lines"
+	else
+		log_ok "ifgone: stopped with exit 1: $lines"
 	fi
 }
 
@@ -594,6 +868,47 @@ case_skb()
 	log_info "skb: client veth: $(ip -n "$cli" -s link show rss-c | awk '/RX:/ { getline; print "rx packets " $2 ", dropped " $4 }')"
 }
 
+# The client's veth without GRO and without XDP: every reply XDP sends into
+# it is dropped by the veth. rss names the peer and the fix at start, counts
+# the drops (drop_reply) and does not count them as sent (tx, total).
+case_vethgro()
+{
+	local sent rcvd rx tx drop kver
+
+	ip netns exec "$cli" ethtool -K rss-c gro off >/dev/null
+	on_cleanup "ip netns exec $cli ethtool -K rss-c gro on"
+	server_start vethgro --policy rr --cpus 0,1
+	client vethgro --clients 1 --rate $((500 / SLOW)) -d 1 "$S4"
+	sleep 0.6
+	server_stop
+	ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
+	sent=$(total "$TMP/vethgro.cli" sent)
+	rcvd=$(total "$TMP/vethgro.cli" received)
+	rx=$(total "$TMP/vethgro.srv.out" rx)
+	tx=$(total "$TMP/vethgro.srv.out" tx)
+	# before 6.3 (no XDP features to read) the veth drops them at transmit
+	drop=$(( $(total "$TMP/vethgro.srv.out" drop_reply) + $(total "$TMP/vethgro.srv.out" drop_xmit) ))
+	kver=$(uname -r | awk -F. '{ print $1 * 100 + $2 }')
+	if [ "$kver" -ge 603 ] &&
+	   { ! grep -q "warning: rss-s is a veth whose peer rss-c (in another network namespace)" \
+		"$TMP/vethgro.srv.err" ||
+	     ! grep -q "fix: ethtool -K rss-c gro on" "$TMP/vethgro.srv.err"; }; then
+		log_fail "vethgro: no warning naming the peer and the fix: $(head -c 400 "$TMP/vethgro.srv.err")"
+	elif [ "$sent" -lt 100 ] || [ "$rcvd" != 0 ] || [ "$rx" != "$sent" ] ||
+	     [ "$drop" != "$sent" ] || [ "$tx" != 0 ]; then
+		log_fail "vethgro: sent $sent, received $rcvd; server rx $rx, tx $tx, drop_reply+drop_xmit $drop"
+	elif ! grep -q " 0 replies, " "$TMP/vethgro.srv.err"; then
+		log_fail "vethgro: the total: $(grep total: "$TMP/vethgro.srv.err")"
+	else
+		log_ok "vethgro: peer without GRO named with the fix; $drop refused replies counted," \
+			"tx 0, total 0 replies"
+	fi
+	# and with GRO back on (the usual set-up), no warning
+	if grep -q "is a veth whose peer" "$TMP/rr.srv.err" 2>/dev/null; then
+		log_fail "vethgro: a warning with GRO on the peer"
+	fi
+}
+
 case_ipv6()
 {
 	light_run ipv6 --policy hash --cpus 0,1 -- \
@@ -625,7 +940,7 @@ case_ipopt()
 	fi
 }
 
-CASES=(rr hash split dynamic jsq p2c swap malformed usage badinput cleanup skb ipv6 ipopt)
+CASES=(rr hash split dynamic jsq kthfake p2c swap malformed badlen vethgro usage badinput ctlsquat ifgone cleanup skb ipv6 ipopt)
 [ $# -gt 0 ] && CASES=("$@")
 for c in "${CASES[@]}"; do
 	run_cases "$c"
