@@ -351,6 +351,10 @@ static int serve(struct state *S)
 	err = bn_loop_run(&S->loop, tick, S);
 	if (err)
 		bn_err("loop: %s", strerror(-err));
+	fprintf(stderr, "%s: %llu requests (%llu bad), %llu refreshes (%llu failed, %llu "
+		"skipped)\n", bn_prog(), (unsigned long long)S->requests,
+		(unsigned long long)S->bad_requests, (unsigned long long)S->refreshes,
+		(unsigned long long)S->refresh_failures, (unsigned long long)S->skipped);
 	/* the routes live on this stack frame: close the server before returning */
 	bn_http_close(S->http);
 	S->http = NULL;
@@ -386,10 +390,6 @@ int main(int argc, char **argv)
 		return BN_EXIT_ERR;
 	}
 	err = serve(&S);
-	fprintf(stderr, "%s: %llu requests (%llu bad), %llu refreshes (%llu failed, %llu "
-		"skipped)\n", bn_prog(), (unsigned long long)S.requests,
-		(unsigned long long)S.bad_requests, (unsigned long long)S.refreshes,
-		(unsigned long long)S.refresh_failures, (unsigned long long)S.skipped);
 	bn_http_close(S.http);
 	bn_loop_close(&S.loop);
 	sched_source_close(S.src);
