@@ -179,6 +179,10 @@ FUZZ_DIR := $(OUTPUT)/fuzz
 FUZZ_TARGETS := $(patsubst selftests/fuzz/%.c,%,$(wildcard selftests/fuzz/fuzz_*.c))
 FUZZ_COMMON := common/common.c common/cli.c common/output.c common/http.c common/loop.c
 FUZZ_SECONDS ?= 600
+fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
+	elephant/sched_policy.c
+fuzz_sched_LDLIBS := -ljansson
+$(FUZZ_DIR)/fuzz_sched: $(fuzz_sched_SRCS) elephant/extender.h
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 
@@ -187,7 +191,7 @@ $(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_COMMON) $(wildcard common/*.h)
 	$(Q)$(call need,$(CLANG),clang and llvm)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(addprefix -I,$(sort $(dir $($*_SRCS)))) $< $(FUZZ_COMMON) \
-		$($*_SRCS) $(LIBBPF_LIBS) -lm -o $@
+		$($*_SRCS) $(LIBBPF_LIBS) $($*_LDLIBS) -lm -o $@
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 

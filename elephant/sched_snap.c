@@ -116,7 +116,8 @@ static void wl_sample(struct sched_wl *w, const struct sched_sample *s)
 		w->heavy |= c >= 1;
 		break;
 	case SM_WL_LAST:
-		if (isfinite(s->value) && s->value > 0 && s->value > w->last_elephant)
+		if (isfinite(s->value) && s->value > 0 && s->value < 1e10 &&
+		    s->value > w->last_elephant)
 			w->last_elephant = s->value;
 		break;
 	}
@@ -137,7 +138,7 @@ static void node_sample(struct sched_node *nd, const struct sched_sample *s, boo
 		*has_h = true;
 		break;
 	case SM_SCRAPE_TIME:
-		if (isfinite(s->value) && s->value > 0 && s->value < 1e11) {
+		if (isfinite(s->value) && s->value > 0 && s->value < 1e10) {
 			t = (uint64_t)(s->value * 1e9);
 			if (t > nd->data_ns)
 				nd->data_ns = t;
@@ -194,7 +195,8 @@ int sched_snap_build(struct sched_snap *snap, struct sched_samples *ss, uint64_t
 	int err;
 
 	memset(snap, 0, sizeof(*snap));
-	qsort(ss->s, ss->n, sizeof(*ss->s), sample_cmp);
+	if (ss->n)
+		qsort(ss->s, ss->n, sizeof(*ss->s), sample_cmp);
 	for (i = 0; i < ss->n; i++)
 		nn += !i || strcmp(ss->s[i].node, ss->s[i - 1].node);
 	snap->nodes = calloc(nn ? nn : 1, sizeof(*snap->nodes));
