@@ -206,6 +206,8 @@ int sched_answer_filter(const struct sched_args *a, const struct sched_decision 
 			const struct sched_decision *di, char **out, size_t *len);
 /* HostPriorityList for the nodes of @d. */
 int sched_answer_prioritize(const struct sched_decision *d, char **out, size_t *len);
+/* @s as a JSON string: plain ASCII at once, the rest through bn_json_escape(). */
+void sched_json_str(FILE *f, const char *s);
 /* {"Error":"@msg"} */
 int sched_answer_error(const char *msg, char **out, size_t *len);
 

@@ -11,6 +11,7 @@
  * annotation keys are map keys: exact.
  */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -252,6 +253,21 @@ void sched_args_free(struct sched_args *a)
 
 /* ---- answers ---- */
 
+void sched_json_str(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+		p++;
+	if (*p) {	/* something to escape or check: the common escaper */
+		bn_json_escape(f, s);
+		return;
+	}
+	fputc('"', f);
+	fwrite(s, 1, (const char *)p - s, f);
+	fputc('"', f);
+}
+
 static int mem_done(FILE *f, char **out, size_t *len)
 {
 	if (fclose(f)) {
@@ -272,9 +288,9 @@ static void failed_map(FILE *f, const struct sched_decision *d)
 		if (!d->nodes[i].failed)
 			continue;
 		fputs(first ? "" : ",", f);
-		bn_json_escape(f, d->nodes[i].name);
+		sched_json_str(f, d->nodes[i].name);
 		fputc(':', f);
-		bn_json_escape(f, d->nodes[i].reason);
+		sched_json_str(f, d->nodes[i].reason);
 		first = false;
 	}
 	fputc('}', f);
@@ -294,6 +310,7 @@ int sched_answer_filter(const struct sched_args *a, const struct sched_decision 
 
 	if (!f)
 		return -ENOMEM;
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
 	fputs("{\"Nodes\":", f);
 	if (a->has_nodes) {
 		fputs("{\"metadata\":{},\"items\":[", f);
@@ -316,7 +333,7 @@ int sched_answer_filter(const struct sched_args *a, const struct sched_decision 
 			if (!passes(dn, i))
 				continue;
 			fputs(first ? "" : ",", f);
-			bn_json_escape(f, dn->nodes[i].name);
+			sched_json_str(f, dn->nodes[i].name);
 			first = false;
 		}
 		fputc(']', f);
@@ -336,10 +353,11 @@ int sched_answer_prioritize(const struct sched_decision *d, char **out, size_t *
 
 	if (!f)
 		return -ENOMEM;
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
 	fputc('[', f);
 	for (i = 0; i < d->n; i++) {
 		fputs(i ? ",{\"Host\":" : "{\"Host\":", f);
-		bn_json_escape(f, d->nodes[i].name);
+		sched_json_str(f, d->nodes[i].name);
 		fprintf(f, ",\"Score\":%d}", d->nodes[i].score);
 	}
 	fputs("]\n", f);

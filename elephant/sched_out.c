@@ -5,6 +5,7 @@
  * JSON Lines with -j), and the /state document.
  */
 #include <inttypes.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,13 +24,61 @@ static void pod_name(const struct sched_pod *pod, char *buf, size_t len)
 	snprintf(buf, len, "%.253s/%.253s", pod->ns ?: "default", pod->name ?: "?");
 }
 
+/* The per-node arrays, written directly after the record's fields: thousands of nodes. */
+static void decision_nodes(FILE *f, bool filter, const struct sched_decision *d)
+{
+	bool first = true;
+	int i;
+
+	if (filter) {
+		fputs(",\"passed\":[", f);
+		for (i = 0; i < d->n; i++) {
+			if (d->nodes[i].failed && !d->fail_open)
+				continue;
+			fputs(first ? "" : ",", f);
+			sched_json_str(f, d->nodes[i].name);
+			first = false;
+		}
+		fputs("],\"failed\":[", f);
+		for (i = 0, first = true; i < d->n; i++) {
+			if (!d->nodes[i].failed)
+				continue;
+			fputs(first ? "{\"node\":" : ",{\"node\":", f);
+			sched_json_str(f, d->nodes[i].name);
+			fputs(",\"reason\":", f);
+			sched_json_str(f, d->nodes[i].reason);
+			fputc('}', f);
+			first = false;
+		}
+	} else {
+		fputs(",\"scores\":[", f);
+		for (i = 0; i < d->n; i++) {
+			const struct sched_eval *ev = &d->nodes[i];
+
+			fputs(i ? ",{\"node\":" : "{\"node\":", f);
+			sched_json_str(f, ev->name);
+			fprintf(f, ",\"score\":%d,\"data\":%s,\"cost\":%u,\"elephants\":%u,"
+				"\"heavy_workloads\":%u,\"light_workloads\":%u}", ev->score,
+				ev->data ? "true" : "false", ev->cost, ev->e, ev->h, ev->l);
+		}
+	}
+	fputs("],\"no_data\":[", f);
+	for (i = 0, first = true; i < d->n; i++) {
+		if (d->nodes[i].data)
+			continue;
+		fputs(first ? "" : ",", f);
+		sched_json_str(f, d->nodes[i].name);
+		first = false;
+	}
+	fputc(']', f);
+}
+
 static void decision_json(FILE *f, const char *type, const struct sched_pod *pod,
 			  const struct sched_decision *d, uint64_t now_ns)
 {
 	bool filter = !strcmp(type, "filter");
 	char pn[520];
 	struct bn_json j;
-	int i;
 
 	pod_name(pod, pn, sizeof(pn));
 	bn_rec_begin(&j, f, type, now_ns);
@@ -41,58 +90,18 @@ static void decision_json(FILE *f, const char *type, const struct sched_pod *pod
 	else
 		bn_json_null(&j, "workload");
 	bn_json_u64(&j, "nodes", d->n);
-	if (filter) {
-		bn_json_arr_begin(&j, "passed");
-		for (i = 0; i < d->n; i++)
-			if (d->fail_open || !d->nodes[i].failed)
-				bn_json_str(&j, NULL, d->nodes[i].name);
-		bn_json_arr_end(&j);
-		bn_json_arr_begin(&j, "failed");
-		for (i = 0; i < d->n; i++) {
-			if (!d->nodes[i].failed)
-				continue;
-			bn_json_obj_begin(&j, NULL);
-			bn_json_str(&j, "node", d->nodes[i].name);
-			bn_json_str(&j, "reason", d->nodes[i].reason);
-			bn_json_obj_end(&j);
-		}
-		bn_json_arr_end(&j);
+	if (filter)
 		bn_json_bool(&j, "fail_open", d->fail_open);
-	} else {
-		bn_json_arr_begin(&j, "scores");
-		for (i = 0; i < d->n; i++) {
-			const struct sched_eval *ev = &d->nodes[i];
-
-			bn_json_obj_begin(&j, NULL);
-			bn_json_str(&j, "node", ev->name);
-			bn_json_u64(&j, "score", ev->score);
-			bn_json_bool(&j, "data", ev->data);
-			bn_json_u64(&j, "cost", ev->cost);
-			bn_json_u64(&j, "elephants", ev->e);
-			bn_json_u64(&j, "heavy_workloads", ev->h);
-			bn_json_u64(&j, "light_workloads", ev->l);
-			bn_json_obj_end(&j);
-		}
-		bn_json_arr_end(&j);
-	}
-	bn_json_arr_begin(&j, "no_data");
-	for (i = 0; i < d->n; i++)
-		if (!d->nodes[i].data)
-			bn_json_str(&j, NULL, d->nodes[i].name);
-	bn_json_arr_end(&j);
+	decision_nodes(f, filter, d);
 	bn_json_end(&j);
 }
 
-void sched_out_decision(FILE *f, bool json, const char *type, const struct sched_pod *pod,
-			const struct sched_decision *d, uint64_t now_ns)
+static void decision_text(FILE *f, const char *type, const struct sched_pod *pod,
+			  const struct sched_decision *d, uint64_t now_ns)
 {
 	char ts[BN_TIMESTRLEN], pn[520];
 	int i;
 
-	if (json) {
-		decision_json(f, type, pod, d, now_ns);
-		return;
-	}
 	pod_name(pod, pn, sizeof(pn));
 	fprintf(f, "%s %-10s %s class=%s workload=%s (%s)", bn_time_str(now_ns, ts, sizeof(ts)),
 		type, pn, sched_class_names[pod->cls], pod->workload[0] ? pod->workload : "-",
@@ -115,6 +124,26 @@ void sched_out_decision(FILE *f, bool json, const char *type, const struct sched
 		}
 	}
 	fputc('\n', f);
+}
+
+/* Built in memory without locking, then written at once: 5,000 nodes are 300 KB. */
+void sched_out_decision(FILE *out, bool json, const char *type, const struct sched_pod *pod,
+			const struct sched_decision *d, uint64_t now_ns)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return;
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
+	if (json)
+		decision_json(f, type, pod, d, now_ns);
+	else
+		decision_text(f, type, pod, d, now_ns);
+	if (!fclose(f))
+		fwrite(buf, 1, len, out);
+	free(buf);
 }
 
 static void status_fields(struct bn_json *j, const struct sched_status *st)
@@ -240,6 +269,7 @@ int sched_out_state(char **out, size_t *len, const struct sched_cfg *cfg,
 
 	if (!f)
 		return -1;
+	__fsetlocking(f, FSETLOCKING_BYCALLER);
 	bn_rec_begin(&j, f, "state", now_ns);
 	bn_json_u64(&j, "nodes_fresh", sched_fresh_nodes(snap, cfg, now_ns));
 	bn_json_double(&j, "stale_s", (double)cfg->stale_ns / NSEC, 3);
