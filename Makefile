@@ -12,7 +12,8 @@ elephant_SRCS := elephant/nl.c elephant/footprint.c
 elephant_EXTRA := elephant-sched
 elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
 	elephant/sched_policy.c elephant/sched_out.c elephant/sched_source.c
-$(BIN_DIR)elephant/elephant-sched: LDLIBS += -ljansson -lcurl
+%/elephant-sched: LDLIBS += -ljansson -lcurl
+%/elephant_sched_test: LDLIBS += -ljansson
 netcost_SRCS := netcost/category.c
 
 OUTPUT ?= .output

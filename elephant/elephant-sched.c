@@ -9,8 +9,11 @@
  * No BPF, no root.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
 
 #include <curl/curl.h>
 
@@ -31,13 +34,27 @@ struct env {
 	bool labels_given;
 };
 
+/* A refresh's answers parsed into a new snapshot, in a thread of its own. */
+struct refresh {
+	pthread_t thread;
+	bool running;
+	int efd;			/* written when the thread is done */
+	uint64_t now_ns;
+	struct sched_snap snap;
+	struct sched_memory mem;
+	int err, mem_err;
+	uint64_t ms;
+};
+
 struct state {
 	struct env *env;
+	struct refresh job;
 	struct bn_http *http;
 	struct bn_loop loop;
 	struct sched_source *src;
 	struct sched_snap snap;
 	struct sched_memory mem;
+	bool busy;			/* a refresh is fetching or being parsed */
 	uint64_t requests, bad_requests, refreshes, refresh_failures, skipped;
 };
 
@@ -263,46 +280,96 @@ static void on_state(void *ctx, const struct bn_http_req *req, struct bn_http_re
 
 /* ---- refresh ---- */
 
-/* A refresh ended: the new snapshot replaces the old one. */
-static void on_refreshed(void *ctx)
+/* The refresh thread: parse, build the snapshot, learn. Reads S->mem only. */
+static void *refresh_work(void *ctx)
 {
 	struct state *S = ctx;
+	struct refresh *r = &S->job;
 	struct sched_samples ss = { 0 };
-	const struct sched_status *st;
-	uint64_t now = bn_realtime_ns();
-	struct sched_snap snap;
-	int i, nst, err;
+	uint64_t one = 1, t0 = bn_now_ns();
 
+	r->err = sched_source_collect(S->src, &ss);
+	if (!r->err)
+		r->err = sched_snap_build(&r->snap, &ss, r->now_ns);
+	sched_samples_free(&ss);
+	if (!r->err)
+		r->mem_err = sched_memory_update(&S->mem, &r->snap, &S->env->cfg, r->now_ns,
+						 &r->mem);
+	r->ms = (bn_now_ns() - t0) / 1000000;
+	if (write(r->efd, &one, sizeof(one)) < 0)
+		bn_warn("refresh: cannot wake the loop: %s", strerror(errno));
+	return NULL;
+}
+
+/* The transfers of a refresh ended: parse them off the loop. */
+static void on_fetched(void *ctx)
+{
+	struct state *S = ctx;
+	struct refresh *r = &S->job;
+
+	memset(&r->snap, 0, sizeof(r->snap));
+	memset(&r->mem, 0, sizeof(r->mem));
+	r->err = r->mem_err = 0;
+	r->now_ns = bn_realtime_ns();
+	r->running = true;
+	if (pthread_create(&r->thread, NULL, refresh_work, S)) {
+		bn_warn("refresh: no thread, parsing in the loop");
+		r->running = false;
+		refresh_work(S);
+	}
+}
+
+/* The refresh thread is done: its snapshot and memory replace the old ones. */
+static int on_refreshed(void *ctx)
+{
+	struct state *S = ctx;
+	struct refresh *r = &S->job;
+	const struct sched_status *st;
+	uint64_t n;
+	int i, nst;
+
+	if (read(r->efd, &n, sizeof(n)) < 0)
+		return 0;
+	if (r->running)
+		pthread_join(r->thread, NULL);
+	r->running = false;
+	sched_source_commit(S->src);
 	nst = sched_source_status(S->src, &st);
 	for (i = 0; i < nst; i++)
 		if (!st[i].ok)
 			bn_warn("refresh: %s (%s): %s", st[i].name, st[i].url, st[i].err);
-	err = sched_source_collect(S->src, &ss);
-	if (!err)
-		err = sched_snap_build(&snap, &ss, now);
-	sched_samples_free(&ss);
 	S->refreshes++;
-	if (err) {
+	if (r->err) {
 		S->refresh_failures++;
-		if (err != -EAGAIN)
-			bn_warn("refresh: %s; keeping the last data", strerror(-err));
+		if (r->err != -EAGAIN)
+			bn_warn("refresh: %s; keeping the last data", strerror(-r->err));
 	} else {
 		sched_snap_free(&S->snap);
-		S->snap = snap;
-		err = sched_memory_update(&S->mem, &S->snap, &S->env->cfg, now);
-		if (err)
-			bn_warn("refresh: learned workloads: %s", err == -E2BIG ?
+		S->snap = r->snap;
+		if (r->mem_err)
+			bn_warn("refresh: learned workloads: %s", r->mem_err == -E2BIG ?
 				"too many, the least recently seen were forgotten" :
-				strerror(-err));
+				strerror(-r->mem_err));
+		sched_memory_free(&S->mem);
+		S->mem = r->mem;
+		bn_dbg("refresh: %d nodes parsed in %llu ms", S->snap.n,
+		       (unsigned long long)r->ms);
 	}
-	sched_out_source(stdout, S->env->cli.json, st, nst, &S->snap, &S->env->cfg, now);
+	memset(&r->snap, 0, sizeof(r->snap));
+	memset(&r->mem, 0, sizeof(r->mem));
+	S->busy = false;
+	sched_out_source(stdout, S->env->cli.json, st, nst, &S->snap, &S->env->cfg,
+			 bn_realtime_ns());
+	return 0;
 }
 
 static int tick(void *ctx)
 {
 	struct state *S = ctx;
-	int err = sched_source_start(S->src);
+	int err = S->busy ? -EBUSY : sched_source_start(S->src);
 
+	if (!err)
+		S->busy = true;
 	if (err == -EBUSY) {
 		S->skipped++;
 		bn_warn("refresh: the last one has not finished after --refresh; skipped");
@@ -326,7 +393,7 @@ static int serve(struct state *S)
 	int err;
 
 	err = sched_source_open(&S->src, env->prom_url, env->nodes, env->urls, env->ntargets,
-				timeout, on_refreshed, S);
+				timeout, on_fetched, S);
 	if (err) {
 		bn_err("cannot set up the data source: %s", strerror(-err));
 		return err;
@@ -340,6 +407,9 @@ static int serve(struct state *S)
 	err = bn_loop_init(&S->loop, env->refresh_ns, env->cli.duration_ns);
 	err = err ?: bn_loop_add_http(&S->loop, S->http);
 	err = err ?: bn_loop_add(&S->loop, sched_source_fd(S->src), sched_source_process, S->src);
+	S->job.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	err = err ?: S->job.efd < 0 ? -errno : 0;
+	err = err ?: bn_loop_add(&S->loop, S->job.efd, on_refreshed, S);
 	if (err) {
 		bn_err("cannot set up the loop: %s", strerror(-err));
 		return err;
@@ -389,7 +459,15 @@ int main(int argc, char **argv)
 		bn_err("cannot initialise libcurl");
 		return BN_EXIT_ERR;
 	}
+	S.job.efd = -1;
 	err = serve(&S);
+	if (S.job.running) {	/* stopped while a refresh was parsed */
+		pthread_join(S.job.thread, NULL);
+		sched_snap_free(&S.job.snap);
+		sched_memory_free(&S.job.mem);
+	}
+	if (S.job.efd >= 0)
+		close(S.job.efd);
 	bn_http_close(S.http);
 	bn_loop_close(&S.loop);
 	sched_source_close(S.src);

@@ -130,9 +130,12 @@ struct sched_cfg {
 	bool namespaced;		/* --namespaced */
 };
 
-/* Fold the fresh nodes of @snap into @mem and forget what is older than the window. */
-int sched_memory_update(struct sched_memory *mem, const struct sched_snap *snap,
-			const struct sched_cfg *cfg, uint64_t now_ns);
+/*
+ * @old with the fresh nodes of @snap folded in, minus what is older than the
+ * window, into @out (@old is only read: the loop may use it meanwhile).
+ */
+int sched_memory_update(const struct sched_memory *old, const struct sched_snap *snap,
+			const struct sched_cfg *cfg, uint64_t now_ns, struct sched_memory *out);
 const struct sched_learned *sched_memory_find(const struct sched_memory *mem,
 					      const char *name);
 void sched_memory_free(struct sched_memory *mem);
@@ -238,8 +241,15 @@ int sched_source_fd(const struct sched_source *s);
 int sched_source_start(struct sched_source *s);
 /* Drive the transfers (the loop's callback); never waits. */
 int sched_source_process(void *s);
-/* The samples of the refresh that just ended; 0, or -EAGAIN if it failed entirely. */
+/*
+ * Parse what the refresh that just ended brought into @out: 0, or -EAGAIN if
+ * it failed entirely. It touches only what the loop does not read until
+ * sched_source_commit() (the refresh's statuses), so it may run in a thread
+ * while the loop answers requests; no refresh may start meanwhile.
+ */
 int sched_source_collect(struct sched_source *s, struct sched_samples *out);
+/* The statuses of the collected refresh become those sched_source_status() gives. */
+void sched_source_commit(struct sched_source *s);
 int sched_source_status(const struct sched_source *s, const struct sched_status **st);
 void sched_source_close(struct sched_source *s);
 

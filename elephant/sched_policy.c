@@ -99,8 +99,8 @@ static int fold(struct sched_learned *a, int n, int64_t horizon)
 	return n;
 }
 
-int sched_memory_update(struct sched_memory *mem, const struct sched_snap *snap,
-			const struct sched_cfg *cfg, uint64_t now_ns)
+int sched_memory_update(const struct sched_memory *mem, const struct sched_snap *snap,
+			const struct sched_cfg *cfg, uint64_t now_ns, struct sched_memory *out)
 {
 	int64_t horizon = (int64_t)(now_ns / NSEC) - (int64_t)(cfg->learn_window_ns / NSEC);
 	struct sched_learned *a;
@@ -141,9 +141,8 @@ int sched_memory_update(struct sched_memory *mem, const struct sched_snap *snap,
 		}
 		k++;
 	}
-	sched_memory_free(mem);
-	mem->w = a;
-	mem->n = k;
+	out->w = a;
+	out->n = k;
 	return err;
 }
 

@@ -41,6 +41,15 @@ struct xfer {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
+/* What a transfer brought back, parsed by sched_source_collect(). */
+struct answer {
+	char *buf;
+	size_t len;
+	long code;
+	uint64_t done_ns;		/* Unix ns */
+	char err[CURL_ERROR_SIZE];	/* the transfer failed */
+};
+
 struct sched_source {
 	CURLM *multi;
 	int epfd, tfd;
@@ -48,6 +57,8 @@ struct sched_source {
 	int nx;			/* transfers per refresh: targets or queries */
 	char **urls;
 	struct sched_status *st;	/* per target, or one for Prometheus */
+	struct sched_status *next;	/* the same, being updated by the refresh */
+	struct answer *ans;		/* per transfer of the refresh */
 	struct sched_samples *last;	/* per target: its last good samples */
 	struct sched_samples acc;	/* Prometheus: this refresh's samples */
 	struct xfer **live;		/* transfers in flight, by index */
@@ -108,49 +119,69 @@ static int on_timer(CURLM *m, long ms, void *userp)
 	return timerfd_settime(s->tfd, 0, &its, NULL) ? -1 : 0;
 }
 
-static struct sched_status *status_of(struct sched_source *s, const struct xfer *x)
-{
-	return &s->st[s->prom ? 0 : x->idx];
-}
-
 /* A Prometheus answer: its samples into this refresh's. */
-static int prom_answer(struct sched_source *s, struct xfer *x, long code, char *err,
+static int prom_answer(struct sched_source *s, int idx, struct answer *a, char *err,
 		       size_t len)
 {
 	double eval = 0;
 	int e;
 
-	e = sched_prom_parse(x->buf ?: "", x->len, x->idx ? SM_SCRAPE_TIME : -1, &s->acc,
-			     &eval, err, len);
-	if (!e && code != 200) {
-		snprintf(err, len, "HTTP status %ld", code);
+	e = sched_prom_parse(a->buf ?: "", a->len, idx ? SM_SCRAPE_TIME : -1, &s->acc, &eval,
+			     err, len);
+	if (!e && a->code != 200) {
+		snprintf(err, len, "HTTP status %ld", a->code);
 		e = -EINVAL;
 	}
 	return e;
 }
 
 /* A target's /metrics: replaces its last good samples. */
-static int target_answer(struct sched_source *s, struct xfer *x, long code, char *err,
+static int target_answer(struct sched_source *s, int idx, struct answer *a, char *err,
 			 size_t len)
 {
 	struct sched_samples ss = { 0 };
-	struct sched_status *st = &s->st[x->idx];
+	const char *node = s->next[idx].name;
 	int e;
 
-	if (code != 200) {
-		snprintf(err, len, "HTTP status %ld", code);
+	if (a->code != 200) {
+		snprintf(err, len, "HTTP status %ld", a->code);
 		return -EINVAL;
 	}
-	e = sched_expo_parse(x->buf ?: "", x->len, st->name, &ss, err, len);
-	e = e ?: sched_samples_add(&ss, SM_SCRAPE_TIME, st->name, NULL,
-				   bn_realtime_ns() / 1e9);
+	e = sched_expo_parse(a->buf ?: "", a->len, node, &ss, err, len);
+	e = e ?: sched_samples_add(&ss, SM_SCRAPE_TIME, node, NULL, a->done_ns / 1e9);
 	if (e) {
 		sched_samples_free(&ss);
 		return e;
 	}
-	sched_samples_free(&s->last[x->idx]);
-	s->last[x->idx] = ss;
+	sched_samples_free(&s->last[idx]);
+	s->last[idx] = ss;
 	return 0;
+}
+
+/* Parse answer @idx of the refresh into the samples; its status into s->next. */
+static void answer_parse(struct sched_source *s, int idx)
+{
+	struct answer *a = &s->ans[idx];
+	struct sched_status *st = &s->next[s->prom ? 0 : idx];
+	char err[sizeof(st->err)];
+	int e = a->err[0] ? -EIO : 0;
+
+	if (e)
+		snprintf(err, sizeof(err), "%s", a->err);
+	else
+		e = s->prom ? prom_answer(s, idx, a, err, sizeof(err)) :
+			      target_answer(s, idx, a, err, sizeof(err));
+	if (e) {
+		s->acc_ok = false;
+		st->ok = false;
+		snprintf(st->err, sizeof(st->err), "%s%.240s", s->prom ? "query: " : "", err);
+	} else if (!s->prom) {
+		st->ok = true;
+		st->err[0] = '\0';
+		st->good_ns = a->done_ns;
+	}
+	free(a->buf);
+	memset(a, 0, sizeof(*a));
 }
 
 static void xfer_free(struct sched_source *s, struct xfer *x)
@@ -162,33 +193,20 @@ static void xfer_free(struct sched_source *s, struct xfer *x)
 	free(x);
 }
 
+/* A transfer ended: keep its answer (parsed later, off the loop). */
 static void finish(struct sched_source *s, struct xfer *x, CURLcode rc)
 {
-	struct sched_status *st = status_of(s, x);
-	char err[sizeof(st->err)];
-	long code = 0;
-	int e;
+	struct answer *a = &s->ans[x->idx];
 
-	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
-	st->ms = (bn_now_ns() - x->start_ns) / 1000000;
-	if (rc != CURLE_OK) {
-		snprintf(err, sizeof(err), "%s", x->too_big ? "answer larger than 64M" :
+	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &a->code);
+	a->done_ns = bn_realtime_ns();
+	s->next[s->prom ? 0 : x->idx].ms = (bn_now_ns() - x->start_ns) / 1000000;
+	if (rc != CURLE_OK)
+		snprintf(a->err, sizeof(a->err), "%s", x->too_big ? "answer larger than 64M" :
 			 x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
-		e = -EIO;
-	} else {
-		e = s->prom ? prom_answer(s, x, code, err, sizeof(err)) :
-			      target_answer(s, x, code, err, sizeof(err));
-	}
-	if (e) {
-		if (s->prom)
-			s->acc_ok = false;
-		st->ok = false;
-		snprintf(st->err, sizeof(st->err), "%s%.240s", s->prom ? "query: " : "", err);
-	} else if (!s->prom) {
-		st->ok = true;
-		st->err[0] = '\0';
-		st->good_ns = bn_realtime_ns();
-	}
+	a->buf = x->buf;
+	a->len = x->len;
+	x->buf = NULL;
 	xfer_free(s, x);
 }
 
@@ -204,11 +222,6 @@ static void check_done(struct sched_source *s)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&x);
 		finish(s, x, m->data.result);
 		s->pending--;
-		if (!s->pending && s->prom && s->acc_ok) {
-			s->st[0].ok = true;
-			s->st[0].err[0] = '\0';
-			s->st[0].good_ns = bn_realtime_ns();
-		}
 		if (!s->pending)
 			s->done(s->ctx);
 	}
@@ -279,10 +292,8 @@ int sched_source_start(struct sched_source *s)
 
 	if (s->pending)
 		return -EBUSY;
-	if (s->prom) {
+	if (s->prom)
 		sched_samples_free(&s->acc);
-		s->acc_ok = true;
-	}
 	for (i = 0; i < s->nx; i++) {
 		err = xfer_start(s, i, s->urls[i]);
 		if (err)
@@ -297,9 +308,15 @@ int sched_source_collect(struct sched_source *s, struct sched_samples *out)
 	int i, err = 0, good = 0;
 	size_t k;
 
+	s->acc_ok = true;
+	for (i = 0; i < s->nx; i++)
+		answer_parse(s, i);
 	if (s->prom) {
 		if (!s->acc_ok)
 			return -EAGAIN;
+		s->next[0].ok = true;
+		s->next[0].err[0] = '\0';
+		s->next[0].good_ns = bn_realtime_ns();
 		return sched_samples_take(out, &s->acc);
 	}
 	for (i = 0; i < s->nx && !err; i++) {	/* every target's last good samples */
@@ -310,6 +327,11 @@ int sched_source_collect(struct sched_source *s, struct sched_samples *out)
 		}
 	}
 	return err ? err : good ? 0 : -EAGAIN;
+}
+
+void sched_source_commit(struct sched_source *s)
+{
+	memcpy(s->st, s->next, (s->prom ? 1 : s->nx) * sizeof(*s->st));
 }
 
 int sched_source_status(const struct sched_source *s, const struct sched_status **st)
@@ -344,6 +366,7 @@ static int prom_urls(struct sched_source *s, const char *base)
 	}
 	snprintf(s->st[0].name, sizeof(s->st[0].name), "prometheus");
 	snprintf(s->st[0].url, sizeof(s->st[0].url), "%s", base);
+	s->next[0] = s->st[0];
 	return 0;
 }
 
@@ -367,8 +390,10 @@ int sched_source_open(struct sched_source **out, const char *prom_url,
 	s->st = calloc(s->prom ? 1 : s->nx, sizeof(*s->st));
 	s->last = calloc(s->nx, sizeof(*s->last));
 	s->live = calloc(s->nx, sizeof(*s->live));
+	s->next = calloc(s->prom ? 1 : s->nx, sizeof(*s->next));
+	s->ans = calloc(s->nx, sizeof(*s->ans));
 	s->multi = curl_multi_init();
-	if (!s->urls || !s->st || !s->last || !s->live || !s->multi)
+	if (!s->urls || !s->st || !s->last || !s->live || !s->next || !s->ans || !s->multi)
 		goto cleanup;
 	if (s->prom) {
 		err = prom_urls(s, prom_url);
@@ -378,6 +403,7 @@ int sched_source_open(struct sched_source **out, const char *prom_url,
 	for (i = 0; !s->prom && i < ntargets; i++) {
 		snprintf(s->st[i].name, sizeof(s->st[i].name), "%s", nodes[i]);
 		snprintf(s->st[i].url, sizeof(s->st[i].url), "%s", urls[i]);
+		s->next[i] = s->st[i];
 		s->urls[i] = strdup(urls[i]);
 		if (!s->urls[i])
 			goto cleanup;
@@ -416,6 +442,10 @@ void sched_source_close(struct sched_source *s)
 	for (i = 0; s->last && i < s->nx; i++)
 		sched_samples_free(&s->last[i]);
 	sched_samples_free(&s->acc);
+	for (i = 0; s->ans && i < s->nx; i++)
+		free(s->ans[i].buf);
+	free(s->ans);
+	free(s->next);
 	free(s->urls);
 	free(s->live);
 	free(s->last);

@@ -37,7 +37,7 @@
 
 source "$(dirname "$0")/lib.sh"
 
-ES=$TOP_DIR/elephant/elephant-sched
+ES=${ES:-$TOP_DIR/elephant/elephant-sched}	# ES=... tries another build (make SAN=1)
 CASES=(targets errors hostile stale prometheus badinput)
 LISTEN=127.0.0.1:18888
 URL=http://$LISTEN
@@ -108,6 +108,7 @@ canned()
 declare -A SRV_PID
 srv_start()
 {
+	srv_stop "$1"	# a case that failed half-way may have left it
 	canned "$1"
 	ip netns exec "$sch" python3 -m http.server "1946${1#n}" --bind 127.0.0.1 -d "$TMP/$1" \
 		>"$TMP/srv-$1.log" 2>&1 &
@@ -118,8 +119,10 @@ srv_start()
 
 srv_stop()
 {
+	[ -n "${SRV_PID[$1]:-}" ] || return 0
 	kill -9 "${SRV_PID[$1]}" 2>/dev/null
 	wait "${SRV_PID[$1]}" 2>/dev/null
+	SRV_PID[$1]=
 }
 
 # req METHOD PATH [BODY]: "CODE BODY" of the answer.
@@ -184,10 +187,24 @@ filt()
 		jq -r '"\(.NodeNames | join(",")) | \(.FailedAndUnresolvableNodes | keys | join(","))"'
 }
 
+# es_start ARGS...: the extender in the namespace, until /healthz says it has data.
 es_start()
 {
-	tool_start es ip netns exec "$sch" "$ES" -l "$LISTEN" --refresh 1 --learn-window 300s -v "$@" || return 1
-	if ! wait_until $((15 * SLOW)) sh -c "ip netns exec $sch curl -sf $URL/healthz >/dev/null"; then
+	local pid
+
+	ip netns exec "$sch" "$ES" -l "$LISTEN" --refresh 1 --learn-window 300s -v "$@" \
+		>"$TMP/es.out" 2>"$TMP/es.err" &
+	pid=$!
+	TOOL_PID[es]=$pid
+	TOOL_NAMES+=(es)
+	if ! wait_until $((60 * SLOW)) tool_ready_or_gone es || ! tool_ready es; then
+		log_fail "extender not ready: state $(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" \
+			"wchan $(cat "/proc/$pid/wchan" 2>/dev/null);" \
+			"stderr: $(head -c 300 "$TMP/es.err" | tr '\n' '|')"
+		tool_stop es KILL
+		return 1
+	fi
+	if ! wait_until $((30 * SLOW)) sh -c "ip netns exec $sch curl -sf $URL/healthz >/dev/null"; then
 		log_fail "no fresh data: $(req GET /state)"
 		return 1
 	fi
@@ -427,7 +444,7 @@ case_prometheus()
 	expect "prometheus: data age from timestamp()" "$got" "[true,true,true]"
 	srv_stop n2
 	# prometheus marks n2's series stale on the next failed scrape
-	if wait_until $((15 * SLOW)) sh -c "ip netns exec $sch curl -s $URL/state |
+	if wait_until $((30 * SLOW)) sh -c "ip netns exec $sch curl -s $URL/state |
 		jq -e '.nodes_fresh == 2' >/dev/null"; then
 		log_ok "prometheus: n2's elephant killed -> no data"
 	else
@@ -436,7 +453,7 @@ case_prometheus()
 	expect "prometheus: n2 scores 0" "$(prio "$P_LIGHT")" "n1=0 n2=0 n3=10 n4=0"
 	kill -9 "$PROM_PID"
 	wait "$PROM_PID" 2>/dev/null
-	if wait_until $((20 * SLOW)) sh -c "[ \"\$(ip netns exec $sch curl -s -o /dev/null \
+	if wait_until $((40 * SLOW)) sh -c "[ \"\$(ip netns exec $sch curl -s -o /dev/null \
 		-w '%{http_code}' $URL/healthz)\" = 503 ]"; then
 		log_ok "prometheus stopped: /healthz 503 after --stale"
 	else

@@ -84,7 +84,7 @@ static void requests(const char *s, size_t len, const struct sched_snap *snap,
 static void data(const char *s, size_t len)
 {
 	struct sched_samples ss = { .max = 4096 };
-	struct sched_memory mem = { 0 };
+	struct sched_memory none = { 0 }, mem = { 0 };
 	struct sched_snap snap;
 	char err[256];
 	double eval;
@@ -94,7 +94,7 @@ static void data(const char *s, size_t len)
 	sched_prom_parse(s, len, -1, &ss, &eval, err, sizeof(err));
 	sched_prom_parse(s, len, SM_SCRAPE_TIME, &ss, &eval, err, sizeof(err));
 	if (!sched_snap_build(&snap, &ss, NOW)) {
-		sched_memory_update(&mem, &snap, &cfg, NOW);
+		sched_memory_update(&none, &snap, &cfg, NOW, &mem);
 		sched_fresh_nodes(&snap, &cfg, NOW);
 		sched_snap_free(&snap);
 		sched_memory_free(&mem);
@@ -104,7 +104,7 @@ static void data(const char *s, size_t len)
 
 int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 {
-	static struct sched_memory mem;
+	static struct sched_memory none, mem;
 	static struct sched_snap snap;
 	static bool ready;
 	char *s = malloc(size + 1);
@@ -119,7 +119,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t size)
 
 		if (sched_expo_parse(canned, sizeof(canned) - 1, NULL, &ss, err, sizeof(err)) ||
 		    sched_snap_build(&snap, &ss, NOW - NSEC) ||
-		    sched_memory_update(&mem, &snap, &cfg, NOW))
+		    sched_memory_update(&none, &snap, &cfg, NOW, &mem))
 			abort();
 		sched_samples_free(&ss);
 		ready = true;
