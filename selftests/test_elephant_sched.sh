@@ -31,6 +31,10 @@
 #   prometheus  the same answers through a real prometheus; a killed target
 #               is "no data" at once (staleness markers); prometheus
 #               stopped -> /healthz 503 and every node passes (fail open)
+#   elephants   two real elephants (--node, --metrics) in two node namespaces,
+#               an iperf3 elephant behind one and mice behind the other: the
+#               extender (--target) learns bulk heavy and chat light, keeps a
+#               light pod off the heavy node and scores it there 0
 #   badinput    usage errors: exit 2 with one line; port in use: exit 1
 #
 # Usage: test_elephant_sched.sh [CASE...]   (default: every case)
@@ -38,12 +42,12 @@
 source "$(dirname "$0")/lib.sh"
 
 ES=${ES:-$TOP_DIR/elephant/elephant-sched}	# ES=... tries another build (make SAN=1)
-CASES=(targets errors hostile stale prometheus badinput)
+CASES=(targets errors hostile stale prometheus elephants badinput)
 LISTEN=127.0.0.1:18888
 URL=http://$LISTEN
 
 require_root
-require_cmd curl jq python3 socat prometheus
+require_cmd curl jq python3 socat prometheus iperf3 iptables
 trap cleanup EXIT
 
 if [ ! -x "$ES" ]; then
@@ -113,6 +117,7 @@ srv_start()
 	ip netns exec "$sch" python3 -m http.server "1946${1#n}" --bind 127.0.0.1 -d "$TMP/$1" \
 		>"$TMP/srv-$1.log" 2>&1 &
 	SRV_PID[$1]=$!
+	disown "$!"	# killed on purpose: no "Killed" line from bash
 	on_cleanup "kill -9 ${SRV_PID[$1]}"
 	wait_listen $((10 * SLOW)) "$sch" "1946${1#n}"
 }
@@ -121,7 +126,7 @@ srv_stop()
 {
 	[ -n "${SRV_PID[$1]:-}" ] || return 0
 	kill -9 "${SRV_PID[$1]}" 2>/dev/null
-	wait "${SRV_PID[$1]}" 2>/dev/null
+	wait_until 5 sh -c "! kill -0 ${SRV_PID[$1]} 2>/dev/null"
 	SRV_PID[$1]=
 }
 
@@ -468,6 +473,98 @@ case_prometheus()
 	fi
 	tool_stop es
 	srv_stop n1; srv_stop n3
+}
+
+# Two nodes, each a namespace running the real elephant (tc or whatever
+# backend this kernel runs) with a container behind a veth; node a's
+# container sends an iperf3 elephant to node a (workload "bulk"), node b's
+# makes short request/response flows to node b (workload "chat"). The
+# extender scrapes both elephants across a link between the nodes.
+case_elephants()
+{
+	local EL=$TOP_DIR/elephant/elephant na nb ca cb x got i
+
+	if [ ! -x "$EL" ] || ! command -v iperf3 >/dev/null || ! command -v iptables >/dev/null; then
+		log_fail "elephants: needs elephant built, iperf3 and iptables"
+		return
+	fi
+	setup_ns na nb ca cb || { log_fail "elephants: namespaces"; return; }
+	ip -n "$na" link add ab type veth peer name ba netns "$nb" || return
+	ip -n "$na" link set ab up
+	ip -n "$nb" link set ba up
+	add_addrs "$na" ab 3 1
+	add_addrs "$nb" ba 3 2
+	for x in a b; do
+		local node cont link=1
+
+		[ $x = b ] && link=2
+		eval "node=\$n$x cont=\$c$x"
+		ip -n "$node" link add "vc$x" type veth peer name eth0 netns "$cont" || return
+		ip -n "$node" link set "vc$x" up
+		ip -n "$cont" link set eth0 up
+		add_addrs "$node" "vc$x" $link 1
+		add_addrs "$cont" eth0 $link 11
+		ip -n "$cont" route add default via "$(addr4 $link 1)"
+		# conntrack on in the node (elephant reads its entries)
+		ip netns exec "$node" iptables -A INPUT -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT
+	done
+	ip netns exec "$na" iperf3 -s -D -p 5201 -B "$(addr4 1 1)" --pidfile "$TMP/iperf3-a.pid" \
+		>/dev/null
+	on_cleanup "kill \$(cat $TMP/iperf3-a.pid)"
+	ip netns exec "$nb" socat TCP-LISTEN:7000,bind="$(addr4 2 1)",fork,reuseaddr EXEC:cat \
+		>/dev/null 2>&1 &
+	on_cleanup "kill -9 $!"
+	for x in a b; do
+		local node label link=1
+
+		[ $x = b ] && link=2
+		eval "node=\$n$x"
+		label=bulk
+		[ $x = b ] && label=chat
+		ip netns exec "$node" "$EL" --node "node$x" --metrics "$(addr4 3 $link):19464" -i 1 \
+			--min-bytes 5M --min-duration 1s --label "iface:vc$x=$label" \
+			>"$TMP/el-$x.out" 2>"$TMP/el-$x.err" &
+		on_cleanup "kill -INT $!"
+		if ! wait_for_file $((20 * SLOW)) "$TMP/el-$x.err" "using the .* backend"; then
+			log_fail "elephants: elephant on node$x: $(head -c 300 "$TMP/el-$x.err")"
+			return
+		fi
+	done
+	wait_listen $((10 * SLOW)) "$na" 5201
+	ip netns exec "$ca" iperf3 -c "$(addr4 1 1)" -p 5201 -t 4 -b 100M >/dev/null 2>&1 &
+	x=$!
+	for i in $(seq 10); do
+		echo "hello $i" | ip netns exec "$cb" socat -T 2 - TCP:"$(addr4 2 1)":7000 >/dev/null
+	done
+	wait $x
+	ip netns exec "$na" "$ES" -l 127.0.0.1:18890 --refresh 1 --isolate -j \
+		--target nodea="$(addr4 3 1)":19464 --target nodeb="$(addr4 3 2)":19464 \
+		>"$TMP/es-el.out" 2>"$TMP/es-el.err" &
+	on_cleanup "kill -9 $!"
+	if ! wait_until $((20 * SLOW)) sh -c "ip netns exec $na curl -s http://127.0.0.1:18890/state |
+		jq -e '[.workloads[] | select(.workload == \"bulk\" and .class == \"heavy\")] |
+		length == 1' >/dev/null"; then
+		log_fail "elephants: bulk never heavy: $(ip netns exec "$na" curl -s \
+			http://127.0.0.1:18890/state | head -c 600)"
+		return
+	fi
+	log_ok "elephants: the iperf3 workload is learned heavy from node a's elephant"
+	got=$(ip netns exec "$na" curl -s http://127.0.0.1:18890/state |
+	      jq -r '.workloads[] | select(.workload == "chat") | .class')
+	expect "elephants: the request/response workload is light" "$got" light
+	got=$(ip netns exec "$na" curl -s -X POST http://127.0.0.1:18890/filter --data-binary \
+	      "{\"Pod\":$(pod c '{"app":"chat"}' '{}'),\"NodeNames\":[\"nodea\",\"nodeb\"]}" |
+	      jq -c '[.NodeNames, (.FailedAndUnresolvableNodes | keys)]')
+	expect "elephants: --isolate keeps a light pod off node a" "$got" '[["nodeb"],["nodea"]]'
+	got=$(ip netns exec "$na" curl -s -X POST http://127.0.0.1:18890/prioritize --data-binary \
+	      "{\"Pod\":$(pod b '{"app":"bulk"}' '{}'),\"NodeNames\":[\"nodea\",\"nodeb\"]}" |
+	      jq -r 'map("\(.Host)=\(.Score)") | join(" ")')
+	log_info "elephants: heavy pod scores $got"
+	got=$(ip netns exec "$na" curl -s -X POST http://127.0.0.1:18890/prioritize --data-binary \
+	      "{\"Pod\":$(pod c '{"app":"chat"}' '{}'),\"NodeNames\":[\"nodea\",\"nodeb\"]}" |
+	      jq -r 'map("\(.Host)=\(.Score)") | join(" ")')
+	expect "elephants: a light pod prefers node b (H + E: nodea >= 1, nodeb 0)" "$got" \
+		"nodea=0 nodeb=10"
 }
 
 case_badinput()
