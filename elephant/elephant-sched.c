@@ -65,9 +65,9 @@ static const char doc[] =
 "Endpoints: POST /filter and /prioritize (ExtenderArgs), GET /healthz, GET /state.\n"
 "\n"
 "EXAMPLES:\n"
-"    elephant-sched --prometheus http://127.0.0.1:9090 -l 0.0.0.0:8888\n"
-"    elephant-sched --target node1=198.18.0.1:9464 --target node2=198.18.0.2:9464 --isolate\n"
-"    elephant-sched --prometheus http://prom:9090 --max-elephants 4 --namespaced -j";
+"  elephant-sched --prometheus http://127.0.0.1:9090 -l 0.0.0.0:8888\n"
+"  elephant-sched --target n1=198.18.0.1:9464 --target n2=198.18.0.2:9464\n"
+"  elephant-sched --prometheus http://prom:9090 --isolate --max-elephants 4 -j";
 
 enum {
 	OPT_PROM = 1000, OPT_TARGET, OPT_REFRESH, OPT_STALE, OPT_LEARN, OPT_WL_LABEL,
