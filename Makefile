@@ -14,6 +14,11 @@ elephant_SRCS := elephant/nl.c elephant/footprint.c elephant/attrib.c elephant/b
 netcost_SRCS := netcost/category.c netcost/hooks.c netcost/samples.c netcost/cgroup.c netcost/snap.c \
 	netcost/report.c
 rss-client_SRCS := rss/load.c rss/model.c rss/plot.c rss/results.c
+elephant_EXTRA := elephant-sched
+elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
+	elephant/sched_policy.c elephant/sched_out.c elephant/sched_source.c
+%/elephant-sched: LDLIBS += -ljansson -lcurl
+%/elephant_sched_test: LDLIBS += -ljansson
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft
@@ -184,6 +189,10 @@ fuzz_csv_SRCS := rss/plot.c rss/model.c
 fuzz_kallsyms_SRCS := common/kallsyms.c
 fuzz_state_SRCS := elephant/footprint.c
 fuzz_ctl_SRCS := rss/ctlmsg.c
+fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
+	elephant/sched_policy.c
+fuzz_sched_LDLIBS := -ljansson
+$(FUZZ_DIR)/fuzz_sched: $(fuzz_sched_SRCS) elephant/extender.h
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
 
@@ -192,7 +201,7 @@ $(FUZZ_DIR)/%: selftests/fuzz/%.c $(FUZZ_COMMON) $(wildcard common/*.h)
 	$(Q)$(call need,$(CLANG),clang and llvm)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(addprefix -I,$(sort $(dir $($*_SRCS)))) $< $(FUZZ_COMMON) \
-		$($*_SRCS) $(LIBBPF_LIBS) -lm -o $@
+		$($*_SRCS) $(LIBBPF_LIBS) $($*_LDLIBS) -lm -o $@
 
 fuzz-build: $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 

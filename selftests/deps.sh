@@ -18,6 +18,7 @@ PKGS="$PKGS iperf3 xz-utils procps strace"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
 PKGS="$PKGS libbpf-tools linux-perf"	# netcost: bench peer (softirqs); bench: timer cost (perf)
 PKGS="$PKGS curl prometheus"	# elephant: /metrics scraped by curl and a real prometheus
+PKGS="$PKGS libjansson-dev libcurl4-openssl-dev"	# elephant-sched: JSON, HTTP client
 # VM stage
 PKGS="$PKGS qemu-system-x86 busybox-static"
 
