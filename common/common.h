@@ -334,7 +334,11 @@ int bn_http_open(struct bn_http **srv, const struct bn_listen *l,
 /* Replace the body served on @path (a route with fn NULL); copied. */
 int bn_http_set_body(struct bn_http *srv, const char *path, const char *type,
 		     const char *body, size_t len);
-/* Error bodies (400, 404, 405, 411, 413, ...) as {"Error":"..."} instead of text. */
+/*
+ * Error bodies (400, 404, 405, 411, 413, ...) as {"Error":"..."} instead of
+ * text, and each error answered also named on stderr (an API's errors are the
+ * operator's; without this they are named only with -v).
+ */
 void bn_http_json_errors(struct bn_http *srv, bool on);
 /* An fd that is readable when the server has work; for the loop. */
 int bn_http_fd(const struct bn_http *srv);

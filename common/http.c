@@ -183,7 +183,10 @@ static void conn_answer(struct bn_http *srv, struct conn *c, struct bn_http_resp
 	c->out_off = 0;
 	c->state = C_WRITE;
 	conn_events(srv, c, EPOLLOUT);
-	if (resp->status >= 400)
+	/* an API's errors are the operator's to see; a scraper's 404s are noise */
+	if (resp->status >= 400 && srv->json_errors)
+		bn_warn("http %s: %d %s", c->peer, resp->status, status_text(resp->status));
+	else if (resp->status >= 400)
 		bn_info("http %s: %d %s", c->peer, resp->status, status_text(resp->status));
 	conn_write(srv, c);
 }

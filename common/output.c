@@ -57,6 +57,15 @@ void bn_json_escape(FILE *f, const char *s)
 
 	fputc('"', f);
 	while (*p) {
+		const unsigned char *run = p;
+
+		/* the common case: a run of printable ASCII, written at once */
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run)
+			fwrite(run, 1, p - run, f);
+		if (!*p)
+			break;
 		switch (*p) {
 		case '"':
 			fputs("\\\"", f);

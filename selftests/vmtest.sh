@@ -37,7 +37,8 @@ Boot one of Debian's kernels under qemu (TCG) and run selftests in it.
   -K, --kernel KERNEL    the pinned kernel to boot: 6.1 (default) or 6.12
                          (selftests/vm/fetch.sh lists the pins)
   -t, --test TEST        run TEST (a name from selftests/Makefile); repeatable.
-                         Default: all of TEST_PROGS, TEST_GEN_PROGS, TEST_VM_ONLY.
+                         Default: TEST_PROGS and TEST_GEN_PROGS but TEST_HOST_ONLY,
+                         and TEST_VM_ONLY.
                          TEST:CASE[,CASE] runs only those cases of a shell test
   -s, --shell            interactive shell in the VM instead, in the repository
                          with BPFNET_VM=1 (exit or Ctrl-a x ends it)
@@ -119,7 +120,7 @@ MODDIR=$KDIR/lib/modules/$KVER
 
 if [ "$MODE" = run ] && [ ${#TESTS[@]} -eq 0 ]; then
 	read -r -a TESTS < <(make -s --no-print-directory -C selftests -f Makefile \
-		--eval 'vmtest-list: ; @echo $(TEST_PROGS) $(TEST_GEN_PROGS) $(TEST_VM_ONLY)' \
+		--eval 'vmtest-list: ; @echo $(filter-out $(TEST_HOST_ONLY),$(TEST_PROGS) $(TEST_GEN_PROGS)) $(TEST_VM_ONLY)' \
 		vmtest-list)
 	[ ${#TESTS[@]} -gt 0 ] || die "no tests listed in selftests/Makefile"
 fi
