@@ -388,8 +388,8 @@ int at_flow(struct el_attrib *a, struct el_fp *fp, const struct el_key *k,
 	}
 	if (!name && strcmp(who->iface, "-") && el_name_valid(who->iface))
 		name = who->iface;
-	if (!name)
-		name = a->node;
+	if (!name)	/* the node's own: its name, if it is a workload name too */
+		name = el_name_valid(a->node) ? a->node : "node";
 	idx = fp_get(fp, name);
 	if (idx < 0)
 		return idx;

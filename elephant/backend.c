@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
@@ -57,6 +58,14 @@ static uint32_t ct_opts_size(void)
 }
 
 /* Load only the programs of backend @bk. */
+/* The inode of elephant's own netns (0 if it cannot be read: then every netns). */
+static uint32_t netns_ino(void)
+{
+	struct stat st;
+
+	return stat("/proc/self/ns/net", &st) ? 0 : (uint32_t)st.st_ino;
+}
+
 static void set_autoload(struct elephant_bpf *skel, enum el_bk bk)
 {
 	struct bpf_program *kp[] = { skel->progs.kp_confirm, skel->progs.kp_events,
@@ -97,6 +106,7 @@ static int bk_open(struct el_backend *b, enum el_bk bk, const struct el_thresh *
 	skel->rodata->min_rate_bps = th->min_rate_bps;
 	b->ct_opts_sz = ct_opts_size();
 	skel->rodata->ct_opts_sz = b->ct_opts_sz;
+	skel->rodata->netns_ino = netns_ino();
 	bpf_map__set_max_entries(skel->maps.flows, max_flows);
 	bpf_map__set_max_entries(skel->maps.pending, max_flows);
 	bpf_map__set_max_entries(skel->maps.tuple_cache, max_flows);

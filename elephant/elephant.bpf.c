@@ -38,6 +38,11 @@ const volatile __u64 min_bytes = 10ULL << 20;
 const volatile __u64 min_duration_ns = 5 * NSEC_PER_SEC;
 const volatile __u64 min_rate_bps;	/* bits per second, 0: off */
 const volatile __u32 ct_opts_sz = 16;	/* 12 on kernels without ct_zone_id */
+/*
+ * The netns elephant runs in (its inode; 0: any). kprobe and fentry see the
+ * conntrack entries of every netns: count only those of this one, like tc.
+ */
+const volatile __u32 netns_ino;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -230,6 +235,12 @@ static __always_inline void el_maybe_report(const struct el_key *key, struct el_
  * through @ifindex (0: unknown) with source MAC @mac (NULL: unknown).
  * Returns 0 if the flow is not in the table, 1 if it is, 2 for an elephant.
  */
+/* Is @ct an entry of elephant's own netns? */
+static __always_inline bool ct_ours(struct nf_conn *ct)
+{
+	return !netns_ino || BPF_CORE_READ(ct, ct_net.net, ns.inum) == netns_ino;
+}
+
 static __always_inline int el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifindex,
 				       const __u8 *mac)
 {
@@ -241,7 +252,7 @@ static __always_inline int el_ct_seen(struct nf_conn *ct, __u32 dir, __u32 ifind
 	__u32 status;
 
 	status = BPF_CORE_READ(ct, status);
-	if (!(status & IPS_ASSURED) || !(status & IPS_CONFIRMED))
+	if (!(status & IPS_ASSURED) || !(status & IPS_CONFIRMED) || !ct_ours(ct))
 		return 0;
 	if (ct_key(ct, &key))
 		return 0;
@@ -300,7 +311,7 @@ static __always_inline void el_ct_gone(struct nf_conn *ct)
 	__u32 reason;
 
 	bpf_map_delete_elem(&pending, &ctp);
-	if (ct_key(ct, &key))
+	if (!ct_ours(ct) || ct_key(ct, &key))
 		return;
 	bpf_map_delete_elem(&untracked, &key);
 	f = bpf_map_lookup_elem(&flows, &key);
@@ -335,7 +346,7 @@ static __always_inline void el_confirm(struct sk_buff *skb)
 
 	nfct = BPF_CORE_READ(skb, _nfct);
 	ctp = nfct & ~7ULL;	/* NFCT_PTRMASK */
-	if (!ctp)
+	if (!ctp || !ct_ours((struct nf_conn *)ctp))
 		return;
 	p.ifindex = BPF_CORE_READ(skb, skb_iif);
 	mac_off = BPF_CORE_READ(skb, mac_header);

@@ -43,7 +43,7 @@ struct env {
 	uint32_t max_flows;
 	bool list_backends;
 	const char *state_path;
-	char node[EL_NAME_MAX];
+	char node[EL_NODE_MAX];
 	bool metrics;
 	struct bn_listen listen;	/* --metrics */
 	struct el_label labels[MAX_LABELS];
@@ -116,14 +116,14 @@ static void parse_name(struct env *env, int key, const char *arg)
 			bn_usage("too many labels (at most %d)", MAX_LABELS);
 		if (el_label_parse(arg, &env->labels[env->nlabels]))
 			bn_usage("invalid label '%s': want zone:N=NAME or iface:IF=NAME "
-				 "(NAME: letters, digits, ._:@/-)", arg);
+				 "(NAME: 1..63 of letters, digits, ._:@/-)", arg);
 		env->nlabels++;
 		break;
 	case 'n':
 		/* the node name goes into metric labels and records: only valid names */
-		if (!el_name_valid(arg))
-			bn_usage("invalid node name '%s': want 1..63 of letters, digits, "
-				 "._:@/-", arg);
+		if (!el_node_valid(arg))
+			bn_usage("invalid node name '%s': want 1..253 of letters, digits, . "
+				 "and - (a Kubernetes node name)", arg);
 		snprintf(env->node, sizeof(env->node), "%s", arg);
 		break;
 	default:	/* ARGP_KEY_ARG */
@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 	bn_stdout_setup();
 	bn_libbpf_setup();
 	if (!env.node[0] && (gethostname(env.node, sizeof(env.node) - 1) ||
-			     !el_name_valid(env.node)))
+			     !el_node_valid(env.node)))
 		strcpy(env.node, "node");
 	if (bn_check_caps())
 		return BN_EXIT_ERR;

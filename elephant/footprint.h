@@ -12,6 +12,7 @@
 #include <net/if.h>
 
 #define EL_NAME_MAX	64
+#define EL_NODE_MAX	254	/* a node name: up to 253 characters */
 
 enum el_label_kind {
 	EL_LABEL_ZONE,
@@ -29,6 +30,8 @@ struct el_label {
 int el_label_parse(const char *s, struct el_label *l);
 /* A workload name: 1..63 characters of [A-Za-z0-9._:@/-]. */
 bool el_name_valid(const char *s);
+/* A node name as Kubernetes takes it: up to 253 of letters, digits, . and -. */
+bool el_node_valid(const char *s);
 
 struct el_workload {
 	char name[EL_NAME_MAX];

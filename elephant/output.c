@@ -279,6 +279,18 @@ void out_metrics(const struct el_out *o, const struct el_fp *fp, const struct el
 
 	for (i = WM_ELEPHANTS; i <= WM_HEAVY; i++)
 		metric_workloads(o, fp, f, i, now_s);
+	/* only workloads that had one: absent means never */
+	bn_prom_head(f, "elephant_workload_last_elephant_seconds", "gauge",
+		     "Unix time of the workload's last elephant (kept by --state).");
+	for (i = 0; i < fp->n; i++) {
+		if (!fp->w[i].last_elephant_s)
+			continue;
+		fputs("elephant_workload_last_elephant_seconds{node=\"", f);
+		bn_prom_label(f, o->node);
+		fputs("\",workload=\"", f);
+		bn_prom_label(f, fp->w[i].name);
+		fprintf(f, "\"} %" PRIu64 "\n", fp->w[i].last_elephant_s);
+	}
 	for (i = 0; i < fp->n; i++) {
 		n.elephants += fp->w[i].elephants;
 		n.mice += fp->w[i].mice;

@@ -434,6 +434,58 @@ foreign_ok()
 	tc -n "$node" filter show dev "$1" egress | grep -q "pref 7 bpf.*handle 0x7"
 }
 
+# scope_pair VAR_SRV VAR_CLI: a server and a client namespace joined by a
+# veth, the same addresses every time (198.18.9.1 -> .2), conntrack active in
+# the server one, an iperf3 server there.
+scope_pair()
+{
+	local s c
+
+	setup_ns "$1" "$2" || return 1
+	eval "s=\$$1 c=\$$2"
+	ip -n "$s" link add eth0 type veth peer name eth0 netns "$c" || return 1
+	ip -n "$s" link set eth0 up
+	ip -n "$c" link set eth0 up
+	add_addrs "$s" eth0 9 2
+	add_addrs "$c" eth0 9 1
+	ip netns exec "$s" iptables -A INPUT -m conntrack --ctstate NEW -j ACCEPT
+	ip netns exec "$s" iperf3 -s -D -p $PORT >/dev/null 2>&1
+	wait_listen $((5 * SLOW)) "$s" $PORT
+}
+
+# kprobe and fentry see every netns's conntrack entries: an elephant counts
+# only those of its own netns (issue 12), like tc. Two namespaces carry flows
+# with the very same tuple; the elephant of one must see only its own.
+case_scope()
+{
+	local name="scope-$BK" n bytes
+
+	scope_pair sa ca || { log_fail "$name: topology"; return; }
+	scope_pair sb cb || { log_fail "$name: topology"; return; }
+	if ! tool_start "$name" ip netns exec "$sa" "$EL" --backend "$BK" -j -i 1 \
+	     --min-bytes 5M --min-duration 1s; then
+		log_fail "$name: elephant did not start: $(head -c 300 "$TMP/$name.err")"
+		return
+	fi
+	# an elephant in the other netns, the same tuple as the one below
+	ip netns exec "$cb" iperf3 -c "$(addr4 9 2)" -p $PORT --cport 40100 -n 40M \
+		>/dev/null 2>&1
+	sleep $((2 * SLOW))
+	n=$(grep -c '"type":"elephant_add"' "$TMP/$name.out")
+	check "$name: the other netns's elephant not seen ($n)" [ "$n" = 0 ]
+	ip netns exec "$ca" iperf3 -c "$(addr4 9 2)" -p $PORT --cport 40100 -n 12M -b 50M \
+		>/dev/null 2>&1
+	wait_for_file $((5 * SLOW)) "$TMP/$name.out" '"type":"elephant_add"'
+	tool_stop "$name"
+	n=$(grep -c '"type":"elephant_add"' "$TMP/$name.out")
+	bytes=$(jq -s 'map(select(.type == "elephant_add")) | map(.bytes) | max // 0' \
+		"$TMP/$name.out")
+	check "$name: its own elephant seen once ($n)" [ "$n" = 1 ]
+	# crossed 5 MB of its 12 MB: never with the other netns's 40 MB merged in
+	check "$name: its bytes only at the crossing ($bytes)" \
+		test "${bytes:-0}" -ge 5000000 -a "${bytes:-0}" -lt 14000000
+}
+
 # el_filter DEV: elephant's filter is on DEV
 el_filter() { tc -n "$node" filter show dev "$1" ingress | grep -q el_tc_ingress; }
 
@@ -684,6 +736,11 @@ case_metrics()
 	check "$name: elephant_workload_mice of web: ${v:-none}, want >= 1" [ "${v:-0}" -ge 1 ]
 	v=$(awk '$1 == "elephant_node_mice{node=\"testnode\"}" { print $2 }' "$m")
 	check "$name: elephant_node_mice: ${v:-none}, want >= 1" [ "${v:-0}" -ge 1 ]
+	# the Unix time of web's last elephant (issue 12): within the last minute
+	v=$(awk '$1 == "elephant_workload_last_elephant_seconds{node=\"testnode\",workload=\"web\"}" {
+		print $2 }' "$m")
+	check "$name: elephant_workload_last_elephant_seconds of web: ${v:-none}, want now" \
+		test "${v:-0}" -gt $(( $(date +%s) - 60 )) -a "${v:-0}" -le "$(date +%s)"
 	check "$name: promtool accepts the exposition" sh -c "promtool check metrics <'$m' \
 		>/dev/null 2>&1 || ! command -v promtool >/dev/null"
 	check "$name: other paths 404" [ "$(ip netns exec "$node" curl -s -o /dev/null \
@@ -914,6 +971,8 @@ case_usage()
 	--label pod:1=x
 	--label zone:1=bad!name
 	--node bad!name
+	--node bad_name
+	--node $(printf 'n%.0s' {1..254})
 	--backend foo
 	--max-flows 3
 	--metrics 99999
@@ -921,6 +980,10 @@ case_usage()
 	--metrics 1.2.3.4.5:80
 	--metrics
 	EOF
+	# a Kubernetes node name of 253 characters is fine (the run stops at once)
+	ip netns exec "$node" "$EL" --node "$(printf 'n%.0s' {1..253})" --backends \
+		>/dev/null 2>"$TMP/node253.err"
+	check "a 253-character node name is accepted" [ $? = 0 ]
 	check_nothing "usage errors: nothing attached"
 	check "usage errors: sysctls untouched" [ "$(ip netns exec "$node" sysctl -n \
 		net.netfilter.nf_conntrack_acct)" = "$acct" ]
@@ -984,7 +1047,8 @@ if ! topology; then
 	exit $ksft_fail
 fi
 
-BK_CASES=(main metrics udp6 atdelete rate hotplug state full noacct enobufs signals shared)
+BK_CASES=(main metrics udp6 atdelete rate hotplug state full noacct enobufs signals shared
+	  scope)
 ONCE_CASES=(usage badinput concurrent stale noct)
 want_bk=()
 want_once=()
