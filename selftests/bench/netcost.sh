@@ -145,10 +145,15 @@ run_with()
 	[ -n "$g" ] && echo "$g" >> "$TMP/$mode.tput"
 }
 
-# col FILE N: median, min and max of column N of FILE
+# col FILE N: "median min max count" of column N of FILE; med: the median
 col()
 {
 	awk -v c="$2" '{ print $c }' "$1" | cost_median
+}
+
+med()
+{
+	col "$1" "$2" | awk '{ print $1 }'
 }
 
 modes="default breakdown"
@@ -190,17 +195,13 @@ done
 base=$(cost_median < "$TMP/none.tput" | awk '{ print $1 }')
 for m in $modes; do
 	[ -s "$TMP/$m.cost" ] || { echo "# $m: skipped (no run completed)"; continue; }
-	read -r bpf _ _ _ < <(col "$TMP/$m.cost" 1)
-	read -r usr _ _ _ < <(col "$TMP/$m.cost" 2)
-	read -r tim _ _ _ < <(col "$TMP/$m.cost" 4)
 	read -r tot lo hi n < <(col "$TMP/$m.cost" 5)
-	read -r nsr _ _ _ < <(col "$TMP/$m.cost" 6)
-	read -r rps _ _ _ < <(col "$TMP/$m.cost" 7)
 	echo "$tot" > "$TMP/$m.total"
 	printf "netcost_exact_cost mode=%s bpf=%.3f%% user=%.3f%% timer=%.3f%% total=%.3f%%" \
-	       "$m" "$bpf" "$usr" "$tim" "$tot"
+	       "$m" "$(med "$TMP/$m.cost" 1)" "$(med "$TMP/$m.cost" 2)" \
+	       "$(med "$TMP/$m.cost" 4)" "$tot"
 	printf " (%.3f-%.3f%%, median of %d; bpf %.0f ns/run, %.0f runs/s)\n" "$lo" "$hi" "$n" \
-	       "$nsr" "$rps"
+	       "$(med "$TMP/$m.cost" 6)" "$(med "$TMP/$m.cost" 7)"
 	if [ -s "$TMP/$m.ratio" ]; then
 		read -r r lo hi n < <(cost_median < "$TMP/$m.ratio")
 		read -r t _ _ _ < <(cost_median < "$TMP/$m.tput")
@@ -220,13 +221,9 @@ fi
 # its user space above the default mode's (drains, symbols, categories), and
 # its timer, which the design needs and which is reported on its own.
 if [ -s "$TMP/breakdown.sampler" ] && [ -s "$TMP/default.cost" ]; then
-	read -r sb _ _ _ < <(col "$TMP/breakdown.sampler" 1)
-	read -r sns _ _ _ < <(col "$TMP/breakdown.sampler" 2)
-	read -r irq _ _ _ < <(col "$TMP/breakdown.sampler" 3)
-	read -r ub _ _ _ < <(col "$TMP/breakdown.cost" 2)
-	read -r ud _ _ _ < <(col "$TMP/default.cost" 2)
-	read -r tb _ _ _ < <(col "$TMP/breakdown.cost" 4)
-	awk -v sb="$sb" -v sns="$sns" -v irq="$irq" -v ub="$ub" -v ud="$ud" -v tb="$tb" \
+	awk -v sb="$(med "$TMP/breakdown.sampler" 1)" -v sns="$(med "$TMP/breakdown.sampler" 2)" \
+	    -v irq="$(med "$TMP/breakdown.sampler" 3)" -v ub="$(med "$TMP/breakdown.cost" 2)" \
+	    -v ud="$(med "$TMP/default.cost" 2)" -v tb="$(med "$TMP/breakdown.cost" 4)" \
 	    -v irq_ns="${COST_IRQ_NS:-0}" 'BEGIN {
 		u = ub - ud; if (u < 0) u = 0;
 		printf "netcost_breakdown_adds bpf=%.3f%% user=%.3f%% sum=%.3f%% (goal <= 0.5%%) " \
