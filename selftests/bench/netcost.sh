@@ -128,6 +128,11 @@ run_with()
 		[ "$mode" = default ] && prog_snap $TPID > "$TMP/progs0"
 	fi
 	g=$(iperf "$SECS")
+	if [ "$mode" != none ] && [ -z "$g" ]; then
+		# iperf3 failed: a run without the load says nothing of its cost
+		stop_tool $TPID
+		return 1
+	fi
 	if [ "$mode" != none ]; then
 		s1=$(cost_snap $TPID)
 		b1=$(cost_bpf $TPID '^nc_sample$')
