@@ -2,13 +2,13 @@
 /*
  * netcost.bpf.c - on-CPU time of NET_RX/NET_TX softirqs and socket operations.
  *
- * Each CPU has one "current operation" word, state[cpu].cur: the socket
+ * Each CPU has one "current operation" word, pcpu[cpu].st.cur: the socket
  * operation of the task running there, (start_ns << 2) | op while it runs,
  * just op while a softirq has paused it, 0 when the task is in none.
  *
  *  - an operation's outermost entry hook sets it, its exit hook takes it
  *    (atomic xchg, since a softirq may run in the middle of the exit
- *    program); state[cpu].depth counts nested hooks of one operation;
+ *    program); pcpu[cpu].st.depth counts nested hooks of one operation;
  *  - softirq_entry charges the running part to the operation and pauses it,
  *    softirq_exit charges the softirq and resumes the operation, so time in
  *    a softirq counts only as softirq, wherever it runs (ksoftirqd too);
@@ -27,6 +27,7 @@
 
 #define NC_S_IFMT	00170000
 #define NC_S_IFSOCK	0140000
+#define NC_FMODE_PATH	0x4000
 #define NC_NET_TX	2	/* NET_TX_SOFTIRQ */
 #define NC_NET_RX	3	/* NET_RX_SOFTIRQ */
 
@@ -45,8 +46,11 @@ struct nc_task {
 	__u64 cgid;
 };
 
-struct nc_cpu cpus[NC_MAX_CPUS];
-struct nc_state state[NC_MAX_CPUS];
+/* A CPU's counters and state side by side: the lines every program touches. */
+struct nc_pcpu pcpu[NC_MAX_CPUS];
+
+/* Tasks switched out in an operation, their state in task storage. */
+__u64 parked SEC(".data.parked");
 
 /* Double-buffered sampler: user space flips active and reads the other half. */
 __u32 active;
@@ -95,7 +99,7 @@ static __always_inline struct nc_cg *cg_get(__u64 cgid, __u32 cpu)
 	bpf_map_update_elem(&cgroups, &cgid, &zero, BPF_NOEXIST);
 	cg = bpf_map_lookup_elem(&cgroups, &cgid);
 	if (!cg)
-		__sync_fetch_and_add(&cpus[cpu].cg_drops, 1);
+		__sync_fetch_and_add(&pcpu[cpu].c.cg_drops, 1);
 	return cg;
 }
 
@@ -113,7 +117,7 @@ static __always_inline void count_op(__u32 cpu, __u32 op, __u64 cgid)
 	struct nc_cg *cg;
 	__u32 i = op == NC_OP_SEND ? 0 : 1;
 
-	__sync_fetch_and_add(&cpus[cpu].ops[i], 1);
+	__sync_fetch_and_add(&pcpu[cpu].c.ops[i], 1);
 	if (!cgroups_on)
 		return;
 	cg = cg_get(cgid, cpu);
@@ -131,7 +135,7 @@ static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
 		return;
 	delta = now - start;
 	kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	__sync_fetch_and_add(&cpus[cpu].ns[kind], delta);
+	__sync_fetch_and_add(&pcpu[cpu].c.ns[kind], delta);
 	if (cgroups_on)
 		cg_charge(cgid, kind, delta, cpu);
 }
@@ -143,7 +147,7 @@ static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
  */
 static __always_inline int op_enter(__u32 op, bool top)
 {
-	struct nc_state *st = &state[this_cpu()];
+	struct nc_state *st = &pcpu[this_cpu()].st;
 
 	if (st->si_vec)
 		return 0;	/* a kernel socket used from a softirq: softirq time */
@@ -161,7 +165,7 @@ static __always_inline int op_enter(__u32 op, bool top)
 static __always_inline int op_exit(void)
 {
 	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
+	struct nc_state *st = &pcpu[cpu].st;
 	__u64 w;
 
 	if (st->si_vec || !st->depth || --st->depth)
@@ -180,7 +184,7 @@ SEC("tp_btf/softirq_entry")
 int BPF_PROG(nc_si_entry, unsigned int vec)
 {
 	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
+	struct nc_state *st = &pcpu[cpu].st;
 	__u64 now = bpf_ktime_get_ns(), w = st->cur;
 
 	if (w >> 2) {
@@ -197,7 +201,7 @@ SEC("tp_btf/softirq_exit")
 int BPF_PROG(nc_si_exit, unsigned int vec)
 {
 	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
+	struct nc_state *st = &pcpu[cpu].st;
 	__u64 now = bpf_ktime_get_ns(), w, delta, start = st->si_start;
 
 	if (st->si_vec == vec + 1 && start && now > start) {
@@ -207,11 +211,11 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 		 */
 		st->si_start = 0;
 		delta = now - start;
-		__sync_fetch_and_add(&cpus[cpu].softirq_ns, delta);
+		__sync_fetch_and_add(&pcpu[cpu].c.softirq_ns, delta);
 		if (vec == NC_NET_RX)
-			__sync_fetch_and_add(&cpus[cpu].ns[NC_RX], delta);
+			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_RX], delta);
 		else if (vec == NC_NET_TX)
-			__sync_fetch_and_add(&cpus[cpu].ns[NC_TX], delta);
+			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_TX], delta);
 	}
 	st->si_vec = 0;
 	st->si_start = 0;
@@ -225,13 +229,17 @@ SEC("tp_btf/sched_switch")
 int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
 	__u32 cpu = this_cpu();
-	struct nc_state *st = &state[cpu];
-	__u64 now = bpf_ktime_get_ns(), w = st->cur;
+	struct nc_state *st = &pcpu[cpu].st;
+	__u64 now = 0, w = st->cur;
 	struct nc_task *t;
 
-	st->cur = 0;	/* before the charge, as in nc_si_entry */
-	if (w >> 2)
-		charge_op(cpu, w, now, st->cgid);
+	if (w || st->depth) {
+		st->cur = 0;	/* before the charge, as in nc_si_entry */
+		if (w >> 2) {
+			now = bpf_ktime_get_ns();
+			charge_op(cpu, w, now, st->cgid);
+		}
+	}
 	if (st->depth) {
 		/* switched out in an operation: park it until prev runs again */
 		t = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
@@ -239,19 +247,28 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 			t->op = w & 3;
 			t->depth = st->depth;
 			t->cgid = st->cgid;
+			__sync_fetch_and_add(&parked, 1);
 		} else {
-			__sync_fetch_and_add(&cpus[cpu].errors, 1);
+			__sync_fetch_and_add(&pcpu[cpu].c.errors, 1);
 		}
+		st->depth = 0;
 	}
-	st->cur = 0;
-	st->depth = 0;
+	/*
+	 * No task anywhere is parked: next has nothing to restore. A parked
+	 * task always runs again (to finish its syscall, even when killed)
+	 * and is restored then; prev's count is taken before it can run on
+	 * another CPU, which waits for this switch to finish.
+	 */
+	if (!parked)
+		return 0;
 	t = bpf_task_storage_get(&tasks, next, 0, 0);
 	if (t && t->depth) {
 		st->depth = t->depth;
 		st->cgid = t->cgid;
 		if (t->op)
-			st->cur = (now << 2) | (t->op & 3);
+			st->cur = ((now ?: bpf_ktime_get_ns()) << 2) | (t->op & 3);
 		t->depth = 0;
+		__sync_fetch_and_sub(&parked, 1);
 	}
 	return 0;
 }
@@ -261,8 +278,8 @@ static __always_inline int sock_length(void)
 {
 	__u32 cpu = this_cpu();
 
-	if (!state[cpu].cur)
-		__sync_fetch_and_add(&cpus[cpu].untimed_ops, 1);
+	if (!pcpu[cpu].st.cur)
+		__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
 	return 0;
 }
 
@@ -280,17 +297,36 @@ int BPF_PROG(nc_recv_length)
 
 /* ---- tracepoint backend: syscalls on socket file descriptors ---- */
 
+/*
+ * A socket is a file whose f_op is socket_file_ops (the kernel's own test,
+ * sock_from_file()). Its address is learned from the first file seen with a
+ * socket inode (S_IFSOCK and not an O_PATH file), once per CPU; after that a
+ * read or write on any file costs one pointer compare, not a walk to the inode.
+ */
 static __always_inline bool fd_is_socket(long fd)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct fdtable *fdt = task->files->fdt;
+	struct nc_state *st = &pcpu[this_cpu()].st;
 	struct file *file = NULL;
+	__u64 fops = 0, known = st->sock_fops;
+	__u32 fmode;
 
 	if (fd < 0 || fd >= fdt->max_fds)
 		return false;
 	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
 		return false;
-	return (BPF_CORE_READ(file, f_inode, i_mode) & NC_S_IFMT) == NC_S_IFSOCK;
+	if (bpf_probe_read_kernel(&fops, sizeof(fops), &file->f_op) || !fops)
+		return false;
+	if (known)
+		return fops == known;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & NC_S_IFMT) != NC_S_IFSOCK)
+		return false;
+	fmode = BPF_CORE_READ(file, f_mode);
+	if (fmode & NC_FMODE_PATH)
+		return false;
+	st->sock_fops = fops;
+	return true;
 }
 
 SEC("tp/syscalls/sys_enter_sendto")
@@ -521,7 +557,7 @@ SEC("perf_event")
 int nc_sample(struct bpf_perf_event_data *ctx)
 {
 	__u32 cpu = this_cpu(), kind, b = 0, h, key;
-	struct nc_state *st = &state[cpu];
+	struct nc_state *st = &pcpu[cpu].st;
 	struct nc_sample *s;
 	__u64 w = st->cur;
 	long n;
@@ -542,20 +578,20 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 	if (sampler == NC_SAMPLER_RINGBUF) {
 		s = bpf_ringbuf_reserve(&rb, sizeof(*s), 0);
 		if (!s) {
-			__sync_fetch_and_add(&cpus[cpu].lost, 1);
+			__sync_fetch_and_add(&pcpu[cpu].c.lost, 1);
 			return 0;
 		}
 	} else {
 		b = active & 1;
 		h = head[b][cpu];
 		if (h >= slots_per_cpu) {
-			__sync_fetch_and_add(&cpus[cpu].lost, 1);
+			__sync_fetch_and_add(&pcpu[cpu].c.lost, 1);
 			return 0;
 		}
 		key = (b * nr_cpus + cpu) * slots_per_cpu + h;
 		s = bpf_map_lookup_elem(&samples, &key);
 		if (!s) {
-			__sync_fetch_and_add(&cpus[cpu].lost, 1);
+			__sync_fetch_and_add(&pcpu[cpu].c.lost, 1);
 			return 0;
 		}
 	}
@@ -564,7 +600,7 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 	s->cgid = st->cgid;
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), 0);
 	s->nr = n > 0 ? (__u64)n / 8 : 0;
-	__sync_fetch_and_add(&cpus[cpu].samples, 1);
+	__sync_fetch_and_add(&pcpu[cpu].c.samples, 1);
 	if (sampler == NC_SAMPLER_RINGBUF) {
 		/*
 		 * No wakeup per sample (an irq_work self-IPI and a context switch

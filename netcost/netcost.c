@@ -58,7 +58,8 @@ static const struct argp_option opts[] = {
 	{ "backend", OPT_BACKEND, "NAME", 0,
 	  "Socket operation hooks: auto (default), fentry, kprobe, tracepoint", 0 },
 	{ "breakdown", OPT_BREAKDOWN, NULL, 0, "Sample stacks, report categories", 0 },
-	{ "freq", OPT_FREQ, "HZ", 0, "Sampling frequency per CPU (default 1000)", 0 },
+	{ "freq", OPT_FREQ, "HZ", 0, "Sampling frequency per CPU (default 99: never a multiple of the tick; "
+	  "higher for short deep looks)", 0 },
 	{ "sampler", OPT_SAMPLER, "KIND", 0,
 	  "How samples reach user space: array (default, mmapable) or ringbuf; none takes no "
 	  "stack (a benchmark control: the sampling timer alone)", 0 },
@@ -395,7 +396,7 @@ int main(int argc, char **argv)
 		.cli = { .has_interval = true, .interval_ns = 1000000000ULL,
 			 .interval_min_ns = 10000000ULL },
 		.backend = NC_BK_AUTO,
-		.freq = 1000,
+		.freq = 99,
 		.sampler = NC_SAMPLER_ARRAY,
 		.slots = 2048,
 	};

@@ -2,7 +2,7 @@
 /*
  * netcost.h - what netcost.bpf.c and netcost.c share.
  *
- * Every CPU owns one struct nc_cpu in the .bss map; only BPF programs running
+ * Every CPU owns one struct nc_pcpu in the .bss map; only BPF programs running
  * on that CPU write it, user space reads the mmapped copy every interval.
  */
 #ifndef NETCOST_H
@@ -57,7 +57,14 @@ struct nc_state {
 	__u64 si_start;		/* softirq start, ns */
 	__u32 si_vec;		/* softirq vector + 1, 0 outside softirqs */
 	__u32 depth;		/* nested hooks of the running task's operation */
-	__u64 pad2[4];
+	__u64 sock_fops;	/* socket_file_ops, once a socket was seen here */
+	__u64 pad2[3];
+};
+
+/* Both, side by side: one page, and the lines every program touches. */
+struct nc_pcpu {
+	struct nc_cpu c;
+	struct nc_state st;
 };
 
 /* One stack sample, in the mmapable array or the ring buffer. */

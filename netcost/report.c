@@ -5,6 +5,7 @@
  * breakdown by category, the top cgroups, and the Prometheus exposition.
  */
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,23 @@ static void row_add(struct row *sum, const struct row *row)
 static double pct(uint64_t part, double whole)
 {
 	return whole > 0 ? 100.0 * part / whole : 0;
+}
+
+/*
+ * How far a share of @n samples may be from the true share: half the width
+ * of the 95% Wilson score interval of @part in @n, in points (100 without
+ * samples: the share could be anything). Stack samples are a binomial draw
+ * of where the CPU was; Wilson's interval stays honest at 0 and at 100%.
+ */
+static double pct_err(uint64_t part, uint64_t n)
+{
+	const double z = 1.96;
+	double p;
+
+	if (!n)
+		return 100;
+	p = (double)part / n;
+	return 100 * z / (1 + z * z / n) * sqrt(p * (1 - p) / n + z * z / (4.0 * n * n));
 }
 
 static void rec_begin(struct bn_json *j, const struct out *out, const char *type)
@@ -190,18 +208,22 @@ static void breakdown_text(const struct out *out, uint64_t cat[NC_NR_KINDS][NC_C
 	uint64_t n;
 	int k, c;
 
-	printf("%-12s %-12s %8s %8s %8s %8s %8s %9s\n", "TIME", "CATEGORY", "NET_RX%",
-	       "NET_TX%", "SEND%", "RECV%", "ALL%", "SAMPLES");
+	printf("%-12s %-12s %8s %8s %8s %8s %8s %8s %9s\n", "TIME", "CATEGORY", "NET_RX%",
+	       "NET_TX%", "SEND%", "RECV%", "ALL%", "+-ALL%", "SAMPLES");
 	for (c = 0; c < NC_CAT_NR; c++) {
 		for (n = 0, k = 0; k < NC_NR_KINDS; k++)
 			n += cat[k][c];
-		printf("%-12s %-12s %8.2f %8.2f %8.2f %8.2f %8.2f %9" PRIu64 "\n", out->tm,
-		       nc_cat_name(c), pct(cat[NC_RX][c], per_kind[NC_RX]),
+		printf("%-12s %-12s %8.2f %8.2f %8.2f %8.2f %8.2f %8.2f %9" PRIu64 "\n",
+		       out->tm, nc_cat_name(c), pct(cat[NC_RX][c], per_kind[NC_RX]),
 		       pct(cat[NC_TX][c], per_kind[NC_TX]), pct(cat[NC_SEND][c], per_kind[NC_SEND]),
-		       pct(cat[NC_RECV][c], per_kind[NC_RECV]), pct(n, total), n);
+		       pct(cat[NC_RECV][c], per_kind[NC_RECV]), pct(n, total), pct_err(n, total),
+		       n);
 	}
-	printf("%-12s %-12s %8s %8s %8s %8s %8s %9" PRIu64 "\n", out->tm, "(lost)", "-", "-",
-	       "-", "-", "-", lost);
+	printf("%-12s %-12s %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64
+	       " %8s %9s\n", out->tm, "(samples)", per_kind[NC_RX], per_kind[NC_TX],
+	       per_kind[NC_SEND], per_kind[NC_RECV], total, "-", "-");
+	printf("%-12s %-12s %8s %8s %8s %8s %8s %8s %9" PRIu64 "\n", out->tm, "(lost)", "-",
+	       "-", "-", "-", "-", "-", lost);
 }
 
 static void print_breakdown(const struct out *out, uint64_t cat[NC_NR_KINDS][NC_CAT_NR],
@@ -227,11 +249,15 @@ static void print_breakdown(const struct out *out, uint64_t cat[NC_NR_KINDS][NC_
 		rec_begin(&j, out, "breakdown");
 		bn_json_str(&j, "category", nc_cat_name(c));
 		bn_json_double(&j, "pct", pct(n, total), 3);
+		bn_json_double(&j, "pct_err", pct_err(n, total), 3);
 		for (k = 0; k < NC_NR_KINDS; k++) {
 			snprintf(key, sizeof(key), "%s_pct", nc_kind_names[k]);
 			bn_json_double(&j, key, pct(cat[k][c], per_kind[k]), 3);
+			snprintf(key, sizeof(key), "%s_pct_err", nc_kind_names[k]);
+			bn_json_double(&j, key, pct_err(cat[k][c], per_kind[k]), 3);
 		}
 		bn_json_u64(&j, "samples", n);
+		bn_json_u64(&j, "samples_total", total);
 		bn_json_end(&j);
 	}
 }

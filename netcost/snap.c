@@ -104,14 +104,14 @@ static void read_state(const struct nc_state *st, struct cpu_state *c)
 static void read_cpu(struct nc_snap *s, const struct netcost_bpf *skel, int cpu,
 		     struct cpu_state *c)
 {
-	const struct nc_state *st = &skel->bss->state[cpu];
+	const struct nc_state *st = &skel->bss->pcpu[cpu].st;
 	struct cpu_state c2;
 	int tries;
 
 	read_state(st, &c2);
 	for (tries = 0;; tries++) {
 		*c = c2;
-		memcpy(&s->cpu[cpu], &skel->bss->cpus[cpu], sizeof(s->cpu[cpu]));
+		memcpy(&s->cpu[cpu], &skel->bss->pcpu[cpu].c, sizeof(s->cpu[cpu]));
 		read_state(st, &c2);
 		/* si_vec without si_start: nc_si_exit is adding */
 		if (c->w == c2.w && c->si == c2.si && c->start == c2.start &&

@@ -133,6 +133,14 @@ def cgroup(recs, name, role):
           (snd["sock_send_ns"], rcv["sock_recv_ns"]))
 
 
+def wilson(k, n, z=1.96):
+    """Half the width of the 95% Wilson score interval of k in n, in points."""
+    if not n:
+        return 100.0
+    p = k / n
+    return 100 * z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4.0 * n * n)) ** 0.5
+
+
 def breakdown(recs, want, min_samples="0"):
     cats = {r["category"]: r for r in of_type(recs, "breakdown", True)}
     if not cats:
@@ -142,6 +150,13 @@ def breakdown(recs, want, min_samples="0"):
     if n < int(min_samples):
         die("only %d samples in networking context (%d lost): too few to judge, want %s" %
             (n, a["samples_lost"], min_samples))
+    for c in cats.values():
+        if c["samples_total"] != n:
+            die("samples_total %d, categories sum to %d" % (c["samples_total"], n))
+        want_err = wilson(c["samples"], n)
+        if abs(c["pct_err"] - want_err) > 0.002:
+            die("%s: pct_err %.3f, want %.3f (95%% Wilson, %d of %d)" %
+                (c["category"], c["pct_err"], want_err, c["samples"], n))
     tot = sum(c["pct"] for c in cats.values())
     if abs(tot - 100) > 0.5:
         die("categories sum to %.2f%%" % tot)

@@ -298,12 +298,16 @@ case_lost()
 
 case_text()
 {
-	"$NETCOST" -i 0.5 -d 1 -c 0 > "$TMP/text.out" 2> "$TMP/text.err"
+	"$NETCOST" -i 0.5 -d 1 -c 0 --breakdown > "$TMP/text.out" 2> "$TMP/text.err"
 	if head -1 "$TMP/text.out" | grep -q '^TIME *CPU *NET_RX% *NET_TX% *SEND% *RECV% *TOTAL%' &&
 	   grep -qE '^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} +0 ' "$TMP/text.out" &&
 	   grep -qE '^Average +all ' "$TMP/text.out" &&
-	   ! grep -qE '^[0-9:.]+ +1 ' "$TMP/text.out"; then
-		log_ok "text: header, HH:MM:SS.mmm CPU 0 rows only (-c 0), all row, Average"
+	   ! grep -qE '^[0-9:.]+ +1 ' "$TMP/text.out" &&
+	   grep -qE '^TIME +CATEGORY .* ALL% +\+-ALL% +SAMPLES$' "$TMP/text.out" &&
+	   grep -qE '^Average +\(samples\)( +[0-9]+){5} +- +-$' "$TMP/text.out" &&
+	   grep -qE '^Average +gro( +[0-9]+\.[0-9]{2}){6} +[0-9]+$' "$TMP/text.out"; then
+		log_ok "text: header, HH:MM:SS.mmm CPU 0 rows only (-c 0), all row, Average;" \
+		       "breakdown with its error and sample counts"
 	else
 		log_fail "text output: $(head -3 "$TMP/text.out") $(cat "$TMP/text.err")"
 	fi
@@ -429,8 +433,9 @@ case_usage()
 case_help()
 {
 	if "$NETCOST" -h | grep -q '^EXAMPLES:' && "$NETCOST" -V | grep -q '^netcost ' &&
-	   ! "$NETCOST" -h | grep -qi 'report bugs'; then
-		log_ok "-h prints usage with examples, -V the version"
+	   ! "$NETCOST" -h | grep -qi 'report bugs' &&
+	   "$NETCOST" -h | grep -q -- '--freq=HZ.*(default 99'; then
+		log_ok "-h prints usage with examples (--freq default 99), -V the version"
 	else
 		log_fail "-h or -V output"
 	fi

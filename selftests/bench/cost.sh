@@ -18,6 +18,8 @@
 #   cost_irq_calibrate            COST_IRQ_NS: ns one timer interrupt takes from a busy CPU
 #   cost_line LABEL SNAP0 SNAP1 [IRQS]
 #                                 "LABEL_cost bpf=..% user=..% kthreads=..% timer=..% total=..%"
+#   cost_vals SNAP0 SNAP1 [IRQS]  the same figures as bare numbers, for medians:
+#                                 "bpf% user% kthreads% timer% total% bpf_ns/run runs/s"
 
 COST_NCPUS=$(nproc)
 COST_IRQ_NS=
@@ -143,6 +145,21 @@ cost_line()
 		if (irqs)
 			printf "; %d timer interrupts at %.1f us", irqs, irq_ns / 1000;
 		print ")" }'
+}
+
+# cost_vals "SNAP0" "SNAP1" [IRQS]: cost_line's figures, numbers only.
+cost_vals()
+{
+	awk -v s0="$1" -v s1="$2" -v irqs="${3:-0}" -v irq_ns="${COST_IRQ_NS:-0}" \
+	    -v n="$COST_NCPUS" 'BEGIN {
+		split(s0, a, " "); split(s1, b, " ");
+		el = (b[1] - a[1]) * n;
+		if (el <= 0) exit 1;
+		bpf = b[2] - a[2]; runs = b[3] - a[3]; usr = b[4] - a[4]; kt = b[5] - a[5];
+		tim = irqs * irq_ns;
+		printf "%.4f %.4f %.4f %.4f %.4f %.0f %.0f\n", 100 * bpf / el, 100 * usr / el,
+		       100 * kt / el, 100 * tim / el, 100 * (bpf + usr + kt + tim) / el,
+		       runs ? bpf / runs : 0, runs / ((b[1] - a[1]) / 1e9) }'
 }
 
 # median and spread of the numbers on stdin: "median min max n"
