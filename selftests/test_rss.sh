@@ -741,8 +741,10 @@ case_ctlsquat()
 		log_fail "ctlsquat: the swap did not reach the real server (exit $rc): $(tail -1 "$TMP/swap.err")"
 	elif [ -s "$TMP/squat.out" ]; then
 		log_fail "ctlsquat: the squatter received: $(head -c 100 "$TMP/squat.out")"
+	# refused by the server (run directory 0755, made by another tool) or
+	# already by the run directory (0700, made by rss): both a denial
 	elif jq -s -e 'any(.[]; .policy == "p2c")' "$TMP/ctlsquat.srv.out" >/dev/null ||
-	     ! grep -q "permission denied" "$TMP/nobody.err"; then
+	     ! grep -qi "permission denied" "$TMP/nobody.err"; then
 		log_fail "ctlsquat: an unprivileged --swap: $(cat "$TMP/nobody.err")"
 	elif jq -s -e 'any(.[]; .policy == "jsq")' "$TMP/ctlsquat.srv.out" >/dev/null ||
 	     ! grep -q "swap refused: permission denied: needs root or CAP_NET_ADMIN" "$TMP/nocap.err"
