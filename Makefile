@@ -6,10 +6,11 @@
 # and extra sources of the main binary in <tool>_SRCS.
 
 # Tools are added here once they build: elephant rss netcost
-TOOLS := rss elephant netcost
+TOOLS := rss elephant netcost tracer
 rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
+tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft
@@ -156,6 +157,11 @@ $(BIN_DIR)$(1)/$(2): $(OUTPUT)/$(1)/$(2).o $(patsubst %.c,$(OUTPUT)/%.o,$($(2)_S
 	$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),$(b)))))
+# libpcap compiles tracer's --filter expressions (pkg-config where it has a .pc)
+PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+$(BIN_DIR)tracer/tracer: LDLIBS += $(PCAP_LIBS)
+$(BIN_DIR)selftests/tracer_filter_test: $(OUTPUT)/tracer/filter.o $(OUTPUT)/tracer/pcap.o
+$(BIN_DIR)selftests/tracer_filter_test: LDLIBS += $(PCAP_LIBS)
 
 # C selftests build against the kselftest harness from linux-source-6.1.
 $(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \

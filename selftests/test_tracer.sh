@@ -1,0 +1,313 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_tracer.sh - tracer on two "hosts" joined by an underlay veth and a
+# VXLAN, each with a bridge to a container namespace:
+#
+#   c1 (198.18.10.1) eth0 --veth-- v1 [br0 vx0]  hA  uA (198.18.1.1)
+#                                                     |  underlay veth, VXLAN 42
+#   c2 (198.18.10.2) eth0 --veth-- v2 [br0 vx0]  hB  uB (198.18.1.2)
+#
+# Points on the c1 -> c2 path: p1 tx@eth0%c1, p2 rx@v1%hA, p3 tx@uA%hA
+# (encapsulated), p4 rx@uB%hB (before decap), p5 tx@v2%hB, p6 rx@eth0%c2.
+# A tc program spins 2 ms for ICMP at v1's ingress (between p2 and p3);
+# iptables in c2 drops every 10th UDP datagram to 5201 (after p6).
+# Cases: latency (the delayed segment within 2.0-2.3 ms, the others far
+# below; one id from p1 to p6 through encap and decap; no lost events),
+# drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
+# filter, config (config file errors), usage, kill9 (nothing left).
+
+source "$(dirname "$0")/lib.sh"
+
+TRACER=$TOP_DIR/tracer/tracer
+DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
+CASES=(usage config latency drops filter kill9)
+
+require_root
+require_cmd python3 iperf3 iptables tc bpftool
+trap cleanup EXIT
+make_tmp test_tracer
+
+if [ ! -x "$TRACER" ] || [ ! -f "$DELAY_OBJ" ]; then
+	log_fail "$TRACER or $DELAY_OBJ not built (run make)"
+	exit $ksft_fail
+fi
+
+# veth NS_A IF_A NS_B IF_B: a pair made in the namespaces (names like eth0
+# would clash in the current one), both up.
+veth()
+{
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+	nsip "$1" link set "$2" up && nsip "$3" link set "$4" up
+}
+
+TOPO=
+topo()
+{
+	[ -n "$TOPO" ] && return 0
+	setup_ns hA hB c1 c2 || return 1
+	veth "$hA" uA "$hB" uB || return 1
+	nsip "$hA" addr add 198.18.1.1/24 dev uA
+	nsip "$hB" addr add 198.18.1.2/24 dev uB
+	nsip "$hA" link add vx0 type vxlan id 42 local 198.18.1.1 remote 198.18.1.2 \
+		dstport 4789 dev uA
+	nsip "$hB" link add vx0 type vxlan id 42 local 198.18.1.2 remote 198.18.1.1 \
+		dstport 4789 dev uB
+	add_bridge "$hA" br0
+	add_bridge "$hB" br0
+	add_port "$hA" br0 vx0
+	add_port "$hB" br0 vx0
+	veth "$c1" eth0 "$hA" v1 || return 1
+	veth "$c2" eth0 "$hB" v2 || return 1
+	add_port "$hA" br0 v1
+	add_port "$hB" br0 v2
+	nsip "$c1" link set eth0 mtu 1400
+	nsip "$c2" link set eth0 mtu 1400
+	nsip "$c1" addr add 198.18.10.1/24 dev eth0
+	nsip "$c2" addr add 198.18.10.2/24 dev eth0
+	# the known delay: 2 ms for every ICMP packet entering hA's bridge from c1
+	tc -n "$hA" qdisc add dev v1 clsact &&
+		tc -n "$hA" filter add dev v1 ingress bpf da obj "$DELAY_OBJ" sec tc ||
+		{ log_fail "cannot attach the delay program"; return 1; }
+	if ! nsexec "$c1" ping -c 3 -i 0.2 -W 2 198.18.10.2 >/dev/null; then
+		log_fail "topology: c1 cannot reach c2 over the VXLAN"
+		return 1
+	fi
+	TOPO=1
+}
+
+points()
+{
+	echo "-p p1=tx@eth0%$c1 -p p2=rx@v1%$hA -p p3=tx@uA%$hA -p p4=rx@uB%$hB" \
+	     "-p p5=tx@v2%$hB -p p6=rx@eth0%$c2"
+}
+
+case_usage()
+{
+	expect_usage_error "no points" "$TRACER"
+	expect_usage_error "bad hook" "$TRACER" -p a=nope
+	expect_usage_error "bad point" "$TRACER" -p 'a b=rx'
+	expect_usage_error "missing device" "$TRACER" -p a=rx@bn-no-such-dev
+	expect_usage_error "missing netns" "$TRACER" -p a=rx%bn-no-such-ns-$$
+	expect_usage_error "missing netns inode" "$TRACER" -p a=rx%12345
+	expect_usage_error "point twice" "$TRACER" -p a=rx -p a=tx
+	expect_usage_error "bad filter" "$TRACER" -p a=rx -f 'icmp['
+	expect_usage_error "untranslatable filter" "$TRACER" -p a=rx -f 'ip[300] = 1'
+	expect_usage_error "bad buffer" "$TRACER" -p a=rx --buffer 3000
+	expect_usage_error "bad loss-timeout" "$TRACER" -p a=rx --loss-timeout 0
+	expect_usage_error "interval too long" "$TRACER" -p a=rx -i 18446744073s
+	expect_usage_error "duration too long" "$TRACER" -p a=rx -d 18446744073s
+	expect_usage_error "stray argument" "$TRACER" -p a=rx extra
+	expect_usage_error "retrans with a device" "$TRACER" -p a=tcp-retrans@lo
+}
+
+case_config()
+{
+	printf 'point a=rx\n# comment\nbogus 1\n' >"$TMP/bad1.conf"
+	expect_usage_error "unknown directive" "$TRACER" -c "$TMP/bad1.conf"
+	printf 'point a=rx  # fine\nfilter icmp[\n' >"$TMP/bad2.conf"
+	expect_usage_error "bad filter in config" "$TRACER" -c "$TMP/bad2.conf"
+	expect_usage_error "missing config" "$TRACER" -c "$TMP/none.conf"
+	expect_usage_error "config is a directory" "$TRACER" -c "$TMP"
+	if grep -q "bad1.conf:3: unknown directive 'bogus'" < <("$TRACER" -c "$TMP/bad1.conf" 2>&1); then
+		log_ok "config error names file and line"
+	else
+		log_fail "config error does not name file:line"
+	fi
+}
+
+# tracer_run NAME ARGS...: start, wait for ready; the caller makes traffic.
+tracer_run()
+{
+	local name=$1
+
+	shift
+	if ! tool_start "$name" "$TRACER" -j -i 0.5 "$@"; then
+		log_fail "$name: tracer did not start"
+		return 1
+	fi
+}
+
+case_latency()
+{
+	topo || return
+	{
+		echo "# latency case: ICMP only, every packet"
+		for p in $(points); do [ "$p" != -p ] && echo "point $p"; done
+		echo "filter icmp and host 198.18.10.2   # inner packet"
+		echo "events"
+	} >"$TMP/lat.conf"
+	tracer_run lat -c "$TMP/lat.conf" || return
+	nsexec "$c1" ping -c 20 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 1.2
+	tool_stop lat
+	check "latency: tracer exit 0" [ "${TOOL_RC[lat]}" = 0 ]
+	python3 - "$TMP/lat.out" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ok = True
+def check(what, cond):
+    global ok
+    print("[ OK ] " if cond else "[FAIL] ", "latency: " + what, sep="")
+    ok = ok and cond
+segs = {}
+for r in recs:
+    if r["type"] == "segment" and r["packets_out"] > 0:
+        segs.setdefault((r["from"], r["to"]), []).append(r)
+chain = [("p%d" % i, "p%d" % (i + 1)) for i in range(1, 6)]
+for s in chain:
+    n = sum(r["packets_out"] for r in segs.get(s, []))
+    check("segment %s->%s saw the 20 requests (%d)" % (s[0], s[1], n), n == 20)
+d = segs.get(("p2", "p3"), [])
+p50 = [r["p50_us"] for r in d]
+check("delayed segment p2->p3 p50 within 1950..2300 us: %s" % p50,
+      p50 and all(1950 <= v <= 2300 for v in p50))
+for s in chain:
+    if s == ("p2", "p3"):
+        continue
+    v = [r["p50_us"] for r in segs.get(s, [])]
+    check("segment %s->%s far below (p50 < 500 us): %s" % (s[0], s[1], v),
+          v and all(x < 500 for x in v))
+ev = [r for r in recs if r["type"] == "event"]
+byid = {}
+for e in ev:
+    byid.setdefault(e["pkt"], []).append(e)
+req = [i for i, es in byid.items() if es[0]["point"] == "p1" and es[0]["proto"] == "icmp"]
+full = [i for i in req if [e["point"] for e in byid[i]] == ["p1", "p2", "p3", "p4", "p5", "p6"]]
+check("20 echo requests followed p1..p6 with one id each (%d of %d)" % (len(full), len(req)),
+      len(req) == 20 and len(full) == 20)
+outer = [e for i in full for e in byid[i] if e["point"] in ("p3", "p4")]
+check("encapsulated at p3/p4: outer 198.18.1.1 > 198.18.1.2 vni 42, inner 198.18.10.x",
+      outer and all(e.get("outer") == {"src": "198.18.1.1", "dst": "198.18.1.2", "vni": 42}
+                    and e["src"] == "198.18.10.1" and e["dst"] == "198.18.10.2"
+                    for e in outer))
+hop = [e["hop_ns"] for i in full for e in byid[i] if e["point"] == "p3"]
+check("event hop_ns p2->p3 about 2 ms", hop and all(1.9e6 <= h <= 2.6e6 for h in hop))
+lost = [r for r in recs if r["type"] == "lost"]
+check("lost record every interval, all zero", lost and all(r["events"] == 0 for r in lost))
+summ = [r for r in recs if r["type"] == "summary"]
+check("summary: no event lost", len(summ) == 1 and summ[0]["lost"] == 0)
+check("records: type first, numeric time", all(list(r)[0] == "type" and
+      isinstance(r["time"], float) for r in recs))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+case_drops()
+{
+	local dropped
+
+	topo || return
+	nsexec "$c2" iptables -A INPUT -p udp --dport 5201 -m statistic --mode nth \
+		--every 10 --packet 5 -j DROP || { log_fail "drops: iptables"; return; }
+	on_cleanup "ip netns exec $c2 iptables -F INPUT"
+	nsexec "$c2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	wait_listen 5 "$c2" 5201 || { log_fail "drops: no iperf3 server"; return; }
+	# shellcheck disable=SC2046
+	tracer_run drops $(points) -f 'udp and dst port 5201' || return
+	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5201 -u -b 2M -l 1000 -t 3 -J >"$TMP/iperf.json"
+	sleep 1.5
+	tool_stop drops
+	dropped=$(nsexec "$c2" iptables -L INPUT -v -x -n | awk '$3 == "DROP" { print $1 }')
+	python3 - "$TMP/drops.out" "$dropped" "$TMP/iperf.json" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+want = int(sys.argv[2])
+ip = json.load(open(sys.argv[3]))
+ok = True
+def check(what, cond):
+    global ok
+    print("[ OK ] " if cond else "[FAIL] ", "drops: " + what, sep="")
+    ok = ok and cond
+segs = [r for r in recs if r["type"] == "segment"]
+at = {}
+for r in segs:
+    for reason, n in r["drops"].items():
+        at[(r["from"], r["to"], reason)] = at.get((r["from"], r["to"], reason), 0) + n
+check("iptables dropped some (%d)" % want, want > 10)
+# iperf3's server closing its socket with datagrams queued (QUEUE_PURGE) or
+# arriving after (NOT_SPECIFIED in udp) makes a few real drops at the end too
+other = sum(n for k, n in at.items() if k[2] != "NETFILTER_DROP")
+check("netfilter drops at p6->drop only, as many as iptables made: %s, iptables %d" %
+      (at, want), at.get(("p6", "drop", "NETFILTER_DROP")) == want and
+      all(k[:2] == ("p6", "drop") for k in at) and other <= 5)
+for r in recs:
+    if r["type"] == "drop" and r["reason"] != "NETFILTER_DROP":
+        print("# other drop: %s at %s" % (r["reason"], r["location"]))
+lost_iperf = ip["end"]["sum"].get("lost_packets", -1)
+check("iperf3's lost datagrams (%d) are the drops" % lost_iperf, lost_iperf == want)
+dr = [r for r in recs if r["type"] == "drop" and r["reason"] == "NETFILTER_DROP"]
+check("a drop record per drop, with a location", len(dr) == want and
+      all(r["reason"] == "NETFILTER_DROP" and r["point"] == "drop" and
+          r["prev_point"] == "p6" and "+0x" in r["location"] for r in dr))
+lost = sum(r["lost"] for r in segs)
+check("no unexplained loss (%d)" % lost, lost == 0)
+out = sum(r["packets_out"] for r in segs if (r["from"], r["to"]) == ("p5", "p6"))
+sent = ip["end"]["sum"]["packets"]
+# iperf3 sends one datagram to open the test that it does not count
+check("p5->p6 saw every datagram iperf3 sent (%d of %d + 1)" % (out, sent), out == sent + 1)
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+	nsexec "$c2" iptables -F INPUT
+}
+
+case_filter()
+{
+	topo || return
+	# shellcheck disable=SC2046
+	tracer_run filt $(points) -e -f 'icmp[icmptype] = icmp-echo' || return
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
+	sleep 0.8
+	tool_stop filt
+	python3 - "$TMP/filt.out" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ev = [r for r in recs if r["type"] == "event"]
+first = [r for r in ev if r["point"] == "p1"]
+ok = len(first) == 5 and all(r["proto"] == "icmp" for r in ev) and \
+     len({r["pkt"] for r in ev}) == 5
+print("[ OK ]" if ok else "[FAIL]", "filter: only c1's 5 echo requests followed",
+      "(%d at p1, %d events, %d ids)" % (len(first), len(ev), len({r["pkt"] for r in ev})))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+# The programs a tracer process holds: prog_id of its fds (programs, links).
+tracer_prog_ids()
+{
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
+}
+
+progs_gone()
+{
+	local id
+
+	for id in $1; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+
+case_kill9()
+{
+	local ids
+
+	tracer_run k9 -p a=rx -p b=tx -p c=drop -e || return
+	ids=$(tracer_prog_ids "${TOOL_PID[k9]}")
+	check "kill9: tracer holds programs ($(echo $ids))" [ -n "$ids" ]
+	tool_stop k9 KILL
+	check "kill9: its programs are gone" wait_until 10 progs_gone "$ids"
+	tracer_run k9b -p a=rx -d 1 || return
+	ids=$(tracer_prog_ids "${TOOL_PID[k9b]}")
+	wait "${TOOL_PID[k9b]}"
+	check "duration: exit 0" [ $? = 0 ]
+	check "duration: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
+	TOOL_PID[k9b]=
+}
+
+run_cases "$@"
+exit $RET

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * state.h - tracer's user-space state and the interfaces of its files:
+ * config.c (points, config files, netns and device names), filter.c (pcap
+ * filter -> eBPF), events.c (ring buffer records, drop reasons, symbols),
+ * report.c (per-interval records).
+ */
+#ifndef TRACER_STATE_H
+#define TRACER_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include <linux/filter.h>
+
+#include "common.h"
+#include "tracer.h"
+
+#define TR_NAME_LEN	32
+#define TR_FILTER_LEN	1024
+
+struct tr_point_cfg {
+	char name[TR_NAME_LEN];
+	char dev[IF_NAMESIZE];		/* "" : any */
+	char netns[256];		/* as given, "" : any */
+	struct tr_point p;		/* resolved: hook, ifindex, netns inode */
+};
+
+struct tr_opts {
+	struct tr_point_cfg points[TR_MAX_POINTS];
+	int npoints;
+	char filter[TR_FILTER_LEN];	/* "" : every packet */
+	bool events;
+	uint64_t loss_timeout_ns;
+	uint64_t buffer;		/* ring buffer bytes */
+	uint32_t track;			/* packets followed at once */
+	const char *config;		/* -c FILE */
+};
+
+/* Cumulative per-CPU sums read at the previous tick, to print deltas. */
+struct tr_seg_prev {
+	uint64_t packets;
+	uint32_t *buckets;		/* TR_NBUCKETS */
+};
+
+struct tr_syms;
+
+struct tr_state {
+	struct tr_opts o;
+	struct bn_cli cli;
+	struct bpf_insn fcode[TR_SLOT_LEN];	/* the translated --filter */
+	int nfcode;
+	struct tracer_bpf *skel;
+	struct ring_buffer *rb;
+	int nr_cpus;
+	const char **reasons;		/* enum skb_drop_reason names, by value */
+	int nreasons;
+	struct tr_syms *syms;		/* kallsyms, loaded at the first drop */
+	void *report;			/* report.c's counters */
+	int drain_fd;			/* timerfd: drain the ring buffer */
+	uint64_t last_ns;		/* monotonic time of the previous tick */
+	uint64_t start_ns;
+	/* previous cumulative values */
+	struct tr_point_stats prev_pt[TR_MAX_POINTS + 1];
+	uint64_t *prev_lost_cpu;	/* (TR_MAX_POINTS + 1) * nr_cpus */
+	struct tr_seg_prev prev_seg[TR_MAX_SEGS];
+	uint64_t expired[TR_MAX_POINTS + 1];	/* state expired at a point, cumulative */
+	uint64_t prev_ended[TR_MAX_POINTS + 1];
+	/* whole-run totals */
+	uint64_t events, drops, lost_events;
+};
+
+/* config.c */
+int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len);
+int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, size_t len);
+int tr_config_load(struct tr_opts *o, const char *path, char *err, size_t len);
+int tr_points_resolve(struct tr_opts *o, char *err, size_t len);
+const char *tr_hook_name(int hook);
+const char *tr_point_name(const struct tr_opts *o, int pt);
+
+/* filter.c */
+int tr_filter_xlate(const struct sock_filter *prog, int n, struct bpf_insn *out, int max,
+		    int *outn, char *err, size_t len);
+int tr_filter_compile(const char *expr, struct bpf_insn *out, int max, int *n,
+		      char *err, size_t len);
+int tr_filter_patch(struct bpf_program *prog, const struct bpf_insn *f, int n);
+
+/* events.c */
+int tr_reasons_load(struct tr_state *s);
+const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
+int tr_event(void *ctx, void *data, size_t size);
+void tr_syms_free(struct tr_syms *syms);
+
+/* report.c */
+int tr_report_init(struct tr_state *s);
+void tr_report_tick(struct tr_state *s, bool final);
+void tr_report_free(struct tr_state *s);
+
+#endif /* TRACER_STATE_H */
