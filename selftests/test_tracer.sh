@@ -15,13 +15,15 @@
 # Cases: latency (the delayed segment within 2.0-2.3 ms, the others far
 # below; one id from p1 to p6 through encap and decap; no lost events),
 # drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
-# filter, config (config file errors), usage, kill9 (nothing left).
+# filter, rules (latency>DUR emit fires on the delayed segment only), sample
+# (two instances, one per host, sample 1/4 and follow the same ids), config
+# (config file errors), usage, kill9 (nothing left).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops filter kill9)
+CASES=(usage config latency drops filter rules sample kill9)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool
@@ -99,6 +101,9 @@ case_usage()
 	expect_usage_error "duration too long" "$TRACER" -p a=rx -d 18446744073s
 	expect_usage_error "stray argument" "$TRACER" -p a=rx extra
 	expect_usage_error "retrans with a device" "$TRACER" -p a=tcp-retrans@lo
+	expect_usage_error "bad rule" "$TRACER" -p a=rx -p b=tx --rule 'a->b latency<1ms emit'
+	expect_usage_error "rule of no segment" "$TRACER" -p a=rx --rule 'a->z latency>1ms emit'
+	expect_usage_error "bad sample" "$TRACER" -p a=rx --sample 2/3
 }
 
 case_config()
@@ -187,6 +192,12 @@ lost = [r for r in recs if r["type"] == "lost"]
 check("lost record every interval, all zero", lost and all(r["events"] == 0 for r in lost))
 summ = [r for r in recs if r["type"] == "summary"]
 check("summary: no event lost", len(summ) == 1 and summ[0]["lost"] == 0)
+cfg = [r for r in recs if r["type"] == "config"]
+check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
+      [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])
+clk = [r for r in recs if r["type"] == "clock"]
+check("clock record every interval", len(clk) == len(lost) and
+      all(abs(r["realtime_ns"] / 1e9 - r["time"]) < 1 for r in clk))
 check("records: type first, numeric time", all(list(r)[0] == "type" and
       isinstance(r["time"], float) for r in recs))
 sys.exit(0 if ok else 1)
@@ -253,15 +264,26 @@ EOF
 	nsexec "$c2" iptables -F INPUT
 }
 
-case_filter()
+# ping_traced NAME COUNT ARGS...: tracer NAME on the six points with ARGS while
+# c1 pings c2 COUNT times (and c2 pings c1 as often: replies and requests the
+# other way, which a filter or rule must leave out).
+ping_traced()
 {
+	local name=$1 count=$2
+
+	shift 2
 	topo || return
 	# shellcheck disable=SC2046
-	tracer_run filt $(points) -e -f 'icmp[icmptype] = icmp-echo' || return
-	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
-	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
+	tracer_run "$name" $(points) "$@" || return
+	nsexec "$c1" ping -c "$count" -i 0.1 -W 2 198.18.10.2 >/dev/null
+	nsexec "$c2" ping -c "$count" -i 0.1 -W 2 198.18.10.1 >/dev/null
 	sleep 0.8
-	tool_stop filt
+	tool_stop "$name"
+}
+
+case_filter()
+{
+	ping_traced filt 5 -e -f 'icmp[icmptype] = icmp-echo' || return
 	python3 - "$TMP/filt.out" <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1])]
@@ -271,6 +293,52 @@ ok = len(first) == 5 and all(r["proto"] == "icmp" for r in ev) and \
      len({r["pkt"] for r in ev}) == 5
 print("[ OK ]" if ok else "[FAIL]", "filter: only c1's 5 echo requests followed",
       "(%d at p1, %d events, %d ids)" % (len(first), len(ev), len({r["pkt"] for r in ev})))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+case_rules()
+{
+	ping_traced rules 10 -f icmp --rule 'p2->p3 latency>1ms emit' \
+		--rule 'p4->p5 latency>1ms emit' || return
+	python3 - "$TMP/rules.out" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ev = [r for r in ev if r["type"] == "event"]
+# c1's 10 requests and its 10 replies to c2 go p1..p6, all delayed at v1
+ok = len(ev) == 20 and all(r["point"] == "p3" and r["prev_point"] == "p2" and r["rule"] and
+                           r["hop_ns"] > 1e6 for r in ev)
+print("[ OK ]" if ok else "[FAIL]", "rules: 20 events, all p2->p3 over 1 ms, none p4->p5 (%d: %s)"
+      % (len(ev), sorted({(r["prev_point"], r["point"]) for r in ev})))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+case_sample()
+{
+	topo || return
+	nsexec "$c2" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	wait_listen 5 "$c2" 5202 || { log_fail "sample: no iperf3 server"; return; }
+	# one instance per "host", each with its own points, as on two machines
+	tracer_run sA -p a1=rx@v1%"$hA" -p a2=tx@uA%"$hA" -e --sample 1/4 \
+		-f 'udp and dst port 5202' || return
+	tracer_run sB -p b1=rx@uB%"$hB" -p b2=tx@v2%"$hB" -e --sample 1/4 \
+		-f 'udp and dst port 5202' || return
+	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5202 -u -b 2M -l 500 -t 2 -J >"$TMP/iperf2.json"
+	sleep 0.8
+	tool_stop sA
+	tool_stop sB
+	python3 - "$TMP/sA.out" "$TMP/sB.out" "$TMP/iperf2.json" <<'EOF'
+import json, sys
+def ids(f, pt):
+    return {r["pkt"] for r in map(json.loads, open(f)) if r["type"] == "event" and r["point"] == pt}
+a, b = ids(sys.argv[1], "a1"), ids(sys.argv[2], "b1")
+sent = json.load(open(sys.argv[3]))["end"]["sum"]["packets"] + 1
+ok = a == b and 0.15 * sent < len(a) < 0.35 * sent
+print("[ OK ]" if ok else "[FAIL]", "sample: both hosts followed the same %d of %d datagrams"
+      " (%d only on A, %d only on B)" % (len(a & b), sent, len(a - b), len(b - a)))
 sys.exit(0 if ok else 1)
 EOF
 	[ $? = 0 ] || RET=$ksft_fail

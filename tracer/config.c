@@ -98,6 +98,61 @@ bad:
 	return -EINVAL;
 }
 
+/* "FROM->TO latency>DUR emit" */
+static int rule_parse(struct tr_opts *o, const char *val, char *err, size_t len)
+{
+	char seg[2 * TR_NAME_LEN + 3], cond[64], act[16], *arrow;
+	struct tr_rule *r = &o->rules[o->nrules];
+
+	if (o->nrules == TR_MAX_RULES) {
+		snprintf(err, len, "too many rules: at most %d", TR_MAX_RULES);
+		return -EINVAL;
+	}
+	if (sscanf(val, "%66s %63s %15s", seg, cond, act) != 3 || strcmp(act, "emit") ||
+	    strncmp(cond, "latency>", 8) || !(arrow = strstr(seg, "->")))
+		goto bad;
+	*arrow = '\0';
+	if (!safe_name(seg, TR_NAME_LEN - 1, false) ||
+	    !safe_name(arrow + 2, TR_NAME_LEN - 1, false) ||
+	    bn_parse_duration(cond + 8, 1000ULL, &r->ns))
+		goto bad;
+	strcpy(r->from, seg);
+	strcpy(r->to, arrow + 2);
+	o->nrules++;
+	return 0;
+bad:
+	snprintf(err, len, "invalid rule '%.64s': want FROM->TO latency>DUR emit "
+		 "(DUR: 500us, 2ms; bare: us)", val);
+	return -EINVAL;
+}
+
+static int point_index(const struct tr_opts *o, const char *name)
+{
+	int i;
+
+	for (i = 0; i < o->npoints; i++)
+		if (!strcmp(o->points[i].name, name))
+			return i;
+	return -1;
+}
+
+int tr_rules_resolve(const struct tr_opts *o, uint64_t *rule_ns, char *err, size_t len)
+{
+	int i, a, b;
+
+	for (i = 0; i < o->nrules; i++) {
+		a = point_index(o, o->rules[i].from);
+		b = point_index(o, o->rules[i].to);
+		if (a < 0 || b < 0 || a == b) {
+			snprintf(err, len, "rule %s->%s: no such segment (points: from and to)",
+				 o->rules[i].from, o->rules[i].to);
+			return -ENOENT;
+		}
+		rule_ns[a * TR_MAX_POINTS + b] = o->rules[i].ns;
+	}
+	return 0;
+}
+
 int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, size_t len)
 {
 	uint64_t v;
@@ -143,6 +198,14 @@ int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, 
 			return -EINVAL;
 		}
 		o->buffer = v;
+	} else if (!strcmp(name, "rule")) {
+		return rule_parse(o, val, err, len);
+	} else if (!strcmp(name, "sample")) {
+		if (strncmp(val, "1/", 2) || bn_parse_u64(val + 2, 1, 1 << 20, &v)) {
+			snprintf(err, len, "invalid sample '%.32s': want 1/N, N 1..1048576", val);
+			return -EINVAL;
+		}
+		o->sample_n = v;
 	} else if (!strcmp(name, "track")) {
 		if (bn_parse_u64(val, 64, 1 << 24, &v)) {
 			snprintf(err, len, "invalid track '%.32s': want 64..16777216", val);

@@ -214,6 +214,8 @@ static void event_json(struct tr_state *s, const struct tr_event *e, uint64_t no
 	bn_json_u64(&j, "hop_ns", e->hop_ns);
 	bn_json_str(&j, "prev_point",
 		    e->prev_point == TR_NO_POINT ? "" : tr_point_name(&s->o, e->prev_point));
+	if (!drop)
+		bn_json_bool(&j, "rule", e->rule);
 	if (drop) {
 		bn_json_str(&j, "reason", tr_reason_name(s, e->reason));
 		bn_json_str(&j, "location", sym_str(s, e->location, loc, sizeof(loc)));
@@ -232,6 +234,8 @@ static void event_text(struct tr_state *s, const struct tr_event *e, uint64_t no
 	       proto_str(e->proto, p, sizeof(p)), bn_addr_str(e->family, e->src, a, sizeof(a)),
 	       e->sport, bn_addr_str(e->family, e->dst, b, sizeof(b)), e->dport, e->len,
 	       e->hop_ns / 1000.0);
+	if (e->rule)
+		printf(" RULE");
 	if (e->kind == TR_EV_DROP)
 		printf(" after %s reason %s at %s", tr_point_name(&s->o, e->prev_point),
 		       tr_reason_name(s, e->reason), sym_str(s, e->location, loc, sizeof(loc)));

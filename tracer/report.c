@@ -417,6 +417,50 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 	bn_json_end(&j);
 }
 
+/* `config`: what runs from now on; gen 1 at start, +1 per accepted reload. */
+void tr_report_config(struct tr_state *s, int gen)
+{
+	char t[BN_TIMESTRLEN];
+	struct bn_json j;
+	int i;
+
+	if (!s->cli.json) {
+		printf("%-12s config gen %d: %d points, %d rules, filter '%s', sample 1/%u\n",
+		       bn_time_str(bn_realtime_ns(), t, sizeof(t)), gen, s->o.npoints,
+		       s->o.nrules, s->o.filter, s->o.sample_n ? s->o.sample_n : 1);
+		return;
+	}
+	bn_rec_begin(&j, stdout, "config", bn_realtime_ns());
+	bn_json_u64(&j, "gen", gen);
+	bn_json_arr_begin(&j, "points");
+	for (i = 0; i < s->o.npoints; i++) {
+		bn_json_obj_begin(&j, NULL);
+		bn_json_str(&j, "point", s->o.points[i].name);
+		bn_json_str(&j, "hook", tr_hook_name(s->o.points[i].p.hook));
+		bn_json_str(&j, "dev", s->o.points[i].dev);
+		bn_json_u64(&j, "netns", s->o.points[i].p.netns);
+		bn_json_obj_end(&j);
+	}
+	bn_json_arr_end(&j);
+	bn_json_str(&j, "filter", s->o.filter);
+	bn_json_u64(&j, "sample", s->o.sample_n ? s->o.sample_n : 1);
+	bn_json_u64(&j, "rules", s->o.nrules);
+	bn_json_end(&j);
+}
+
+/* `clock`: paired monotonic (the events' clock) and realtime readings. */
+static void clock_rec(struct tr_state *s, uint64_t rt)
+{
+	struct bn_json j;
+
+	if (!s->cli.json)
+		return;
+	bn_rec_begin(&j, stdout, "clock", rt);
+	bn_json_u64(&j, "monotonic_ns", bn_now_ns());
+	bn_json_u64(&j, "realtime_ns", bn_realtime_ns());
+	bn_json_end(&j);
+}
+
 void tr_report_tick(struct tr_state *s, bool final)
 {
 	struct report *r = rep(s);
@@ -451,6 +495,7 @@ void tr_report_tick(struct tr_state *s, bool final)
 			seg_rec(s, a, -1, -1, rt);
 	}
 	lost_rec(s, rt);
+	clock_rec(s, rt);
 	for (pt = 0; pt < r->nd; pt++)
 		r->d[pt].prev = r->d[pt].now;
 	for (k = 0; k <= TR_MAX_POINTS; k++)

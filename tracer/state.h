@@ -19,6 +19,7 @@
 
 #define TR_NAME_LEN	32
 #define TR_FILTER_LEN	1024
+#define TR_MAX_RULES	32
 
 struct tr_point_cfg {
 	char name[TR_NAME_LEN];
@@ -36,6 +37,12 @@ struct tr_opts {
 	uint64_t buffer;		/* ring buffer bytes */
 	uint32_t track;			/* packets followed at once */
 	const char *config;		/* -c FILE */
+	uint32_t sample_n;		/* follow 1 id in N; 0: all */
+	struct tr_rule {
+		char from[TR_NAME_LEN], to[TR_NAME_LEN];
+		uint64_t ns;		/* emit when the segment takes longer */
+	} rules[TR_MAX_RULES];
+	int nrules;
 };
 
 /* Cumulative per-CPU sums read at the previous tick, to print deltas. */
@@ -51,6 +58,7 @@ struct tr_state {
 	struct bn_cli cli;
 	struct bpf_insn fcode[TR_SLOT_LEN];	/* the translated --filter */
 	int nfcode;
+	uint64_t rule_ns[TR_MAX_SEGS];		/* --rule thresholds by segment */
 	struct tracer_bpf *skel;
 	struct ring_buffer *rb;
 	int nr_cpus;
@@ -76,6 +84,8 @@ int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len
 int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, size_t len);
 int tr_config_load(struct tr_opts *o, const char *path, char *err, size_t len);
 int tr_points_resolve(struct tr_opts *o, char *err, size_t len);
+/* The rules' thresholds by segment (from * TR_MAX_POINTS + to), once points are known. */
+int tr_rules_resolve(const struct tr_opts *o, uint64_t *rule_ns, char *err, size_t len);
 const char *tr_hook_name(int hook);
 const char *tr_point_name(const struct tr_opts *o, int pt);
 
@@ -96,5 +106,6 @@ void tr_syms_free(struct tr_syms *syms);
 int tr_report_init(struct tr_state *s);
 void tr_report_tick(struct tr_state *s, bool final);
 void tr_report_free(struct tr_state *s);
+void tr_report_config(struct tr_state *s, int gen);
 
 #endif /* TRACER_STATE_H */

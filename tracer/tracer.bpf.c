@@ -37,6 +37,8 @@ const volatile struct tr_point points[TR_MAX_POINTS] = {};
 const volatile bool events_on = false;
 const volatile bool filter_on = false;
 const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
+const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
+const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -347,6 +349,7 @@ struct tr_where {
 	__u32 ifindex;
 	__u32 netns;
 	__u32 reason;
+	bool rule;
 };
 
 static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
@@ -379,6 +382,7 @@ static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
 	__builtin_memcpy(e->src, in->src, 16);
 	__builtin_memcpy(e->dst, in->dst, 16);
 	e->outer_family = in->outer_family;
+	e->rule = w->rule;
 	__builtin_memcpy(e->outer_src, in->outer_src, 16);
 	__builtin_memcpy(e->outer_dst, in->outer_dst, 16);
 	flags = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes ?
@@ -401,7 +405,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 	struct tr_pkt *st, nst;
 	__u64 key = (__u64)skb, now, hop = 0;
 	__u32 pt, prev = TR_NO_POINT;
-	bool l2;
+	bool l2, rule = false;
 	int i;
 
 	i = match(hook, ifindex, netns);
@@ -420,8 +424,12 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 	if (st && st->id == in.id) {
 		prev = st->point;
 		hop = now - st->ts;
-		if (prev != pt && prev < TR_MAX_POINTS)
+		if (prev != pt && prev < TR_MAX_POINTS) {
+			__u32 seg = prev * TR_MAX_POINTS + pt;
+
 			seg_count(prev, pt, hop);
+			rule = seg < TR_MAX_SEGS && rule_ns[seg] && hop > rule_ns[seg];
+		}
 		st->ts = now;
 		st->point = pt;
 	} else {
@@ -432,7 +440,8 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 			if (ops)
 				__sync_fetch_and_add(&ops->ended, 1);
 		}
-		if (!filter(&in)) {
+		/* sampled by the id, so every host follows the same packets */
+		if ((sample_n > 1 && in.id % sample_n) || !filter(&in)) {
 			ps->filtered++;
 			if (st)
 				bpf_map_delete_elem(&pkts, &key);
@@ -448,9 +457,10 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 	}
 	ps->packets++;
 	ps->bytes += BPF_CORE_READ(skb, len);
-	if (events_on) {
+	if (events_on || rule) {
 		struct tr_where w = { .now = now, .hop = hop, .kind = TR_EV_PASS, .pt = pt,
-				      .prev = prev, .ifindex = ifindex, .netns = netns };
+				      .prev = prev, .ifindex = ifindex, .netns = netns,
+				      .rule = rule };
 
 		emit(ps, &in, &w, skb);
 	}

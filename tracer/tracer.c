@@ -25,6 +25,8 @@ enum {
 	OPT_LOSS_TIMEOUT = 0x100,
 	OPT_BUFFER,
 	OPT_TRACK,
+	OPT_RULE,
+	OPT_SAMPLE,
 };
 
 static const struct argp_option opts[] = {
@@ -41,6 +43,10 @@ static const struct argp_option opts[] = {
 	  "after a point it usually leaves is lost (default 1s)", 0 },
 	{ "buffer", OPT_BUFFER, "SIZE", 0, "Ring buffer size (default 4M)", 0 },
 	{ "track", OPT_TRACK, "N", 0, "Packets followed at once (default 65536)", 0 },
+	{ "rule", OPT_RULE, "'FROM->TO latency>DUR emit'", 0, "An event record for every "
+	  "packet that takes longer than DUR from point FROM to point TO. Repeatable", 0 },
+	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
+	  "host picks the same packets)", 0 },
 	{},
 };
 
@@ -68,6 +74,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	case OPT_LOSS_TIMEOUT: name = "loss-timeout"; break;
 	case OPT_BUFFER: name = "buffer"; break;
 	case OPT_TRACK: name = "track"; break;
+	case OPT_RULE: name = "rule"; break;
+	case OPT_SAMPLE: name = "sample"; break;
 	case 'c':
 		s->o.config = arg;
 		return 0;
@@ -97,7 +105,8 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 		bn_usage("%s", err);
 	if (!s->o.npoints)
 		bn_usage("no points: give --point NAME=HOOK[@DEV][%%NETNS] or a config file");
-	if (tr_points_resolve(&s->o, err, sizeof(err)))
+	if (tr_points_resolve(&s->o, err, sizeof(err)) ||
+	    tr_rules_resolve(&s->o, s->rule_ns, err, sizeof(err)))
 		bn_usage("%s", err);
 	if (s->o.filter[0] && tr_filter_compile(s->o.filter, s->fcode, TR_SLOT_LEN - 1,
 						&s->nfcode, err, sizeof(err)))
@@ -149,6 +158,8 @@ static int setup_load(struct tr_state *s)
 	skel->rodata->npoints = s->o.npoints;
 	skel->rodata->events_on = s->o.events;
 	skel->rodata->wake_bytes = s->o.buffer / 4;
+	skel->rodata->sample_n = s->o.sample_n;
+	memcpy((void *)skel->rodata->rule_ns, s->rule_ns, sizeof(s->rule_ns));
 	bpf_program__set_autoload(skel->progs.tr_rx, used[TR_HOOK_RX]);
 	bpf_program__set_autoload(skel->progs.tr_rxq, used[TR_HOOK_RXQ]);
 	bpf_program__set_autoload(skel->progs.tr_gro, used[TR_HOOK_RXQ]);
@@ -255,6 +266,7 @@ int main(int argc, char **argv)
 	}
 	s->start_ns = s->last_ns = bn_now_ns();
 	bn_ready();
+	tr_report_config(s, 1);
 	err = bn_loop_run(&l, tick, s);
 	if (err)
 		bn_err("stopped: %s", strerror(-err));
