@@ -17,13 +17,14 @@
 # drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
 # filter, rules (latency>DUR emit fires on the delayed segment only), sample
 # (two instances, one per host, sample 1/4 and follow the same ids), config
-# (config file errors), usage, kill9 (nothing left).
+# (config file errors), reload (SIGHUP: a point added and the filter changed
+# without losing a packet, a bad config refused), usage, kill9 (nothing left).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops filter rules sample kill9)
+CASES=(usage config latency drops filter rules sample reload kill9)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool
@@ -121,6 +122,24 @@ case_config()
 	fi
 }
 
+# pycheck CASE ARGS... <<'EOF' ... EOF: a python3 check script with check(what,
+# cond) that prints "[ OK ] CASE: what" or "[FAIL] ...", and recs, the JSON
+# records of the file ARGS[0]; a failed check fails the test.
+PY_PRELUDE='import json, sys
+ok = True
+case = sys.argv[1]
+recs = [json.loads(l) for l in open(sys.argv[2])]
+def check(what, cond):
+    global ok
+    print("[ OK ] " if cond else "[FAIL] ", case + ": " + what, sep="")
+    ok = ok and bool(cond)
+'
+pycheck()
+{
+	python3 -c "$PY_PRELUDE$(cat)
+sys.exit(0 if ok else 1)" "$@" || RET=$ksft_fail
+}
+
 # tracer_run NAME ARGS...: start, wait for ready; the caller makes traffic.
 tracer_run()
 {
@@ -147,14 +166,7 @@ case_latency()
 	sleep 1.2
 	tool_stop lat
 	check "latency: tracer exit 0" [ "${TOOL_RC[lat]}" = 0 ]
-	python3 - "$TMP/lat.out" <<'EOF'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-ok = True
-def check(what, cond):
-    global ok
-    print("[ OK ] " if cond else "[FAIL] ", "latency: " + what, sep="")
-    ok = ok and cond
+	pycheck latency "$TMP/lat.out" <<'EOF'
 segs = {}
 for r in recs:
     if r["type"] == "segment" and r["packets_out"] > 0:
@@ -200,9 +212,7 @@ check("clock record every interval", len(clk) == len(lost) and
       all(abs(r["realtime_ns"] / 1e9 - r["time"]) < 1 for r in clk))
 check("records: type first, numeric time", all(list(r)[0] == "type" and
       isinstance(r["time"], float) for r in recs))
-sys.exit(0 if ok else 1)
 EOF
-	[ $? = 0 ] || RET=$ksft_fail
 }
 
 case_drops()
@@ -221,16 +231,9 @@ case_drops()
 	sleep 1.5
 	tool_stop drops
 	dropped=$(nsexec "$c2" iptables -L INPUT -v -x -n | awk '$3 == "DROP" { print $1 }')
-	python3 - "$TMP/drops.out" "$dropped" "$TMP/iperf.json" <<'EOF'
-import json, sys
-recs = [json.loads(l) for l in open(sys.argv[1])]
-want = int(sys.argv[2])
-ip = json.load(open(sys.argv[3]))
-ok = True
-def check(what, cond):
-    global ok
-    print("[ OK ] " if cond else "[FAIL] ", "drops: " + what, sep="")
-    ok = ok and cond
+	pycheck drops "$TMP/drops.out" "$dropped" "$TMP/iperf.json" <<'EOF'
+want = int(sys.argv[3])
+ip = json.load(open(sys.argv[4]))
 segs = [r for r in recs if r["type"] == "segment"]
 at = {}
 for r in segs:
@@ -258,9 +261,7 @@ out = sum(r["packets_out"] for r in segs if (r["from"], r["to"]) == ("p5", "p6")
 sent = ip["end"]["sum"]["packets"]
 # iperf3 sends one datagram to open the test that it does not count
 check("p5->p6 saw every datagram iperf3 sent (%d of %d + 1)" % (out, sent), out == sent + 1)
-sys.exit(0 if ok else 1)
 EOF
-	[ $? = 0 ] || RET=$ksft_fail
 	nsexec "$c2" iptables -F INPUT
 }
 
@@ -348,6 +349,50 @@ EOF
 tracer_prog_ids()
 {
 	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
+}
+
+case_reload()
+{
+	local conf=$TMP/reload.conf ids1 ids2
+
+	topo || return
+	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\nfilter icmp\n' "$c1" "$hA" >"$conf"
+	tracer_run reload -c "$conf" || return
+	ids1=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	# a point more and another filter: c1's replies to c2 are no longer followed
+	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\npoint p3=tx@uA%%%s\n' \
+		"$c1" "$hA" "$hA" >"$conf.new"
+	echo "filter icmp[icmptype] = icmp-echo" >>"$conf.new"
+	mv "$conf.new" "$conf"
+	kill -HUP "${TOOL_PID[reload]}"
+	wait_for_file 10 "$TMP/reload.out" '"gen":2' || log_fail "reload: no config gen 2"
+	ids2=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
+	echo "bogus line" >>"$conf"
+	kill -HUP "${TOOL_PID[reload]}"
+	wait_for_file 10 "$TMP/reload.err" 'reload refused' || log_fail "reload: bad config taken"
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 0.8
+	tool_stop reload
+	check "reload: the old generation's programs are gone ($(echo $ids1))" progs_gone "$ids1"
+	check "reload: as many programs after as before ($(echo $ids2))" \
+		[ "$(echo $ids1 | wc -w)" = "$(echo $ids2 | wc -w)" ]
+	check "reload: one error line for the bad config" \
+		[ "$(grep -c 'reload refused, still running generation 2' "$TMP/reload.err")" = 1 ]
+	pycheck reload "$TMP/reload.out" <<'EOF'
+gens = [r["gen"] for r in recs if r["type"] == "config"]
+check("config records gen 1 then 2 (%s)" % gens, gens == [1, 2])
+p1 = sum(r["packets"] for r in recs if r["type"] == "point" and r["point"] == "p1")
+check("p1 counted c1's 15 echo requests across the switch, nothing lost (%d)" % p1, p1 == 15)
+i2 = next(i for i, r in enumerate(recs) if r["type"] == "config" and r["gen"] == 2)
+p23 = [r for r in recs[:i2] if r["type"] == "segment" and r["to"] == "p3"]
+n23 = sum(r["packets_out"] for r in recs[i2:] if r["type"] == "segment" and
+          (r["from"], r["to"]) == ("p2", "p3"))
+check("p2->p3 only after the reload, with the 10 requests (%d)" % n23, not p23 and n23 == 10)
+check("no event lost", all(r["events"] == 0 for r in recs if r["type"] == "lost"))
+EOF
 }
 
 progs_gone()

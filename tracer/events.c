@@ -176,15 +176,16 @@ static const char *proto_str(uint8_t proto, char *buf, size_t len)
 	return buf;
 }
 
-static const char *dev_str(const struct tr_state *s, const struct tr_event *e, char *buf)
+static const char *dev_str(const struct tr_opts *o, const struct tr_event *e, char *buf)
 {
-	if (e->point < s->o.npoints && s->o.points[e->point].dev[0])
-		return s->o.points[e->point].dev;
+	if (e->point < o->npoints && o->points[e->point].dev[0])
+		return o->points[e->point].dev;
 	snprintf(buf, IF_NAMESIZE + 8, "if%u", e->ifindex);
 	return buf;
 }
 
-static void event_json(struct tr_state *s, const struct tr_event *e, uint64_t now_rt)
+static void event_json(struct tr_state *s, const struct tr_opts *o, const struct tr_event *e,
+		       uint64_t now_rt)
 {
 	char id[20], a[BN_ADDRSTRLEN], b[BN_ADDRSTRLEN], p[8], d[IF_NAMESIZE + 8], loc[300];
 	bool drop = e->kind == TR_EV_DROP;
@@ -193,10 +194,10 @@ static void event_json(struct tr_state *s, const struct tr_event *e, uint64_t no
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)e->id);
 	bn_rec_begin(&j, stdout, drop ? "drop" : "event", now_rt);
 	bn_json_str(&j, "pkt", id);
-	bn_json_str(&j, "point", tr_point_name(&s->o, e->point));
+	bn_json_str(&j, "point", tr_point_name(o, e->point));
 	if (!drop)
-		bn_json_str(&j, "hook", tr_hook_name(s->o.points[e->point].p.hook));
-	bn_json_str(&j, "dev", dev_str(s, e, d));
+		bn_json_str(&j, "hook", tr_hook_name(o->points[e->point].p.hook));
+	bn_json_str(&j, "dev", dev_str(o, e, d));
 	bn_json_u64(&j, "netns", e->netns);
 	bn_json_u64(&j, "len", e->len);
 	bn_json_str(&j, "proto", proto_str(e->proto, p, sizeof(p)));
@@ -213,7 +214,7 @@ static void event_json(struct tr_state *s, const struct tr_event *e, uint64_t no
 	}
 	bn_json_u64(&j, "hop_ns", e->hop_ns);
 	bn_json_str(&j, "prev_point",
-		    e->prev_point == TR_NO_POINT ? "" : tr_point_name(&s->o, e->prev_point));
+		    e->prev_point == TR_NO_POINT ? "" : tr_point_name(o, e->prev_point));
 	if (!drop)
 		bn_json_bool(&j, "rule", e->rule);
 	if (drop) {
@@ -223,21 +224,22 @@ static void event_json(struct tr_state *s, const struct tr_event *e, uint64_t no
 	bn_json_end(&j);
 }
 
-static void event_text(struct tr_state *s, const struct tr_event *e, uint64_t now_rt)
+static void event_text(struct tr_state *s, const struct tr_opts *o, const struct tr_event *e,
+		       uint64_t now_rt)
 {
 	char t[BN_TIMESTRLEN], a[BN_ADDRSTRLEN], b[BN_ADDRSTRLEN], p[8], d[IF_NAMESIZE + 8];
 	char loc[300];
 
 	printf("%-12s %-5s %016llx %-12s %-10s %-6s %s:%u > %s:%u len %u hop %.1fus",
 	       bn_time_str(now_rt, t, sizeof(t)), e->kind == TR_EV_DROP ? "DROP" : "EVENT",
-	       (unsigned long long)e->id, tr_point_name(&s->o, e->point), dev_str(s, e, d),
+	       (unsigned long long)e->id, tr_point_name(o, e->point), dev_str(o, e, d),
 	       proto_str(e->proto, p, sizeof(p)), bn_addr_str(e->family, e->src, a, sizeof(a)),
 	       e->sport, bn_addr_str(e->family, e->dst, b, sizeof(b)), e->dport, e->len,
 	       e->hop_ns / 1000.0);
 	if (e->rule)
 		printf(" RULE");
 	if (e->kind == TR_EV_DROP)
-		printf(" after %s reason %s at %s", tr_point_name(&s->o, e->prev_point),
+		printf(" after %s reason %s at %s", tr_point_name(o, e->prev_point),
 		       tr_reason_name(s, e->reason), sym_str(s, e->location, loc, sizeof(loc)));
 	printf("\n");
 }
@@ -246,11 +248,14 @@ int tr_event(void *ctx, void *data, size_t size)
 {
 	const struct tr_event *e = data;
 	struct tr_state *s = ctx;
+	const struct tr_opts *o;
 	uint64_t rt;
 
 	if (size < sizeof(*e))
 		return 0;
-	if (e->point != TR_NO_POINT && e->point >= s->o.npoints)
+	/* while a reload switches over, both generations' events arrive */
+	o = s->next_o && e->gen == (uint8_t)(s->gen + 1) ? s->next_o : &s->o;
+	if (e->point != TR_NO_POINT && e->point >= o->npoints)
 		return 0;
 	if (e->kind == TR_EV_PASS && e->point == TR_NO_POINT)
 		return 0;
@@ -261,8 +266,8 @@ int tr_event(void *ctx, void *data, size_t size)
 	else
 		s->events++;
 	if (s->cli.json)
-		event_json(s, e, rt);
+		event_json(s, o, e, rt);
 	else
-		event_text(s, e, rt);
+		event_text(s, o, e, rt);
 	return 0;
 }

@@ -58,6 +58,23 @@ int tr_report_init(struct tr_state *s)
 	return 0;
 }
 
+/* A new generation: new maps, counting from zero. */
+void tr_report_reset(struct tr_state *s)
+{
+	int i;
+
+	for (i = 0; i < TR_MAX_SEGS; i++) {
+		memset(s->prev_seg[i].buckets, 0, TR_NBUCKETS * sizeof(uint32_t));
+		s->prev_seg[i].packets = 0;
+	}
+	memset(s->prev_pt, 0, sizeof(s->prev_pt));
+	memset(s->prev_lost_cpu, 0, (TR_MAX_POINTS + 1) * s->nr_cpus * sizeof(uint64_t));
+	memset(s->expired, 0, sizeof(s->expired));
+	memset(s->prev_ended, 0, sizeof(s->prev_ended));
+	rep(s)->nd = 0;
+	s->last_ns = bn_now_ns();
+}
+
 void tr_report_free(struct tr_state *s)
 {
 	int i;

@@ -43,6 +43,10 @@ struct tr_opts {
 		uint64_t ns;		/* emit when the segment takes longer */
 	} rules[TR_MAX_RULES];
 	int nrules;
+	/* resolved: */
+	struct bpf_insn fcode[TR_SLOT_LEN];	/* the translated --filter */
+	int nfcode;
+	uint64_t rule_ns[TR_MAX_SEGS];		/* --rule thresholds by segment */
 };
 
 /* Cumulative per-CPU sums read at the previous tick, to print deltas. */
@@ -54,11 +58,12 @@ struct tr_seg_prev {
 struct tr_syms;
 
 struct tr_state {
-	struct tr_opts o;
+	struct tr_opts o;		/* what runs */
+	struct tr_opts cli_o;		/* the command line's part, for reloads */
+	struct tr_opts *next_o;		/* during a reload: what runs next */
+	int gen;			/* config generation: 1, +1 per reload */
+	int hup_fd;			/* signalfd: SIGHUP reloads the config file */
 	struct bn_cli cli;
-	struct bpf_insn fcode[TR_SLOT_LEN];	/* the translated --filter */
-	int nfcode;
-	uint64_t rule_ns[TR_MAX_SEGS];		/* --rule thresholds by segment */
 	struct tracer_bpf *skel;
 	struct ring_buffer *rb;
 	int nr_cpus;
@@ -103,6 +108,7 @@ int tr_event(void *ctx, void *data, size_t size);
 void tr_syms_free(struct tr_syms *syms);
 
 /* report.c */
+void tr_report_reset(struct tr_state *s);
 int tr_report_init(struct tr_state *s);
 void tr_report_tick(struct tr_state *s, bool final);
 void tr_report_free(struct tr_state *s);

@@ -37,6 +37,7 @@ const volatile struct tr_point points[TR_MAX_POINTS] = {};
 const volatile bool events_on = false;
 const volatile bool filter_on = false;
 const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
+const volatile __u8 gen = 1;		/* config generation, stamped on events */
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 
@@ -383,6 +384,7 @@ static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
 	__builtin_memcpy(e->dst, in->dst, 16);
 	e->outer_family = in->outer_family;
 	e->rule = w->rule;
+	e->gen = gen;
 	__builtin_memcpy(e->outer_src, in->outer_src, 16);
 	__builtin_memcpy(e->outer_dst, in->outer_dst, 16);
 	flags = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes ?

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
 #include "state.h"
@@ -89,6 +90,28 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
+/*
+ * @o from the command line's options and the config file: points resolved,
+ * rules placed, the filter translated. 0, or -errno with @err set.
+ */
+static int build_opts(const struct tr_state *s, struct tr_opts *o, char *err, size_t len)
+{
+	*o = s->cli_o;
+	if (o->config && tr_config_load(o, o->config, err, len))
+		return -EINVAL;
+	if (!o->npoints) {
+		snprintf(err, len, "no points: give --point NAME=HOOK[@DEV][%%NETNS] or a "
+			 "config file");
+		return -EINVAL;
+	}
+	if (tr_points_resolve(o, err, len) || tr_rules_resolve(o, o->rule_ns, err, len))
+		return -ENOENT;
+	if (o->filter[0] &&
+	    tr_filter_compile(o->filter, o->fcode, TR_SLOT_LEN - 1, &o->nfcode, err, len))
+		return -EINVAL;
+	return 0;
+}
+
 /* Everything the command line and the config file say, checked; else exit 2. */
 static void parse_all(struct tr_state *s, int argc, char **argv)
 {
@@ -101,28 +124,21 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	s->cli.interval_ns = 1000000000ULL;
 	s->cli.interval_min_ns = 100000000ULL;
 	bn_cli_parse(&s->cli, opts, parse_arg, NULL, doc, s, argc, argv);
-	if (s->o.config && tr_config_load(&s->o, s->o.config, err, sizeof(err)))
-		bn_usage("%s", err);
-	if (!s->o.npoints)
-		bn_usage("no points: give --point NAME=HOOK[@DEV][%%NETNS] or a config file");
-	if (tr_points_resolve(&s->o, err, sizeof(err)) ||
-	    tr_rules_resolve(&s->o, s->rule_ns, err, sizeof(err)))
-		bn_usage("%s", err);
-	if (s->o.filter[0] && tr_filter_compile(s->o.filter, s->fcode, TR_SLOT_LEN - 1,
-						&s->nfcode, err, sizeof(err)))
+	s->cli_o = s->o;
+	if (build_opts(s, &s->o, err, sizeof(err)))
 		bn_usage("%s", err);
 }
 
 /* The filter, translated once and written into every program that has the slot. */
-static int setup_filter(struct tr_state *s)
+static int setup_filter(const struct tr_opts *o, struct tracer_bpf *skel)
 {
 	struct bpf_program *prog;
 	int ret, patched = 0;
 
-	if (!s->o.filter[0])
+	if (!o->filter[0])
 		return 0;
-	bpf_object__for_each_program(prog, s->skel->obj) {
-		ret = tr_filter_patch(prog, s->fcode, s->nfcode);
+	bpf_object__for_each_program(prog, skel->obj) {
+		ret = tr_filter_patch(prog, o->fcode, o->nfcode);
 		patched += ret > 0;
 		if (ret < 0) {
 			bn_err("cannot place the filter into %s: %s", bpf_program__name(prog),
@@ -134,32 +150,35 @@ static int setup_filter(struct tr_state *s)
 		bn_err("cannot place the filter: no program has the filter slot");
 		return -ENOENT;
 	}
-	s->skel->rodata->filter_on = true;
+	skel->rodata->filter_on = true;
 	return 0;
 }
 
-/* Open, configure and load: only the programs of hooks some point uses. */
-static int setup_load(struct tr_state *s)
+/*
+ * Open, configure, load and attach @o's programs (only the hooks its points
+ * use) as generation @gen; @rb_fd >= 0: share that ring buffer map.
+ */
+static int setup_load(const struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf **out)
 {
 	struct tracer_bpf *skel;
 	bool used[TR_HOOK_MAX] = {};
 	int i, ret;
 
-	skel = tracer_bpf__open();
+	*out = skel = tracer_bpf__open();
 	if (!skel) {
 		bn_err("cannot open the BPF object: %s", strerror(errno));
 		return -errno;
 	}
-	s->skel = skel;
-	for (i = 0; i < s->o.npoints; i++) {
-		used[s->o.points[i].p.hook] = true;
-		skel->rodata->points[i] = s->o.points[i].p;
+	for (i = 0; i < o->npoints; i++) {
+		used[o->points[i].p.hook] = true;
+		skel->rodata->points[i] = o->points[i].p;
 	}
-	skel->rodata->npoints = s->o.npoints;
-	skel->rodata->events_on = s->o.events;
-	skel->rodata->wake_bytes = s->o.buffer / 4;
-	skel->rodata->sample_n = s->o.sample_n;
-	memcpy((void *)skel->rodata->rule_ns, s->rule_ns, sizeof(s->rule_ns));
+	skel->rodata->npoints = o->npoints;
+	skel->rodata->events_on = o->events;
+	skel->rodata->wake_bytes = o->buffer / 4;
+	skel->rodata->sample_n = o->sample_n;
+	skel->rodata->gen = gen;
+	memcpy((void *)skel->rodata->rule_ns, o->rule_ns, sizeof(o->rule_ns));
 	bpf_program__set_autoload(skel->progs.tr_rx, used[TR_HOOK_RX]);
 	bpf_program__set_autoload(skel->progs.tr_rxq, used[TR_HOOK_RXQ]);
 	bpf_program__set_autoload(skel->progs.tr_gro, used[TR_HOOK_RXQ]);
@@ -167,9 +186,13 @@ static int setup_load(struct tr_state *s)
 	bpf_program__set_autoload(skel->progs.tr_tx, used[TR_HOOK_TX]);
 	bpf_program__set_autoload(skel->progs.tr_qdisc, used[TR_HOOK_QDISC]);
 	bpf_program__set_autoload(skel->progs.tr_retrans, used[TR_HOOK_RETRANS]);
-	bpf_map__set_max_entries(skel->maps.rb, s->o.buffer);
-	bpf_map__set_max_entries(skel->maps.pkts, s->o.track);
-	ret = setup_filter(s);
+	bpf_map__set_max_entries(skel->maps.rb, o->buffer);
+	bpf_map__set_max_entries(skel->maps.pkts, o->track);
+	if (rb_fd >= 0 && (ret = bpf_map__reuse_fd(skel->maps.rb, rb_fd))) {
+		bn_err("cannot share the ring buffer: %s", strerror(-ret));
+		return ret;
+	}
+	ret = setup_filter(o, skel);
 	if (ret)
 		return ret;
 	ret = tracer_bpf__load(skel);
@@ -182,6 +205,52 @@ static int setup_load(struct tr_state *s)
 		bn_err("cannot attach to the tracepoints: %s", strerror(-ret));
 		return ret;
 	}
+	return 0;
+}
+
+/*
+ * SIGHUP: build the new config and attach its programs next to the old
+ * ones, report the old one's last interval, detach it, drain the ring buffer
+ * they share (each event names its generation), then switch. A config that
+ * does not build, load or attach is refused and the old one keeps running.
+ */
+static int reload(void *ctx)
+{
+	struct tr_state *s = ctx;
+	struct signalfd_siginfo si;
+	struct tracer_bpf *skel = NULL;
+	struct tr_opts *o;
+	char err[512];
+
+	if (read(s->hup_fd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	o = malloc(sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	if (build_opts(s, o, err, sizeof(err))) {
+		bn_err("reload refused, still running generation %d: %s", s->gen, err);
+		goto out;
+	}
+	o->buffer = s->o.buffer;	/* the ring buffer is shared: it keeps its size */
+	s->next_o = o;
+	if (setup_load(o, (s->gen + 1) & 0xff, bpf_map__fd(s->skel->maps.rb), &skel)) {
+		bn_err("reload refused, still running generation %d", s->gen);
+		tracer_bpf__destroy(skel);
+		s->next_o = NULL;
+		goto out;
+	}
+	ring_buffer__consume(s->rb);
+	tr_report_tick(s, false);
+	tracer_bpf__destroy(s->skel);
+	s->skel = skel;
+	ring_buffer__consume(s->rb);	/* the old generation's last events */
+	s->o = *o;
+	s->next_o = NULL;
+	s->gen++;
+	tr_report_reset(s);
+	tr_report_config(s, s->gen);
+out:
+	free(o);
 	return 0;
 }
 
@@ -216,15 +285,26 @@ static int setup_loop(struct tr_state *s, struct bn_loop *l)
 	};
 	int ret;
 
+	sigset_t hup;
+
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.rb), tr_event, s, NULL);
 	if (!s->rb)
 		return -errno;
 	s->drain_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->drain_fd < 0 || timerfd_settime(s->drain_fd, 0, &its, NULL))
 		return -errno;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &hup, NULL))
+		return -errno;
+	s->hup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (s->hup_fd < 0)
+		return -errno;
 	ret = bn_loop_init(l, s->cli.interval_ns, s->cli.duration_ns);
 	if (!ret)
 		ret = bn_loop_add_rb(l, s->rb);
+	if (!ret)
+		ret = bn_loop_add(l, s->hup_fd, reload, s);
 	if (!ret)
 		ret = bn_loop_add(l, s->drain_fd, drain, s);
 	return ret;
@@ -241,6 +321,8 @@ int main(int argc, char **argv)
 	if (!s)
 		return BN_EXIT_ERR;
 	s->drain_fd = -1;
+	s->hup_fd = -1;
+	s->gen = 1;
 	parse_all(s, argc, argv);
 	bn_stdout_setup();
 	bn_libbpf_setup();
@@ -254,7 +336,7 @@ int main(int argc, char **argv)
 		bn_warn("no drop reason names (kernel BTF: %s): numbers used", strerror(-err));
 	err = tr_report_init(s);
 	if (!err)
-		err = setup_load(s);
+		err = setup_load(&s->o, s->gen, -1, &s->skel);
 	if (!err) {
 		err = setup_loop(s, &l);
 		if (err)
@@ -266,7 +348,7 @@ int main(int argc, char **argv)
 	}
 	s->start_ns = s->last_ns = bn_now_ns();
 	bn_ready();
-	tr_report_config(s, 1);
+	tr_report_config(s, s->gen);
 	err = bn_loop_run(&l, tick, s);
 	if (err)
 		bn_err("stopped: %s", strerror(-err));
@@ -277,6 +359,8 @@ cleanup:
 	bn_loop_close(&l);
 	if (s->drain_fd >= 0)
 		close(s->drain_fd);
+	if (s->hup_fd >= 0)
+		close(s->hup_fd);
 	ring_buffer__free(s->rb);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);

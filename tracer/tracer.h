@@ -80,7 +80,8 @@ struct tr_event {
 	__u8 dst[16];
 	__u8 outer_family;	/* 0: not encapsulated */
 	__u8 rule;		/* emitted because a latency rule fired */
-	__u8 pad[6];
+	__u8 gen;		/* config generation (low 8 bits) that emitted it */
+	__u8 pad[5];
 	__u8 outer_src[16];
 	__u8 outer_dst[16];
 };
