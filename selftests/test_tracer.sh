@@ -18,16 +18,17 @@
 # filter, rules (latency>DUR emit fires on the delayed segment only), sample
 # (two instances, one per host, sample 1/4 and follow the same ids), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
-# without losing a packet, a bad config refused), usage, kill9 (nothing left).
+# without losing a packet, a bad config refused), metrics (Prometheus counters
+# and latency histograms), usage, kill9 (nothing left).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops filter rules sample reload kill9)
+CASES=(usage config latency drops filter rules sample reload metrics kill9)
 
 require_root
-require_cmd python3 iperf3 iptables tc bpftool
+require_cmd python3 iperf3 iptables tc bpftool curl
 trap cleanup EXIT
 make_tmp test_tracer
 
@@ -105,6 +106,7 @@ case_usage()
 	expect_usage_error "bad rule" "$TRACER" -p a=rx -p b=tx --rule 'a->b latency<1ms emit'
 	expect_usage_error "rule of no segment" "$TRACER" -p a=rx --rule 'a->z latency>1ms emit'
 	expect_usage_error "bad sample" "$TRACER" -p a=rx --sample 2/3
+	expect_usage_error "bad metrics address" "$TRACER" -p a=rx --metrics 1.2.3.4.5:99
 }
 
 case_config()
@@ -392,6 +394,40 @@ n23 = sum(r["packets_out"] for r in recs[i2:] if r["type"] == "segment" and
           (r["from"], r["to"]) == ("p2", "p3"))
 check("p2->p3 only after the reload, with the 10 requests (%d)" % n23, not p23 and n23 == 10)
 check("no event lost", all(r["events"] == 0 for r in recs if r["type"] == "lost"))
+EOF
+}
+
+case_metrics()
+{
+	topo || return
+	# in hA's netns, so its port is private to this test
+	# shellcheck disable=SC2046
+	tool_start met nsexec "$hA" "$TRACER" -j $(points) -f 'icmp[icmptype] = icmp-echo' \
+		--metrics 9464 || { log_fail "metrics: tracer did not start"; return; }
+	nsexec "$c1" ping -c 10 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 1.2
+	nsexec "$hA" curl -sf http://127.0.0.1:9464/metrics >"$TMP/metrics.txt" ||
+		log_fail "metrics: no answer on /metrics"
+	tool_stop met
+	python3 - "$TMP/metrics.txt" <<'EOF' || RET=$ksft_fail
+import re, sys
+m = {}
+for l in open(sys.argv[1]):
+    if not l.startswith("#"):
+        k, v = l.rsplit(" ", 1)
+        m[k] = float(v)
+seg = 'from="p2",to="p3"'
+want = {'tracer_point_packets_total{point="p1"}': 10,
+        'tracer_segment_latency_seconds_count{%s}' % seg: 10,
+        'tracer_segment_latency_seconds_bucket{%s,le="0.001048576"}' % seg: 0,
+        'tracer_segment_latency_seconds_bucket{%s,le="0.004194304"}' % seg: 10,
+        'tracer_segment_latency_seconds_bucket{from="p1",to="p2",le="0.001048576"}': 10}
+bad = {k: m.get(k) for k, v in want.items() if m.get(k) != v}
+s = m.get('tracer_segment_latency_seconds_sum{%s}' % seg, 0)
+ok = not bad and 0.019 < s < 0.025
+print("[ OK ]" if ok else "[FAIL]", "metrics: p1 counted 10, p2->p3's 10 between 1 and 4 ms"
+      " (sum %.4f s), p1->p2's under 1 ms%s" % (s, "" if ok else ": wrong %s" % bad))
+sys.exit(0 if ok else 1)
 EOF
 }
 

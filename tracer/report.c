@@ -521,3 +521,83 @@ void tr_report_tick(struct tr_state *s, bool final)
 	if (final)
 		summary_rec(s, rt);
 }
+
+/* ---- Prometheus (--metrics): the same cumulative counters ---- */
+
+#define PROM_LE_MIN	10	/* buckets: le = 2^10 ns (1 us) .. 2^30 ns (1.07 s) */
+#define PROM_LE_MAX	30
+
+static void prom_seg_labels(FILE *f, struct tr_state *s, int a, int b)
+{
+	fputs("{from=\"", f);
+	bn_prom_label(f, tr_point_name(&s->o, a));
+	fputs("\",to=\"", f);
+	bn_prom_label(f, tr_point_name(&s->o, b));
+	fputc('"', f);
+}
+
+/* A segment's histogram with le at powers of two: log-linear buckets end on them. */
+static void prom_hist(FILE *f, struct tr_state *s, int a, int b)
+{
+	uint32_t seg = a * TR_MAX_POINTS + b, *cum = s->prev_seg[seg].buckets;
+	uint64_t c = 0, *now = rep(s)->seg_now[seg];
+	int k, bk = 0;
+
+	for (k = PROM_LE_MIN; k <= PROM_LE_MAX; k++) {
+		/* the buckets below 2^k: values < 16, then 16 per power of two */
+		int end = TR_SUB + (k - TR_SUB_BITS) * TR_SUB;
+
+		for (; bk < end && bk < TR_NBUCKETS; bk++)
+			c += cum[bk];
+		fputs("tracer_segment_latency_seconds_bucket", f);
+		prom_seg_labels(f, s, a, b);
+		fprintf(f, ",le=\"%.9f\"} %llu\n", (double)(1ULL << k) / 1e9,
+			(unsigned long long)c);
+	}
+	fputs("tracer_segment_latency_seconds_bucket", f);
+	prom_seg_labels(f, s, a, b);
+	fprintf(f, ",le=\"+Inf\"} %llu\n", (unsigned long long)now[0]);
+	fputs("tracer_segment_latency_seconds_sum", f);
+	prom_seg_labels(f, s, a, b);
+	fprintf(f, "} %.9f\n", now[1] / 1e9);
+	fputs("tracer_segment_latency_seconds_count", f);
+	prom_seg_labels(f, s, a, b);
+	fprintf(f, "} %llu\n", (unsigned long long)now[0]);
+}
+
+void tr_report_prom(struct tr_state *s, FILE *f)
+{
+	struct report *r = rep(s);
+	int pt, a, b, i;
+
+	bn_prom_head(f, "tracer_point_packets_total", "counter", "Packets seen at a point");
+	for (pt = 0; pt < s->o.npoints; pt++) {
+		fputs("tracer_point_packets_total{point=\"", f);
+		bn_prom_label(f, tr_point_name(&s->o, pt));
+		fprintf(f, "\"} %llu\n", (unsigned long long)r->pt_now[pt][0]);
+	}
+	bn_prom_head(f, "tracer_point_bytes_total", "counter", "Bytes seen at a point");
+	for (pt = 0; pt < s->o.npoints; pt++) {
+		fputs("tracer_point_bytes_total{point=\"", f);
+		bn_prom_label(f, tr_point_name(&s->o, pt));
+		fprintf(f, "\"} %llu\n", (unsigned long long)r->pt_now[pt][1]);
+	}
+	bn_prom_head(f, "tracer_segment_latency_seconds", "histogram",
+		     "Time packets took from one point to the next");
+	for (a = 0; a < s->o.npoints; a++)
+		for (b = 0; b < s->o.npoints; b++)
+			if (a != b && r->seg_now[a * TR_MAX_POINTS + b][0])
+				prom_hist(f, s, a, b);
+	bn_prom_head(f, "tracer_drops_total", "counter",
+		     "Drops of followed packets by the last point passed and the reason");
+	for (i = 0; i < r->nd; i++) {
+		fputs("tracer_drops_total{after=\"", f);
+		bn_prom_label(f, tr_point_name(&s->o, r->d[i].k.point));
+		fputs("\",reason=\"", f);
+		bn_prom_label(f, tr_reason_name(s, r->d[i].k.reason));
+		fprintf(f, "\"} %llu\n", (unsigned long long)r->d[i].now);
+	}
+	bn_prom_head(f, "tracer_lost_events_total", "counter",
+		     "Events not recorded: ring buffer full");
+	fprintf(f, "tracer_lost_events_total %llu\n", (unsigned long long)s->lost_events);
+}

@@ -63,6 +63,9 @@ struct tr_state {
 	struct tr_opts *next_o;		/* during a reload: what runs next */
 	int gen;			/* config generation: 1, +1 per reload */
 	int hup_fd;			/* signalfd: SIGHUP reloads the config file */
+	bool metrics;			/* --metrics */
+	struct bn_listen listen;
+	struct bn_http *http;
 	struct bn_cli cli;
 	struct tracer_bpf *skel;
 	struct ring_buffer *rb;
@@ -113,5 +116,7 @@ int tr_report_init(struct tr_state *s);
 void tr_report_tick(struct tr_state *s, bool final);
 void tr_report_free(struct tr_state *s);
 void tr_report_config(struct tr_state *s, int gen);
+/* The counters in Prometheus's text format (after a tick). */
+void tr_report_prom(struct tr_state *s, FILE *f);
 
 #endif /* TRACER_STATE_H */

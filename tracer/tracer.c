@@ -28,6 +28,7 @@ enum {
 	OPT_TRACK,
 	OPT_RULE,
 	OPT_SAMPLE,
+	OPT_METRICS,
 };
 
 static const struct argp_option opts[] = {
@@ -46,6 +47,8 @@ static const struct argp_option opts[] = {
 	{ "track", OPT_TRACK, "N", 0, "Packets followed at once (default 65536)", 0 },
 	{ "rule", OPT_RULE, "'FROM->TO latency>DUR emit'", 0, "An event record for every "
 	  "packet that takes longer than DUR from point FROM to point TO. Repeatable", 0 },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve the counters and latency "
+	  "histograms for Prometheus on /metrics (PORT alone: 127.0.0.1)", 0 },
 	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
 	  "host picks the same packets)", 0 },
 	{},
@@ -79,6 +82,10 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	case OPT_SAMPLE: name = "sample"; break;
 	case 'c':
 		s->o.config = arg;
+		return 0;
+	case OPT_METRICS:
+		bn_opt_listen("--metrics", arg, &s->listen);
+		s->metrics = true;
 		return 0;
 	case ARGP_KEY_ARG:
 		bn_usage("unexpected argument '%.64s'", arg);
@@ -266,6 +273,23 @@ static int drain(void *ctx)
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
+static void metrics_update(struct tr_state *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!s->http)
+		return;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return;
+	tr_report_prom(s, f);
+	if (!fclose(f))
+		bn_http_set_body(s->http, "/metrics", "text/plain; version=0.0.4", buf, len);
+	free(buf);
+}
+
 static int tick(void *ctx)
 {
 	struct tr_state *s = ctx;
@@ -274,8 +298,13 @@ static int tick(void *ctx)
 	if (n < 0 && n != -EINTR)
 		return n;
 	tr_report_tick(s, false);
+	metrics_update(s);
 	return 0;
 }
+
+static const struct bn_http_route routes[] = {
+	{ "/metrics", BN_HTTP_GET, NULL, NULL },
+};
 
 static int setup_loop(struct tr_state *s, struct bn_loop *l)
 {
@@ -283,23 +312,22 @@ static int setup_loop(struct tr_state *s, struct bn_loop *l)
 		.it_interval = { 0, DRAIN_NS },
 		.it_value = { 0, DRAIN_NS },
 	};
-	int ret;
-
 	sigset_t hup;
+	int ret;
 
 	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.rb), tr_event, s, NULL);
 	if (!s->rb)
-		return -errno;
+		goto fail;
 	s->drain_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->drain_fd < 0 || timerfd_settime(s->drain_fd, 0, &its, NULL))
-		return -errno;
+		goto fail;
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &hup, NULL))
-		return -errno;
+		goto fail;
 	s->hup_fd = signalfd(-1, &hup, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (s->hup_fd < 0)
-		return -errno;
+		goto fail;
 	ret = bn_loop_init(l, s->cli.interval_ns, s->cli.duration_ns);
 	if (!ret)
 		ret = bn_loop_add_rb(l, s->rb);
@@ -307,6 +335,24 @@ static int setup_loop(struct tr_state *s, struct bn_loop *l)
 		ret = bn_loop_add(l, s->hup_fd, reload, s);
 	if (!ret)
 		ret = bn_loop_add(l, s->drain_fd, drain, s);
+	if (ret) {
+		bn_err("cannot set up the loop: %s", strerror(-ret));
+		return ret;
+	}
+	if (s->metrics) {
+		ret = bn_http_open(&s->http, &s->listen, routes, 1, 0);
+		if (ret) {
+			bn_err("cannot listen on %s: %s", s->listen.str, strerror(-ret));
+			return ret;
+		}
+		ret = bn_loop_add_http(l, s->http);
+		if (ret)
+			bn_err("cannot serve --metrics: %s", strerror(-ret));
+	}
+	return ret;
+fail:
+	ret = -errno;
+	bn_err("cannot set up the loop: %s", strerror(errno));
 	return ret;
 }
 
@@ -339,8 +385,6 @@ int main(int argc, char **argv)
 		err = setup_load(&s->o, s->gen, -1, &s->skel);
 	if (!err) {
 		err = setup_loop(s, &l);
-		if (err)
-			bn_err("cannot set up the loop: %s", strerror(-err));
 	}
 	if (err) {
 		ret = BN_EXIT_ERR;
@@ -362,6 +406,8 @@ cleanup:
 	if (s->hup_fd >= 0)
 		close(s->hup_fd);
 	ring_buffer__free(s->rb);
+	if (s->http)
+		bn_http_close(s->http);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);
 	tr_syms_free(s->syms);
