@@ -19,13 +19,14 @@
 # (two instances, one per host, sample 1/4 and follow the same ids), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
-# and latency histograms), usage, kill9 (nothing left).
+# and latency histograms), nat (one id through DNAT and masquerade on a router
+# namespace), usage, kill9 (nothing left).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops filter rules sample reload metrics kill9)
+CASES=(usage config latency drops nat filter rules sample reload metrics kill9)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -428,6 +429,42 @@ ok = not bad and 0.019 < s < 0.025
 print("[ OK ]" if ok else "[FAIL]", "metrics: p1 counted 10, p2->p3's 10 between 1 and 4 ms"
       " (sum %.4f s), p1->p2's under 1 ms%s" % (s, "" if ok else ": wrong %s" % bad))
 sys.exit(0 if ok else 1)
+EOF
+}
+
+# X (198.18.20.1) -- R (DNAT 198.18.22.99 -> 198.18.21.2, masquerade) -- Y (198.18.21.2)
+case_nat()
+{
+	local nX nR nY
+
+	setup_ns nX nR nY || return
+	veth "$nX" xa "$nR" ra && veth "$nR" rb "$nY" yb || { log_fail "nat: veths"; return; }
+	nsip "$nX" addr add 198.18.20.1/24 dev xa
+	nsip "$nR" addr add 198.18.20.254/24 dev ra
+	nsip "$nR" addr add 198.18.21.254/24 dev rb
+	nsip "$nY" addr add 198.18.21.2/24 dev yb
+	nsip "$nX" route add default via 198.18.20.254
+	nsexec "$nR" sysctl -qw net.ipv4.ip_forward=1
+	nsexec "$nR" iptables -t nat -A PREROUTING -d 198.18.22.99 -j DNAT \
+		--to-destination 198.18.21.2 &&
+		nsexec "$nR" iptables -t nat -A POSTROUTING -o rb -j MASQUERADE ||
+		{ log_fail "nat: iptables"; return; }
+	tracer_run nat -p n1=tx@xa%"$nX" -p n2=rx@ra%"$nR" -p n3=tx@rb%"$nR" \
+		-p n4=rx@yb%"$nY" -e -f 'icmp[icmptype] = icmp-echo' || return
+	nsexec "$nX" ping -c 10 -i 0.1 -W 2 198.18.22.99 >/dev/null ||
+		log_fail "nat: ping through the NAT"
+	sleep 0.8
+	tool_stop nat
+	pycheck nat "$TMP/nat.out" <<'EOF'
+byid = {}
+for r in recs:
+    if r["type"] == "event":
+        byid.setdefault(r["pkt"], []).append(r)
+full = [es for es in byid.values() if [e["point"] for e in es] == ["n1", "n2", "n3", "n4"]
+        and (es[0]["src"], es[0]["dst"]) == ("198.18.20.1", "198.18.22.99")
+        and (es[3]["src"], es[3]["dst"]) == ("198.18.21.254", "198.18.21.2")]
+check("10 echo requests kept one id through DNAT and masquerade (%d of %d ids)" %
+      (len(full), len(byid)), len(full) == 10 and len(byid) == 10)
 EOF
 }
 
