@@ -10,7 +10,8 @@ TOOLS := rss elephant netcost tracer
 rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
-tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c
+tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
+	       tracer/perfetto.c
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft

@@ -164,7 +164,7 @@ case_latency()
 		echo "filter icmp and host 198.18.10.2   # inner packet"
 		echo "events"
 	} >"$TMP/lat.conf"
-	tracer_run lat -c "$TMP/lat.conf" || return
+	tracer_run lat -c "$TMP/lat.conf" --perfetto "$TMP/trace.json" || return
 	nsexec "$c1" ping -c 20 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	sleep 1.2
 	tool_stop lat
@@ -207,6 +207,19 @@ lost = [r for r in recs if r["type"] == "lost"]
 check("lost record every interval, all zero", lost and all(r["events"] == 0 for r in lost))
 summ = [r for r in recs if r["type"] == "summary"]
 check("summary: no event lost", len(summ) == 1 and summ[0]["lost"] == 0)
+tr = json.load(open(sys.argv[2].replace("lat.out", "trace.json")))["traceEvents"]
+procs = sorted(e["args"]["name"].split()[1] for e in tr if e["name"] == "process_name")
+check("perfetto: a process per netns (%s)" % procs, len(procs) == 4 and
+      all(p.startswith("bn-") for p in procs))
+threads = sorted(e["args"]["name"] for e in tr if e["name"] == "thread_name")
+check("perfetto: a track per point", threads == ["p%d" % i for i in range(1, 7)])
+x = [e for e in tr if e["ph"] == "X"]
+d23 = [e["dur"] for e in x if e["name"] == "p2->p3"]
+check("perfetto: 120 slices, 20 p2->p3 of about 2 ms", len(x) == 120 and len(d23) == 20 and
+      all(1900 < d < 2600 for d in d23))
+fl = [e["ph"] for e in tr if e.get("cat") == "pkt"]
+check("perfetto: flows join each packet's slices", fl.count("s") == 20 and fl.count("t") == 100)
+check("perfetto: rate counters", any(e["ph"] == "C" for e in tr))
 cfg = [r for r in recs if r["type"] == "config"]
 check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
       [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])
@@ -264,6 +277,10 @@ out = sum(r["packets_out"] for r in segs if (r["from"], r["to"]) == ("p5", "p6")
 sent = ip["end"]["sum"]["packets"]
 # iperf3 sends one datagram to open the test that it does not count
 check("p5->p6 saw every datagram iperf3 sent (%d of %d + 1)" % (out, sent), out == sent + 1)
+# throughput at p1 (frames: 1000 bytes of payload + UDP, IPv4, Ethernet headers)
+by = sum(r["bytes"] for r in recs if r["type"] == "point" and r["point"] == "p1")
+ib = ip["end"]["sum"]["bytes"] * 1042 / 1000
+check("bytes at p1 within 1 %% of iperf3's (%d, iperf3 %d)" % (by, ib), abs(by - ib) < 0.01 * ib)
 EOF
 	nsexec "$c2" iptables -F INPUT
 }

@@ -265,6 +265,7 @@ int tr_event(void *ctx, void *data, size_t size)
 		s->drops++;
 	else
 		s->events++;
+	tr_perfetto_event(s, o, e, rt / 1e3);
 	if (s->cli.json)
 		event_json(s, o, e, rt);
 	else

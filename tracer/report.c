@@ -181,6 +181,7 @@ static void point_rec(struct tr_state *s, int pt, double secs, uint64_t rt)
 
 	pk = now[0] - prev->packets;
 	by = now[1] - prev->bytes;
+	tr_perfetto_counter(s, pt, pk / secs, by * 8 / secs, rt);
 	if (s->cli.json) {
 		bn_rec_begin(&j, stdout, "point", rt);
 		bn_json_str(&j, "point", tr_point_name(&s->o, pt));

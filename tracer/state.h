@@ -66,6 +66,8 @@ struct tr_state {
 	bool metrics;			/* --metrics */
 	struct bn_listen listen;
 	struct bn_http *http;
+	const char *perfetto;		/* --perfetto FILE */
+	struct tr_perfetto *pf;
 	struct bn_cli cli;
 	struct tracer_bpf *skel;
 	struct ring_buffer *rb;
@@ -109,6 +111,14 @@ int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
 void tr_syms_free(struct tr_syms *syms);
+
+/* perfetto.c */
+struct tr_perfetto;
+int tr_perfetto_open(struct tr_state *s, const char *path);
+void tr_perfetto_event(struct tr_state *s, const struct tr_opts *o,
+		       const struct tr_event *e, double ts_us);
+void tr_perfetto_counter(struct tr_state *s, int pt, double pps, double bps, uint64_t rt);
+int tr_perfetto_close(struct tr_state *s);
 
 /* report.c */
 void tr_report_reset(struct tr_state *s);

@@ -29,6 +29,7 @@ enum {
 	OPT_RULE,
 	OPT_SAMPLE,
 	OPT_METRICS,
+	OPT_PERFETTO,
 };
 
 static const struct argp_option opts[] = {
@@ -49,6 +50,9 @@ static const struct argp_option opts[] = {
 	  "packet that takes longer than DUR from point FROM to point TO. Repeatable", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0, "Serve the counters and latency "
 	  "histograms for Prometheus on /metrics (PORT alone: 127.0.0.1)", 0 },
+	{ "perfetto", OPT_PERFETTO, "FILE", 0, "Write a trace that ui.perfetto.dev opens "
+	  "(Chrome JSON): a track per point, a slice per packet per segment (with "
+	  "--events or rules), drops, rates", 0 },
 	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
 	  "host picks the same packets)", 0 },
 	{},
@@ -82,6 +86,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	case OPT_SAMPLE: name = "sample"; break;
 	case 'c':
 		s->o.config = arg;
+		return 0;
+	case OPT_PERFETTO:
+		s->perfetto = arg;
 		return 0;
 	case OPT_METRICS:
 		bn_opt_listen("--metrics", arg, &s->listen);
@@ -390,6 +397,11 @@ int main(int argc, char **argv)
 		ret = BN_EXIT_ERR;
 		goto cleanup;
 	}
+	if (s->perfetto && (err = tr_perfetto_open(s, s->perfetto))) {
+		bn_err("cannot write %s: %s", s->perfetto, strerror(-err));
+		ret = BN_EXIT_ERR;
+		goto cleanup;
+	}
 	s->start_ns = s->last_ns = bn_now_ns();
 	bn_ready();
 	tr_report_config(s, s->gen);
@@ -399,6 +411,10 @@ int main(int argc, char **argv)
 	ring_buffer__consume(s->rb);
 	tr_report_tick(s, true);
 	ret = err ? BN_EXIT_ERR : BN_EXIT_OK;
+	if (s->pf && (err = tr_perfetto_close(s))) {
+		bn_err("cannot write %s: %s", s->perfetto, strerror(-err));
+		ret = BN_EXIT_ERR;
+	}
 cleanup:
 	bn_loop_close(&l);
 	if (s->drain_fd >= 0)
@@ -408,6 +424,7 @@ cleanup:
 	ring_buffer__free(s->rb);
 	if (s->http)
 		bn_http_close(s->http);
+	tr_perfetto_close(s);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);
 	tr_syms_free(s->syms);
