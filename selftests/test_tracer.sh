@@ -220,6 +220,12 @@ check("perfetto: 120 slices, 20 p2->p3 of about 2 ms", len(x) == 120 and len(d23
 fl = [e["ph"] for e in tr if e.get("cat") == "pkt"]
 check("perfetto: flows join each packet's slices", fl.count("s") == 20 and fl.count("t") == 100)
 check("perfetto: rate counters", any(e["ph"] == "C" for e in tr))
+paths = [r for r in recs if r["type"] == "path"]
+check("path: p1..p6, p2->p3 over 90 %% of end to end (%s)" %
+      [round(r["segments"][1]["share_pct"]) for r in paths if len(r["segments"]) > 1],
+      paths and all([(g["from"], g["to"]) for g in r["segments"]] == chain and
+                    r["segments"][1]["share_pct"] > 90 and 1950 < r["e2e_us"] < 2600
+                    for r in paths))
 cfg = [r for r in recs if r["type"] == "config"]
 check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
       [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])

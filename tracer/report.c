@@ -66,6 +66,7 @@ void tr_report_reset(struct tr_state *s)
 	for (i = 0; i < TR_MAX_SEGS; i++) {
 		memset(s->prev_seg[i].buckets, 0, TR_NBUCKETS * sizeof(uint32_t));
 		s->prev_seg[i].packets = 0;
+		s->prev_seg[i].sum_ns = 0;
 	}
 	memset(s->prev_pt, 0, sizeof(s->prev_pt));
 	memset(s->prev_lost_cpu, 0, (TR_MAX_POINTS + 1) * s->nr_cpus * sizeof(uint64_t));
@@ -357,7 +358,82 @@ static void seg_rec(struct tr_state *s, int a, int b, int next, uint64_t rt)
 		     (b < 0 || rep(s)->pt_now[b][2] == s->prev_pt[b].rb_lost);
 	seg_print(s, &o, rt);
 	if (b >= 0)
-		prev->packets = now[0];
+		prev->packets = now[0], prev->sum_ns = now[1];
+}
+
+/*
+ * `path`: the end-to-end decomposition. From the point that starts the
+ * busiest chain (a point no other point leads to), follow each point's
+ * busiest outgoing segment; each segment's mean latency this interval and
+ * its share of their sum.
+ */
+static void path_rec(struct tr_state *s, uint64_t rt)
+{
+	int a, b, start = -1, next[TR_MAX_POINTS], chain[TR_MAX_POINTS], n = 0, i;
+	uint64_t best = 0, pk[TR_MAX_POINTS], to_me = 0;
+	double mean[TR_MAX_POINTS], e2e = 0;
+	char t[BN_TIMESTRLEN];
+	struct bn_json j;
+
+	for (a = 0; a < s->o.npoints; a++)
+		next[a] = main_next(s, a);
+	for (a = 0; a < s->o.npoints; a++) {
+		uint32_t seg = a * TR_MAX_POINTS + next[a];
+
+		for (b = 0, to_me = 0; b < s->o.npoints; b++)
+			to_me |= next[b] == a;
+		if (next[a] < 0 || to_me ||
+		    rep(s)->seg_now[seg][0] - s->prev_seg[seg].packets <= best)
+			continue;
+		best = rep(s)->seg_now[seg][0] - s->prev_seg[seg].packets;
+		start = a;
+	}
+	for (a = start; a >= 0 && next[a] >= 0 && n < s->o.npoints; a = next[a]) {
+		uint32_t seg = a * TR_MAX_POINTS + next[a];
+
+		for (i = 0; i < n; i++)
+			if (chain[i] == next[a])
+				break;
+		if (i < n)
+			break;		/* a loop: the chain ends here */
+		pk[n] = rep(s)->seg_now[seg][0] - s->prev_seg[seg].packets;
+		mean[n] = pk[n] ? (rep(s)->seg_now[seg][1] - s->prev_seg[seg].sum_ns) /
+				  (double)pk[n] : 0;
+		e2e += mean[n];
+		chain[n++] = a;
+	}
+	if (!n || !best)
+		return;
+	if (s->cli.json) {
+		bn_rec_begin(&j, stdout, "path", rt);
+		bn_json_double(&j, "e2e_us", e2e / 1e3, 3);
+		bn_json_arr_begin(&j, "segments");
+	} else {
+		printf("%-12s path e2e %.1f us:", bn_time_str(rt, t, sizeof(t)), e2e / 1e3);
+	}
+	for (i = 0; i < n; i++) {
+		const char *from = tr_point_name(&s->o, chain[i]);
+		const char *to = tr_point_name(&s->o, next[chain[i]]);
+		double share = e2e > 0 ? 100 * mean[i] / e2e : 0;
+
+		if (!s->cli.json) {
+			printf(" %s->%s %.1f us (%.1f%%)", from, to, mean[i] / 1e3, share);
+			continue;
+		}
+		bn_json_obj_begin(&j, NULL);
+		bn_json_str(&j, "from", from);
+		bn_json_str(&j, "to", to);
+		bn_json_u64(&j, "packets", pk[i]);
+		bn_json_double(&j, "mean_us", mean[i] / 1e3, 3);
+		bn_json_double(&j, "share_pct", share, 2);
+		bn_json_obj_end(&j);
+	}
+	if (s->cli.json) {
+		bn_json_arr_end(&j);
+		bn_json_end(&j);
+	} else {
+		printf("\n");
+	}
 }
 
 /* `lost`: ring buffer reservations that failed this interval, per point and CPU. */
@@ -504,6 +580,7 @@ void tr_report_tick(struct tr_state *s, bool final)
 		printf("%-12s %-16s %-16s %8s %8s %6s %6s %9s %9s %9s %9s %9s %s\n", "TIME",
 		       "FROM", "TO", "IN", "OUT", "DROPS", "LOST", "P50_US", "P90_US", "P99_US",
 		       "MAX_US", "JITTER_US", "COMPLETE");
+	path_rec(s, rt);
 	for (a = 0; a < s->o.npoints; a++) {
 		next = main_next(s, a);
 		for (b = 0; b < s->o.npoints; b++)

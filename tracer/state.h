@@ -52,6 +52,7 @@ struct tr_opts {
 /* Cumulative per-CPU sums read at the previous tick, to print deltas. */
 struct tr_seg_prev {
 	uint64_t packets;
+	uint64_t sum_ns;
 	uint32_t *buckets;		/* TR_NBUCKETS */
 };
 
