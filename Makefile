@@ -11,7 +11,7 @@ rss_EXTRA := rss-client
 elephant_SRCS := elephant/nl.c elephant/footprint.c
 netcost_SRCS := netcost/category.c
 tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
-	       tracer/perfetto.c
+	       tracer/perfetto.c tracer/flows.c
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft

@@ -283,6 +283,11 @@ out = sum(r["packets_out"] for r in segs if (r["from"], r["to"]) == ("p5", "p6")
 sent = ip["end"]["sum"]["packets"]
 # iperf3 sends one datagram to open the test that it does not count
 check("p5->p6 saw every datagram iperf3 sent (%d of %d + 1)" % (out, sent), out == sent + 1)
+fl = [r for r in recs if r["type"] == "flow" and r["point"] == "p1"]
+check("flow: p1's top flow is iperf3's, all its datagrams (%d)" % sum(r["packets"] for r in fl),
+      fl and all(r["rank"] == 1 and r["proto"] == 17 and r["dport"] == 5201 and
+                 r["dst"] == "198.18.10.2" for r in fl) and
+      sum(r["packets"] for r in fl) == sent + 1)
 # throughput at p1 (frames: 1000 bytes of payload + UDP, IPv4, Ethernet headers)
 by = sum(r["bytes"] for r in recs if r["type"] == "point" and r["point"] == "p1")
 ib = ip["end"]["sum"]["bytes"] * 1042 / 1000

@@ -206,6 +206,12 @@ int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, 
 			return -EINVAL;
 		}
 		o->sample_n = v;
+	} else if (!strcmp(name, "top")) {
+		if (bn_parse_u64(val, 0, 100, &v)) {
+			snprintf(err, len, "invalid top '%.32s': want 0..100", val);
+			return -EINVAL;
+		}
+		o->top = v;
 	} else if (!strcmp(name, "track")) {
 		if (bn_parse_u64(val, 64, 1 << 24, &v)) {
 			snprintf(err, len, "invalid track '%.32s': want 64..16777216", val);

@@ -580,6 +580,7 @@ void tr_report_tick(struct tr_state *s, bool final)
 		printf("%-12s %-16s %-16s %8s %8s %6s %6s %9s %9s %9s %9s %9s %s\n", "TIME",
 		       "FROM", "TO", "IN", "OUT", "DROPS", "LOST", "P50_US", "P90_US", "P99_US",
 		       "MAX_US", "JITTER_US", "COMPLETE");
+	tr_flows_tick(s, secs, rt);
 	path_rec(s, rt);
 	for (a = 0; a < s->o.npoints; a++) {
 		next = main_next(s, a);

@@ -38,6 +38,7 @@ struct tr_opts {
 	uint32_t track;			/* packets followed at once */
 	const char *config;		/* -c FILE */
 	uint32_t sample_n;		/* follow 1 id in N; 0: all */
+	uint32_t top;			/* flows per point in `flow` records; 0: none */
 	struct tr_rule {
 		char from[TR_NAME_LEN], to[TR_NAME_LEN];
 		uint64_t ns;		/* emit when the segment takes longer */
@@ -112,6 +113,9 @@ int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
 void tr_syms_free(struct tr_syms *syms);
+
+/* flows.c */
+void tr_flows_tick(struct tr_state *s, double secs, uint64_t rt);
 
 /* perfetto.c */
 struct tr_perfetto;

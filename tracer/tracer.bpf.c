@@ -38,6 +38,7 @@ const volatile bool events_on = false;
 const volatile bool filter_on = false;
 const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
 const volatile __u8 gen = 1;		/* config generation, stamped on events */
+const volatile bool flows_on = false;	/* count per flow and point (--top) */
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 
@@ -80,6 +81,13 @@ struct {
 	__type(key, struct tr_drop_key);
 	__type(value, __u64);
 } drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tr_flow_key);
+	__type(value, struct tr_flow_val);
+} flows SEC(".maps");
 
 struct tr_fbuf {
 	__u8 data[TR_FBUF];
@@ -392,6 +400,27 @@ static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
 	bpf_ringbuf_submit(e, flags);
 }
 
+static __always_inline void flow_count(struct tr_info *in, __u32 pt, __u32 len)
+{
+	struct tr_flow_key k = {};
+	struct tr_flow_val *v, nv = { 1, len };
+
+	__builtin_memcpy(k.src, in->src, 16);
+	__builtin_memcpy(k.dst, in->dst, 16);
+	k.sport = in->sport;
+	k.dport = in->dport;
+	k.family = in->family;
+	k.proto = in->proto;
+	k.point = pt;
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		bpf_map_update_elem(&flows, &k, &nv, BPF_NOEXIST);
+	}
+}
+
 static __always_inline void *skb_l3(struct sk_buff *skb)
 {
 	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
@@ -459,6 +488,8 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 	}
 	ps->packets++;
 	ps->bytes += BPF_CORE_READ(skb, len);
+	if (flows_on)
+		flow_count(&in, pt, BPF_CORE_READ(skb, len));
 	if (events_on || rule) {
 		struct tr_where w = { .now = now, .hop = hop, .kind = TR_EV_PASS, .pt = pt,
 				      .prev = prev, .ifindex = ifindex, .netns = netns,

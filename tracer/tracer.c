@@ -30,6 +30,7 @@ enum {
 	OPT_SAMPLE,
 	OPT_METRICS,
 	OPT_PERFETTO,
+	OPT_TOP,
 };
 
 static const struct argp_option opts[] = {
@@ -53,6 +54,8 @@ static const struct argp_option opts[] = {
 	{ "perfetto", OPT_PERFETTO, "FILE", 0, "Write a trace that ui.perfetto.dev opens "
 	  "(Chrome JSON): a track per point, a slice per packet per segment (with "
 	  "--events or rules), drops, rates", 0 },
+	{ "top", OPT_TOP, "N", 0, "Each point's N busiest flows every interval (default 5; "
+	  "0: none, and no per-flow counting)", 0 },
 	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
 	  "host picks the same packets)", 0 },
 	{},
@@ -84,6 +87,7 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	case OPT_TRACK: name = "track"; break;
 	case OPT_RULE: name = "rule"; break;
 	case OPT_SAMPLE: name = "sample"; break;
+	case OPT_TOP: name = "top"; break;
 	case 'c':
 		s->o.config = arg;
 		return 0;
@@ -134,6 +138,7 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	s->o.loss_timeout_ns = 1000000000ULL;
 	s->o.buffer = 4 << 20;
 	s->o.track = 65536;
+	s->o.top = 5;
 	s->cli.has_interval = true;
 	s->cli.interval_ns = 1000000000ULL;
 	s->cli.interval_min_ns = 100000000ULL;
@@ -191,6 +196,7 @@ static int setup_load(const struct tr_opts *o, int gen, int rb_fd, struct tracer
 	skel->rodata->events_on = o->events;
 	skel->rodata->wake_bytes = o->buffer / 4;
 	skel->rodata->sample_n = o->sample_n;
+	skel->rodata->flows_on = o->top > 0;
 	skel->rodata->gen = gen;
 	memcpy((void *)skel->rodata->rule_ns, o->rule_ns, sizeof(o->rule_ns));
 	bpf_program__set_autoload(skel->progs.tr_rx, used[TR_HOOK_RX]);

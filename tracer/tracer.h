@@ -109,6 +109,23 @@ struct tr_hist {
 	__u32 b[TR_NBUCKETS];
 };
 
+/* Per-point flows (the innermost packet's 5-tuple), for the top-N by throughput. */
+struct tr_flow_key {
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport;
+	__u16 dport;
+	__u8 family;
+	__u8 proto;
+	__u8 point;
+	__u8 pad;
+};
+
+struct tr_flow_val {
+	__u64 packets;
+	__u64 bytes;
+};
+
 /* Drop counts: per CPU, by the last point the packet passed and the reason. */
 struct tr_drop_key {
 	__u32 point;

@@ -16,7 +16,7 @@
 #include "state.h"
 
 static const char *const directives[] = {
-	"point", "filter", "events", "loss-timeout", "buffer", "track", "rule", "sample",
+	"point", "filter", "events", "loss-timeout", "buffer", "track", "rule", "sample", "top",
 };
 
 static void check(const struct tr_opts *o)
