@@ -6,7 +6,7 @@
 # and extra sources of the main binary in <tool>_SRCS.
 
 # Tools are added here once they build: elephant rss netcost
-TOOLS := rss elephant netcost
+TOOLS := rss elephant netcost tracer
 rss_EXTRA := rss-client
 rss_SRCS := rss/policy.c rss/ctl.c rss/ctlmsg.c rss/calib.c rss/kthread.c rss/stats.c rss/veth.c
 elephant_SRCS := elephant/nl.c elephant/footprint.c elephant/attrib.c elephant/backend.c \
@@ -19,6 +19,8 @@ elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched
 	elephant/sched_policy.c elephant/sched_out.c elephant/sched_source.c
 %/elephant-sched: LDLIBS += -ljansson -lcurl
 %/elephant_sched_test: LDLIBS += -ljansson
+tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
+	       tracer/perfetto.c tracer/flows.c
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft
@@ -165,6 +167,13 @@ $(BIN_DIR)$(1)/$(2): $(OUTPUT)/$(1)/$(2).o $(patsubst %.c,$(OUTPUT)/%.o,$($(2)_S
 	$(Q)$$(CC) $$(LDFLAGS) $$^ $$(LDLIBS) -o $$@
 endef
 $(foreach t,$(TOOLS),$(foreach b,$(t) $($(t)_EXTRA),$(eval $(call tool_bin,$(t),$(b)))))
+# libpcap compiles tracer's --filter expressions (pkg-config where it has a .pc)
+PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
+$(BIN_DIR)tracer/tracer: LDLIBS += $(PCAP_LIBS)
+$(BIN_DIR)selftests/tracer_filter_test: $(OUTPUT)/tracer/filter.o $(OUTPUT)/tracer/pcap.o
+$(BIN_DIR)selftests/tracer_filter_test: LDLIBS += $(PCAP_LIBS)
+fuzz_tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c
+$(OUTPUT)/fuzz/fuzz_tracer: LIBBPF_LIBS += $(PCAP_LIBS)
 
 # C selftests build against the kselftest harness from linux-source-6.1.
 $(OUTPUT)/selftests/%.o: CFLAGS += -I$(KSFT_DIR) -I$(OUTPUT)/selftests/progs \

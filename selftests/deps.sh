@@ -16,6 +16,7 @@ PKGS="$PKGS libclang-rt-14-dev"	# make SAN=1 with clang, libFuzzer (make fuzz)
 PKGS="$PKGS iproute2 iputils-ping iptables conntrack ethtool socat netcat-openbsd tcpdump"
 PKGS="$PKGS iperf3 xz-utils procps strace"
 PKGS="$PKGS jq gnuplot-nox"	# rss: tests, plots
+PKGS="$PKGS libpcap0.8-dev"	# tracer: pcap-filter expressions (pcap_compile)
 PKGS="$PKGS libbpf-tools linux-perf"	# netcost: bench peer (softirqs); bench: timer cost (perf)
 PKGS="$PKGS curl prometheus"	# elephant: /metrics scraped by curl and a real prometheus
 PKGS="$PKGS libjansson-dev libcurl4-openssl-dev"	# elephant-sched: JSON, HTTP client

@@ -1,0 +1,136 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# tracer.sh - what tracer costs. iperf3 TCP from cli through a bridge in mid
+# to srv (three namespaces, two veth pairs), 8 points along the way:
+# tx/txq at cli, rxq/rx at the bridge port, txq/tx out of the bridge, rxq/rx
+# at srv. Each repeat runs every configuration once, in order, each against
+# the baseline of the same repeat; medians of REPEATS ratios with their range:
+#   summary      tracer, counting only (default: per-point top-5 flows)
+#   summary-top0 tracer --top 0 (no per-flow counting)
+#   events       tracer --events (JSON to a file): every packet at every point
+#   sample100    tracer --events --sample 1/100
+#   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
+# Beside them: events written and lost (tracer's summary), BPF ns per program
+# run (kernel.bpf_stats_enabled, tracer's programs only) and tracer's CPU.
+# Never fails: a missing tool or a failed run prints a "# skipped" line.
+
+source "$(dirname "$0")/../lib.sh"
+
+TRACER=${TRACER:-$TOP_DIR/tracer/tracer}
+REPEATS=${REPEATS:-9}
+SECS=${SECS:-3}
+trap cleanup EXIT
+
+if [ "$(id -u)" != 0 ] || [ ! -x "$TRACER" ] || ! command -v iperf3 >/dev/null ||
+   ! command -v bpftool >/dev/null || ! command -v python3 >/dev/null; then
+	echo "# tracer bench skipped: needs root, tracer built, iperf3, bpftool, python3"
+	exit 0
+fi
+make_tmp bench_tracer
+setup_ns cli mid srv || exit 0
+ip link add c0 netns "$cli" type veth peer name m0 netns "$mid" &&
+	ip link add m1 netns "$mid" type veth peer name s0 netns "$srv" || exit 0
+add_bridge "$mid" br0
+for i in m0 m1; do add_port "$mid" br0 $i; done
+nsip "$cli" link set c0 up
+nsip "$srv" link set s0 up
+nsip "$cli" addr add 198.18.30.1/24 dev c0
+nsip "$srv" addr add 198.18.30.2/24 dev s0
+wait_until 5 nsexec "$cli" ping -c1 -W1 198.18.30.2 >/dev/null || exit 0
+nsexec "$srv" iperf3 -s -p 5201 -D >/dev/null 2>&1
+wait_listen 5 "$srv" 5201 || exit 0
+
+POINTS="-p a=txq@c0%$cli -p b=tx@c0%$cli -p c=rxq@m0%$mid -p d=rx@m0%$mid"
+POINTS="$POINTS -p e=txq@m1%$mid -p f=tx@m1%$mid -p g=rxq@s0%$srv -p h=rx@s0%$srv"
+
+# iperf3 for SECS seconds: received Gbit/s.
+iperf()
+{
+	nsexec "$cli" iperf3 -c 198.18.30.2 -p 5201 -t "$SECS" -J 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)' 2>/dev/null || echo 0
+}
+
+# BPF run time and count of the programs process $1 holds.
+bpf_stats()
+{
+	local id rt=0 rc=0 v
+
+	for id in $(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u); do
+		v=$(bpftool prog show id "$id" -j 2>/dev/null |
+			python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))')
+		rt=$((rt + ${v% *})) rc=$((rc + ${v#* }))
+	done
+	echo "$rt $rc"
+}
+
+# run_cfg NAME: one measured iperf3 run under configuration NAME; prints
+# "gbps events lost bpf_ns runs cpu_ticks".
+run_cfg()
+{
+	local pid=0 g st=(0 0) ticks=0 ev=0 lost=0
+
+	case $1 in
+	base) ;;
+	tcpdump)
+		ip netns exec "$srv" tcpdump -i s0 -w "$TMP/cap.pcap" -s 128 >/dev/null 2>&1 & pid=$!
+		sleep 1 ;;
+	*)
+		local args=()
+		case $1 in
+		summary-top0) args=(--top 0) ;;
+		events) args=(-e) ;;
+		sample100) args=(-e --sample 1/100) ;;
+		esac
+		# shellcheck disable=SC2086
+		"$TRACER" -j -i 1 $POINTS "${args[@]}" >"$TMP/t.out" 2>"$TMP/t.err" & pid=$!
+		wait_until 20 grep -q 'ready' "$TMP/t.err" || { kill $pid; echo "0 0 0 0 0 0"; return; }
+		;;
+	esac
+	g=$(iperf)
+	if [ "$pid" != 0 ]; then
+		[ "$1" != tcpdump ] && read -r -a st < <(bpf_stats $pid)
+		ticks=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
+		kill -INT $pid
+		wait $pid 2>/dev/null
+		if [ "$1" != tcpdump ]; then
+			ev=$(grep -c '"type":"event"' "$TMP/t.out")
+			lost=$(grep '"type":"summary"' "$TMP/t.out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lost"])' 2>/dev/null || echo -1)
+		fi
+		rm -f "$TMP/cap.pcap" "$TMP/t.out"
+	fi
+	echo "$g $ev $lost ${st[0]} ${st[1]} $ticks"
+}
+
+CFGS=(summary summary-top0 events sample100 tcpdump)
+sysctl -qw kernel.bpf_stats_enabled=1
+on_cleanup "sysctl -qw kernel.bpf_stats_enabled=0"
+for ((r = 0; r < REPEATS; r++)); do
+	base=$(run_cfg base)
+	echo "base $base" >>"$TMP/runs"
+	for c in "${CFGS[@]}"; do
+		echo "$c $(run_cfg "$c") ${base%% *}" >>"$TMP/runs"
+	done
+done
+python3 - "$TMP/runs" "$SECS" "$(getconf CLK_TCK)" <<'EOF'
+import sys, statistics as st
+runs = [l.split() for l in open(sys.argv[1])]
+secs, hz = float(sys.argv[2]), float(sys.argv[3])
+base = [float(r[1]) for r in runs if r[0] == "base"]
+print("tracer bench: iperf3 TCP cli -> bridge -> srv, 8 points, %d repeats of %g s; "
+      "baseline median %.2f Gbit/s (%.2f-%.2f)" % (len(base), secs, st.median(base),
+                                                min(base), max(base)))
+for c in ["summary", "summary-top0", "events", "sample100", "tcpdump"]:
+    rs = [r for r in runs if r[0] == c]
+    if not rs:
+        continue
+    ratio = [float(r[1]) / float(r[7]) for r in rs if float(r[7]) > 0]
+    ev = [int(r[2]) for r in rs]
+    lost = [int(r[3]) for r in rs]
+    ns = sum(int(r[4]) for r in rs) / max(1, sum(int(r[5]) for r in rs))
+    cpu = st.median(int(r[6]) for r in rs) / hz / secs * 100
+    print("%-13s %.3f of baseline (%.3f-%.3f), %.2f Gbit/s; events %d/s, lost %d; "
+          "BPF %.0f ns/run; tool CPU %.1f %%" % (c, st.median(ratio), min(ratio), max(ratio),
+          st.median(float(r[1]) for r in rs), st.median(ev) / secs, sum(lost), ns, cpu))
+EOF
+exit 0

@@ -1,0 +1,527 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# test_tracer.sh - tracer on two "hosts" joined by an underlay veth and a
+# VXLAN, each with a bridge to a container namespace:
+#
+#   c1 (198.18.10.1) eth0 --veth-- v1 [br0 vx0]  hA  uA (198.18.1.1)
+#                                                     |  underlay veth, VXLAN 42
+#   c2 (198.18.10.2) eth0 --veth-- v2 [br0 vx0]  hB  uB (198.18.1.2)
+#
+# Points on the c1 -> c2 path: p1 tx@eth0%c1, p2 rx@v1%hA, p3 tx@uA%hA
+# (encapsulated), p4 rx@uB%hB (before decap), p5 tx@v2%hB, p6 rx@eth0%c2.
+# A tc program spins 2 ms for ICMP at v1's ingress (between p2 and p3);
+# iptables in c2 drops every 10th UDP datagram to 5201 (after p6).
+# Cases: latency (the delayed segment within 2.0-2.3 ms, the others far
+# below; one id from p1 to p6 through encap and decap; no lost events),
+# drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
+# filter, rules (latency>DUR emit fires on the delayed segment only), sample
+# (two instances, one per host, sample 1/4 and follow the same ids), config
+# (config file errors), reload (SIGHUP: a point added and the filter changed
+# without losing a packet, a bad config refused), metrics (Prometheus counters
+# and latency histograms), nat (one id through DNAT and masquerade on a router
+# namespace), usage, kill9 (nothing left).
+
+source "$(dirname "$0")/lib.sh"
+
+TRACER=$TOP_DIR/tracer/tracer
+DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
+CASES=(usage config latency drops nat filter rules sample reload metrics kill9)
+
+require_root
+require_cmd python3 iperf3 iptables tc bpftool curl
+trap cleanup EXIT
+make_tmp test_tracer
+
+if [ ! -x "$TRACER" ] || [ ! -f "$DELAY_OBJ" ]; then
+	log_fail "$TRACER or $DELAY_OBJ not built (run make)"
+	exit $ksft_fail
+fi
+
+# veth NS_A IF_A NS_B IF_B: a pair made in the namespaces (names like eth0
+# would clash in the current one), both up.
+veth()
+{
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+	nsip "$1" link set "$2" up && nsip "$3" link set "$4" up
+}
+
+TOPO=
+topo()
+{
+	[ -n "$TOPO" ] && return 0
+	setup_ns hA hB c1 c2 || return 1
+	veth "$hA" uA "$hB" uB || return 1
+	nsip "$hA" addr add 198.18.1.1/24 dev uA
+	nsip "$hB" addr add 198.18.1.2/24 dev uB
+	nsip "$hA" link add vx0 type vxlan id 42 local 198.18.1.1 remote 198.18.1.2 \
+		dstport 4789 dev uA
+	nsip "$hB" link add vx0 type vxlan id 42 local 198.18.1.2 remote 198.18.1.1 \
+		dstport 4789 dev uB
+	add_bridge "$hA" br0
+	add_bridge "$hB" br0
+	add_port "$hA" br0 vx0
+	add_port "$hB" br0 vx0
+	veth "$c1" eth0 "$hA" v1 || return 1
+	veth "$c2" eth0 "$hB" v2 || return 1
+	add_port "$hA" br0 v1
+	add_port "$hB" br0 v2
+	nsip "$c1" link set eth0 mtu 1400
+	nsip "$c2" link set eth0 mtu 1400
+	nsip "$c1" addr add 198.18.10.1/24 dev eth0
+	nsip "$c2" addr add 198.18.10.2/24 dev eth0
+	# the known delay: 2 ms for every ICMP packet entering hA's bridge from c1
+	tc -n "$hA" qdisc add dev v1 clsact &&
+		tc -n "$hA" filter add dev v1 ingress bpf da obj "$DELAY_OBJ" sec tc ||
+		{ log_fail "cannot attach the delay program"; return 1; }
+	if ! nsexec "$c1" ping -c 3 -i 0.2 -W 2 198.18.10.2 >/dev/null; then
+		log_fail "topology: c1 cannot reach c2 over the VXLAN"
+		return 1
+	fi
+	TOPO=1
+}
+
+points()
+{
+	echo "-p p1=tx@eth0%$c1 -p p2=rx@v1%$hA -p p3=tx@uA%$hA -p p4=rx@uB%$hB" \
+	     "-p p5=tx@v2%$hB -p p6=rx@eth0%$c2"
+}
+
+case_usage()
+{
+	expect_usage_error "no points" "$TRACER"
+	expect_usage_error "bad hook" "$TRACER" -p a=nope
+	expect_usage_error "bad point" "$TRACER" -p 'a b=rx'
+	expect_usage_error "missing device" "$TRACER" -p a=rx@bn-no-such-dev
+	expect_usage_error "missing netns" "$TRACER" -p a=rx%bn-no-such-ns-$$
+	expect_usage_error "missing netns inode" "$TRACER" -p a=rx%12345
+	expect_usage_error "point twice" "$TRACER" -p a=rx -p a=tx
+	expect_usage_error "bad filter" "$TRACER" -p a=rx -f 'icmp['
+	expect_usage_error "untranslatable filter" "$TRACER" -p a=rx -f 'ip[300] = 1'
+	expect_usage_error "bad buffer" "$TRACER" -p a=rx --buffer 3000
+	expect_usage_error "bad loss-timeout" "$TRACER" -p a=rx --loss-timeout 0
+	expect_usage_error "interval too long" "$TRACER" -p a=rx -i 18446744073s
+	expect_usage_error "duration too long" "$TRACER" -p a=rx -d 18446744073s
+	expect_usage_error "stray argument" "$TRACER" -p a=rx extra
+	expect_usage_error "retrans with a device" "$TRACER" -p a=tcp-retrans@lo
+	expect_usage_error "bad rule" "$TRACER" -p a=rx -p b=tx --rule 'a->b latency<1ms emit'
+	expect_usage_error "rule of no segment" "$TRACER" -p a=rx --rule 'a->z latency>1ms emit'
+	expect_usage_error "bad sample" "$TRACER" -p a=rx --sample 2/3
+	expect_usage_error "bad metrics address" "$TRACER" -p a=rx --metrics 1.2.3.4.5:99
+}
+
+case_config()
+{
+	printf 'point a=rx\n# comment\nbogus 1\n' >"$TMP/bad1.conf"
+	expect_usage_error "unknown directive" "$TRACER" -c "$TMP/bad1.conf"
+	printf 'point a=rx  # fine\nfilter icmp[\n' >"$TMP/bad2.conf"
+	expect_usage_error "bad filter in config" "$TRACER" -c "$TMP/bad2.conf"
+	expect_usage_error "missing config" "$TRACER" -c "$TMP/none.conf"
+	expect_usage_error "config is a directory" "$TRACER" -c "$TMP"
+	if grep -q "bad1.conf:3: unknown directive 'bogus'" < <("$TRACER" -c "$TMP/bad1.conf" 2>&1); then
+		log_ok "config error names file and line"
+	else
+		log_fail "config error does not name file:line"
+	fi
+}
+
+# pycheck CASE ARGS... <<'EOF' ... EOF: a python3 check script with check(what,
+# cond) that prints "[ OK ] CASE: what" or "[FAIL] ...", and recs, the JSON
+# records of the file ARGS[0]; a failed check fails the test.
+PY_PRELUDE='import json, sys
+ok = True
+case = sys.argv[1]
+recs = [json.loads(l) for l in open(sys.argv[2])]
+def check(what, cond):
+    global ok
+    print("[ OK ] " if cond else "[FAIL] ", case + ": " + what, sep="")
+    ok = ok and bool(cond)
+'
+pycheck()
+{
+	python3 -c "$PY_PRELUDE$(cat)
+sys.exit(0 if ok else 1)" "$@" || RET=$ksft_fail
+}
+
+# tracer_run NAME ARGS...: start, wait for ready; the caller makes traffic.
+tracer_run()
+{
+	local name=$1
+
+	shift
+	if ! tool_start "$name" "$TRACER" -j -i 0.5 "$@"; then
+		log_fail "$name: tracer did not start"
+		return 1
+	fi
+}
+
+case_latency()
+{
+	topo || return
+	{
+		echo "# latency case: ICMP only, every packet"
+		for p in $(points); do [ "$p" != -p ] && echo "point $p"; done
+		echo "filter icmp and host 198.18.10.2   # inner packet"
+		echo "events"
+	} >"$TMP/lat.conf"
+	tracer_run lat -c "$TMP/lat.conf" --perfetto "$TMP/trace.json" || return
+	nsexec "$c1" ping -c 20 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 1.2
+	tool_stop lat
+	check "latency: tracer exit 0" [ "${TOOL_RC[lat]}" = 0 ]
+	pycheck latency "$TMP/lat.out" <<'EOF'
+segs = {}
+for r in recs:
+    if r["type"] == "segment" and r["packets_out"] > 0:
+        segs.setdefault((r["from"], r["to"]), []).append(r)
+chain = [("p%d" % i, "p%d" % (i + 1)) for i in range(1, 6)]
+for s in chain:
+    n = sum(r["packets_out"] for r in segs.get(s, []))
+    check("segment %s->%s saw the 20 requests (%d)" % (s[0], s[1], n), n == 20)
+d = segs.get(("p2", "p3"), [])
+p50 = [r["p50_us"] for r in d]
+check("delayed segment p2->p3 p50 within 1950..2300 us: %s" % p50,
+      p50 and all(1950 <= v <= 2300 for v in p50))
+for s in chain:
+    if s == ("p2", "p3"):
+        continue
+    v = [r["p50_us"] for r in segs.get(s, [])]
+    check("segment %s->%s far below (p50 < 500 us): %s" % (s[0], s[1], v),
+          v and all(x < 500 for x in v))
+ev = [r for r in recs if r["type"] == "event"]
+byid = {}
+for e in ev:
+    byid.setdefault(e["pkt"], []).append(e)
+req = [i for i, es in byid.items() if es[0]["point"] == "p1" and es[0]["proto"] == "icmp"]
+full = [i for i in req if [e["point"] for e in byid[i]] == ["p1", "p2", "p3", "p4", "p5", "p6"]]
+check("20 echo requests followed p1..p6 with one id each (%d of %d)" % (len(full), len(req)),
+      len(req) == 20 and len(full) == 20)
+outer = [e for i in full for e in byid[i] if e["point"] in ("p3", "p4")]
+check("encapsulated at p3/p4: outer 198.18.1.1 > 198.18.1.2 vni 42, inner 198.18.10.x",
+      outer and all(e.get("outer") == {"src": "198.18.1.1", "dst": "198.18.1.2", "vni": 42}
+                    and e["src"] == "198.18.10.1" and e["dst"] == "198.18.10.2"
+                    for e in outer))
+hop = [e["hop_ns"] for i in full for e in byid[i] if e["point"] == "p3"]
+check("event hop_ns p2->p3 about 2 ms", hop and all(1.9e6 <= h <= 2.6e6 for h in hop))
+lost = [r for r in recs if r["type"] == "lost"]
+check("lost record every interval, all zero", lost and all(r["events"] == 0 for r in lost))
+summ = [r for r in recs if r["type"] == "summary"]
+check("summary: no event lost", len(summ) == 1 and summ[0]["lost"] == 0)
+tr = json.load(open(sys.argv[2].replace("lat.out", "trace.json")))["traceEvents"]
+procs = sorted(e["args"]["name"].split()[1] for e in tr if e["name"] == "process_name")
+check("perfetto: a process per netns (%s)" % procs, len(procs) == 4 and
+      all(p.startswith("bn-") for p in procs))
+threads = sorted(e["args"]["name"] for e in tr if e["name"] == "thread_name")
+check("perfetto: a track per point", threads == ["p%d" % i for i in range(1, 7)])
+x = [e for e in tr if e["ph"] == "X"]
+d23 = [e["dur"] for e in x if e["name"] == "p2->p3"]
+check("perfetto: 120 slices, 20 p2->p3 of about 2 ms", len(x) == 120 and len(d23) == 20 and
+      all(1900 < d < 2600 for d in d23))
+fl = [e["ph"] for e in tr if e.get("cat") == "pkt"]
+check("perfetto: flows join each packet's slices", fl.count("s") == 20 and fl.count("t") == 100)
+check("perfetto: rate counters", any(e["ph"] == "C" for e in tr))
+paths = [r for r in recs if r["type"] == "path"]
+check("path: p1..p6, p2->p3 over 90 %% of end to end (%s)" %
+      [round(r["segments"][1]["share_pct"]) for r in paths if len(r["segments"]) > 1],
+      paths and all([(g["from"], g["to"]) for g in r["segments"]] == chain and
+                    r["segments"][1]["share_pct"] > 90 and 1950 < r["e2e_us"] < 2600
+                    for r in paths))
+cfg = [r for r in recs if r["type"] == "config"]
+check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
+      [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])
+clk = [r for r in recs if r["type"] == "clock"]
+check("clock record every interval", len(clk) == len(lost) and
+      all(abs(r["realtime_ns"] / 1e9 - r["time"]) < 1 for r in clk))
+check("records: type first, numeric time", all(list(r)[0] == "type" and
+      isinstance(r["time"], float) for r in recs))
+EOF
+}
+
+case_drops()
+{
+	local dropped
+
+	topo || return
+	nsexec "$c2" iptables -A INPUT -p udp --dport 5201 -m statistic --mode nth \
+		--every 10 --packet 5 -j DROP || { log_fail "drops: iptables"; return; }
+	on_cleanup "ip netns exec $c2 iptables -F INPUT"
+	nsexec "$c2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+	wait_listen 5 "$c2" 5201 || { log_fail "drops: no iperf3 server"; return; }
+	# shellcheck disable=SC2046
+	tracer_run drops $(points) -f 'udp and dst port 5201' || return
+	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5201 -u -b 2M -l 1000 -t 3 -J >"$TMP/iperf.json"
+	sleep 1.5
+	tool_stop drops
+	dropped=$(nsexec "$c2" iptables -L INPUT -v -x -n | awk '$3 == "DROP" { print $1 }')
+	pycheck drops "$TMP/drops.out" "$dropped" "$TMP/iperf.json" <<'EOF'
+want = int(sys.argv[3])
+ip = json.load(open(sys.argv[4]))
+segs = [r for r in recs if r["type"] == "segment"]
+at = {}
+for r in segs:
+    for reason, n in r["drops"].items():
+        at[(r["from"], r["to"], reason)] = at.get((r["from"], r["to"], reason), 0) + n
+check("iptables dropped some (%d)" % want, want > 10)
+# iperf3's server closing its socket with datagrams queued (QUEUE_PURGE) or
+# arriving after (NOT_SPECIFIED in udp) makes a few real drops at the end too
+other = sum(n for k, n in at.items() if k[2] != "NETFILTER_DROP")
+check("netfilter drops at p6->drop only, as many as iptables made: %s, iptables %d" %
+      (at, want), at.get(("p6", "drop", "NETFILTER_DROP")) == want and
+      all(k[:2] == ("p6", "drop") for k in at) and other <= 5)
+for r in recs:
+    if r["type"] == "drop" and r["reason"] != "NETFILTER_DROP":
+        print("# other drop: %s at %s" % (r["reason"], r["location"]))
+lost_iperf = ip["end"]["sum"].get("lost_packets", -1)
+check("iperf3's lost datagrams (%d) are the drops" % lost_iperf, lost_iperf == want)
+dr = [r for r in recs if r["type"] == "drop" and r["reason"] == "NETFILTER_DROP"]
+check("a drop record per drop, with a location", len(dr) == want and
+      all(r["reason"] == "NETFILTER_DROP" and r["point"] == "drop" and
+          r["prev_point"] == "p6" and "+0x" in r["location"] for r in dr))
+lost = sum(r["lost"] for r in segs)
+check("no unexplained loss (%d)" % lost, lost == 0)
+out = sum(r["packets_out"] for r in segs if (r["from"], r["to"]) == ("p5", "p6"))
+sent = ip["end"]["sum"]["packets"]
+# iperf3 sends one datagram to open the test that it does not count
+check("p5->p6 saw every datagram iperf3 sent (%d of %d + 1)" % (out, sent), out == sent + 1)
+fl = [r for r in recs if r["type"] == "flow" and r["point"] == "p1"]
+check("flow: p1's top flow is iperf3's, all its datagrams (%d)" % sum(r["packets"] for r in fl),
+      fl and all(r["rank"] == 1 and r["proto"] == 17 and r["dport"] == 5201 and
+                 r["dst"] == "198.18.10.2" for r in fl) and
+      sum(r["packets"] for r in fl) == sent + 1)
+# throughput at p1 (frames: 1000 bytes of payload + UDP, IPv4, Ethernet headers)
+by = sum(r["bytes"] for r in recs if r["type"] == "point" and r["point"] == "p1")
+ib = ip["end"]["sum"]["bytes"] * 1042 / 1000
+check("bytes at p1 within 1 %% of iperf3's (%d, iperf3 %d)" % (by, ib), abs(by - ib) < 0.01 * ib)
+EOF
+	nsexec "$c2" iptables -F INPUT
+}
+
+# ping_traced NAME COUNT ARGS...: tracer NAME on the six points with ARGS while
+# c1 pings c2 COUNT times (and c2 pings c1 as often: replies and requests the
+# other way, which a filter or rule must leave out).
+ping_traced()
+{
+	local name=$1 count=$2
+
+	shift 2
+	topo || return
+	# shellcheck disable=SC2046
+	tracer_run "$name" $(points) "$@" || return
+	nsexec "$c1" ping -c "$count" -i 0.1 -W 2 198.18.10.2 >/dev/null
+	nsexec "$c2" ping -c "$count" -i 0.1 -W 2 198.18.10.1 >/dev/null
+	sleep 0.8
+	tool_stop "$name"
+}
+
+case_filter()
+{
+	ping_traced filt 5 -e -f 'icmp[icmptype] = icmp-echo' || return
+	python3 - "$TMP/filt.out" <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+ev = [r for r in recs if r["type"] == "event"]
+first = [r for r in ev if r["point"] == "p1"]
+ok = len(first) == 5 and all(r["proto"] == "icmp" for r in ev) and \
+     len({r["pkt"] for r in ev}) == 5
+print("[ OK ]" if ok else "[FAIL]", "filter: only c1's 5 echo requests followed",
+      "(%d at p1, %d events, %d ids)" % (len(first), len(ev), len({r["pkt"] for r in ev})))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+case_rules()
+{
+	ping_traced rules 10 -f icmp --rule 'p2->p3 latency>1ms emit' \
+		--rule 'p4->p5 latency>1ms emit' || return
+	python3 - "$TMP/rules.out" <<'EOF'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ev = [r for r in ev if r["type"] == "event"]
+# c1's 10 requests and its 10 replies to c2 go p1..p6, all delayed at v1
+ok = len(ev) == 20 and all(r["point"] == "p3" and r["prev_point"] == "p2" and r["rule"] and
+                           r["hop_ns"] > 1e6 for r in ev)
+print("[ OK ]" if ok else "[FAIL]", "rules: 20 events, all p2->p3 over 1 ms, none p4->p5 (%d: %s)"
+      % (len(ev), sorted({(r["prev_point"], r["point"]) for r in ev})))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+case_sample()
+{
+	topo || return
+	nsexec "$c2" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	wait_listen 5 "$c2" 5202 || { log_fail "sample: no iperf3 server"; return; }
+	# one instance per "host", each with its own points, as on two machines
+	tracer_run sA -p a1=rx@v1%"$hA" -p a2=tx@uA%"$hA" -e --sample 1/4 \
+		-f 'udp and dst port 5202' || return
+	tracer_run sB -p b1=rx@uB%"$hB" -p b2=tx@v2%"$hB" -e --sample 1/4 \
+		-f 'udp and dst port 5202' || return
+	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5202 -u -b 2M -l 500 -t 2 -J >"$TMP/iperf2.json"
+	sleep 0.8
+	tool_stop sA
+	tool_stop sB
+	python3 - "$TMP/sA.out" "$TMP/sB.out" "$TMP/iperf2.json" <<'EOF'
+import json, sys
+def ids(f, pt):
+    return {r["pkt"] for r in map(json.loads, open(f)) if r["type"] == "event" and r["point"] == pt}
+a, b = ids(sys.argv[1], "a1"), ids(sys.argv[2], "b1")
+sent = json.load(open(sys.argv[3]))["end"]["sum"]["packets"] + 1
+ok = a == b and 0.15 * sent < len(a) < 0.35 * sent
+print("[ OK ]" if ok else "[FAIL]", "sample: both hosts followed the same %d of %d datagrams"
+      " (%d only on A, %d only on B)" % (len(a & b), sent, len(a - b), len(b - a)))
+sys.exit(0 if ok else 1)
+EOF
+	[ $? = 0 ] || RET=$ksft_fail
+}
+
+# The programs a tracer process holds: prog_id of its fds (programs, links).
+tracer_prog_ids()
+{
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
+}
+
+case_reload()
+{
+	local conf=$TMP/reload.conf ids1 ids2
+
+	topo || return
+	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\nfilter icmp\n' "$c1" "$hA" >"$conf"
+	tracer_run reload -c "$conf" || return
+	ids1=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	# a point more and another filter: c1's replies to c2 are no longer followed
+	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\npoint p3=tx@uA%%%s\n' \
+		"$c1" "$hA" "$hA" >"$conf.new"
+	echo "filter icmp[icmptype] = icmp-echo" >>"$conf.new"
+	mv "$conf.new" "$conf"
+	kill -HUP "${TOOL_PID[reload]}"
+	wait_for_file 10 "$TMP/reload.out" '"gen":2' || log_fail "reload: no config gen 2"
+	ids2=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
+	echo "bogus line" >>"$conf"
+	kill -HUP "${TOOL_PID[reload]}"
+	wait_for_file 10 "$TMP/reload.err" 'reload refused' || log_fail "reload: bad config taken"
+	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 0.8
+	tool_stop reload
+	check "reload: the old generation's programs are gone ($(echo $ids1))" progs_gone "$ids1"
+	check "reload: as many programs after as before ($(echo $ids2))" \
+		[ "$(echo $ids1 | wc -w)" = "$(echo $ids2 | wc -w)" ]
+	check "reload: one error line for the bad config" \
+		[ "$(grep -c 'reload refused, still running generation 2' "$TMP/reload.err")" = 1 ]
+	pycheck reload "$TMP/reload.out" <<'EOF'
+gens = [r["gen"] for r in recs if r["type"] == "config"]
+check("config records gen 1 then 2 (%s)" % gens, gens == [1, 2])
+p1 = sum(r["packets"] for r in recs if r["type"] == "point" and r["point"] == "p1")
+check("p1 counted c1's 15 echo requests across the switch, nothing lost (%d)" % p1, p1 == 15)
+i2 = next(i for i, r in enumerate(recs) if r["type"] == "config" and r["gen"] == 2)
+p23 = [r for r in recs[:i2] if r["type"] == "segment" and r["to"] == "p3"]
+n23 = sum(r["packets_out"] for r in recs[i2:] if r["type"] == "segment" and
+          (r["from"], r["to"]) == ("p2", "p3"))
+check("p2->p3 only after the reload, with the 10 requests (%d)" % n23, not p23 and n23 == 10)
+check("no event lost", all(r["events"] == 0 for r in recs if r["type"] == "lost"))
+EOF
+}
+
+case_metrics()
+{
+	topo || return
+	# in hA's netns, so its port is private to this test
+	# shellcheck disable=SC2046
+	tool_start met nsexec "$hA" "$TRACER" -j $(points) -f 'icmp[icmptype] = icmp-echo' \
+		--metrics 9464 || { log_fail "metrics: tracer did not start"; return; }
+	nsexec "$c1" ping -c 10 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	sleep 1.2
+	nsexec "$hA" curl -sf http://127.0.0.1:9464/metrics >"$TMP/metrics.txt" ||
+		log_fail "metrics: no answer on /metrics"
+	tool_stop met
+	python3 - "$TMP/metrics.txt" <<'EOF' || RET=$ksft_fail
+import re, sys
+m = {}
+for l in open(sys.argv[1]):
+    if not l.startswith("#"):
+        k, v = l.rsplit(" ", 1)
+        m[k] = float(v)
+seg = 'from="p2",to="p3"'
+want = {'tracer_point_packets_total{point="p1"}': 10,
+        'tracer_segment_latency_seconds_count{%s}' % seg: 10,
+        'tracer_segment_latency_seconds_bucket{%s,le="0.001048576"}' % seg: 0,
+        'tracer_segment_latency_seconds_bucket{%s,le="0.004194304"}' % seg: 10,
+        'tracer_segment_latency_seconds_bucket{from="p1",to="p2",le="0.001048576"}': 10}
+bad = {k: m.get(k) for k, v in want.items() if m.get(k) != v}
+s = m.get('tracer_segment_latency_seconds_sum{%s}' % seg, 0)
+ok = not bad and 0.019 < s < 0.025
+print("[ OK ]" if ok else "[FAIL]", "metrics: p1 counted 10, p2->p3's 10 between 1 and 4 ms"
+      " (sum %.4f s), p1->p2's under 1 ms%s" % (s, "" if ok else ": wrong %s" % bad))
+sys.exit(0 if ok else 1)
+EOF
+}
+
+# X (198.18.20.1) -- R (DNAT 198.18.22.99 -> 198.18.21.2, masquerade) -- Y (198.18.21.2)
+case_nat()
+{
+	local nX nR nY
+
+	setup_ns nX nR nY || return
+	veth "$nX" xa "$nR" ra && veth "$nR" rb "$nY" yb || { log_fail "nat: veths"; return; }
+	nsip "$nX" addr add 198.18.20.1/24 dev xa
+	nsip "$nR" addr add 198.18.20.254/24 dev ra
+	nsip "$nR" addr add 198.18.21.254/24 dev rb
+	nsip "$nY" addr add 198.18.21.2/24 dev yb
+	nsip "$nX" route add default via 198.18.20.254
+	nsexec "$nR" sysctl -qw net.ipv4.ip_forward=1
+	nsexec "$nR" iptables -t nat -A PREROUTING -d 198.18.22.99 -j DNAT \
+		--to-destination 198.18.21.2 &&
+		nsexec "$nR" iptables -t nat -A POSTROUTING -o rb -j MASQUERADE ||
+		{ log_fail "nat: iptables"; return; }
+	tracer_run nat -p n1=tx@xa%"$nX" -p n2=rx@ra%"$nR" -p n3=tx@rb%"$nR" \
+		-p n4=rx@yb%"$nY" -e -f 'icmp[icmptype] = icmp-echo' || return
+	nsexec "$nX" ping -c 10 -i 0.1 -W 2 198.18.22.99 >/dev/null ||
+		log_fail "nat: ping through the NAT"
+	sleep 0.8
+	tool_stop nat
+	pycheck nat "$TMP/nat.out" <<'EOF'
+byid = {}
+for r in recs:
+    if r["type"] == "event":
+        byid.setdefault(r["pkt"], []).append(r)
+full = [es for es in byid.values() if [e["point"] for e in es] == ["n1", "n2", "n3", "n4"]
+        and (es[0]["src"], es[0]["dst"]) == ("198.18.20.1", "198.18.22.99")
+        and (es[3]["src"], es[3]["dst"]) == ("198.18.21.254", "198.18.21.2")]
+check("10 echo requests kept one id through DNAT and masquerade (%d of %d ids)" %
+      (len(full), len(byid)), len(full) == 10 and len(byid) == 10)
+EOF
+}
+
+progs_gone()
+{
+	local id
+
+	for id in $1; do
+		bpftool prog show id "$id" >/dev/null 2>&1 && return 1
+	done
+	return 0
+}
+
+case_kill9()
+{
+	local ids
+
+	tracer_run k9 -p a=rx -p b=tx -p c=drop -e || return
+	ids=$(tracer_prog_ids "${TOOL_PID[k9]}")
+	check "kill9: tracer holds programs ($(echo $ids))" [ -n "$ids" ]
+	tool_stop k9 KILL
+	check "kill9: its programs are gone" wait_until 10 progs_gone "$ids"
+	tracer_run k9b -p a=rx -d 1 || return
+	ids=$(tracer_prog_ids "${TOOL_PID[k9b]}")
+	wait "${TOOL_PID[k9b]}"
+	check "duration: exit 0" [ $? = 0 ]
+	check "duration: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
+	TOOL_PID[k9b]=
+}
+
+run_cases "$@"
+exit $RET

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * events.c - what comes through the ring buffer: `event` records (one per
+ * packet per point, --events) and `drop` records, with the drop reason's
+ * name from the running kernel's BTF and the freeing location as
+ * symbol+offset from /proc/kallsyms.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/btf.h>
+
+#include "state.h"
+
+#define REASON_PREFIX "SKB_DROP_REASON_"
+
+int tr_reasons_load(struct tr_state *s)
+{
+	const struct btf_type *t;
+	const struct btf_enum *e;
+	struct btf *btf;
+	int id, i, n, max = 0, ret = 0;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -errno;
+	id = btf__find_by_name_kind(btf, "skb_drop_reason", BTF_KIND_ENUM);
+	if (id < 0) {
+		ret = -ENOENT;
+		goto out;
+	}
+	t = btf__type_by_id(btf, id);
+	n = btf_vlen(t);
+	e = btf_enum(t);
+	for (i = 0; i < n; i++)
+		if ((int)e[i].val > max && (uint32_t)e[i].val < 65536)
+			max = e[i].val;
+	s->reasons = calloc(max + 1, sizeof(*s->reasons));
+	if (!s->reasons) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	s->nreasons = max + 1;
+	for (i = 0; i < n; i++) {
+		const char *name = btf__name_by_offset(btf, e[i].name_off);
+
+		if ((int)e[i].val > max || e[i].val < 0 || !name)
+			continue;
+		if (!strncmp(name, REASON_PREFIX, strlen(REASON_PREFIX)))
+			name += strlen(REASON_PREFIX);
+		s->reasons[e[i].val] = strdup(name);
+	}
+out:
+	btf__free(btf);
+	return ret;
+}
+
+const char *tr_reason_name(const struct tr_state *s, uint32_t reason)
+{
+	static __thread char buf[24];
+
+	if (reason < (uint32_t)s->nreasons && s->reasons[reason])
+		return s->reasons[reason];
+	snprintf(buf, sizeof(buf), "REASON_%u", reason);
+	return buf;
+}
+
+/* ---- kernel symbols: sorted text symbols of /proc/kallsyms ---- */
+
+struct tr_sym {
+	uint64_t addr;
+	char *name;
+};
+
+struct tr_syms {
+	struct tr_sym *v;
+	size_t n;
+};
+
+static int sym_cmp(const void *a, const void *b)
+{
+	const struct tr_sym *x = a, *y = b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static struct tr_syms *syms_load(void)
+{
+	char line[512], name[256], type;
+	struct tr_syms *s;
+	unsigned long long addr;
+	size_t cap = 0;
+	FILE *f;
+
+	s = calloc(1, sizeof(*s));
+	f = fopen("/proc/kallsyms", "re");
+	if (!s || !f)
+		goto fail;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
+			continue;
+		if (type != 't' && type != 'T')
+			continue;
+		if (s->n == cap) {
+			struct tr_sym *v;
+
+			cap = cap ? cap * 2 : 65536;
+			v = realloc(s->v, cap * sizeof(*v));
+			if (!v)
+				goto fail;
+			s->v = v;
+		}
+		s->v[s->n].addr = addr;
+		s->v[s->n].name = strdup(name);
+		if (!s->v[s->n].name)
+			goto fail;
+		s->n++;
+	}
+	fclose(f);
+	qsort(s->v, s->n, sizeof(*s->v), sym_cmp);
+	return s;
+fail:
+	if (f)
+		fclose(f);
+	tr_syms_free(s);
+	return NULL;
+}
+
+void tr_syms_free(struct tr_syms *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++)
+		free(s->v[i].name);
+	free(s->v);
+	free(s);
+}
+
+static const char *sym_str(struct tr_state *st, uint64_t addr, char *buf, size_t len)
+{
+	size_t lo = 0, hi;
+
+	if (!st->syms)
+		st->syms = syms_load();
+	if (!st->syms || !st->syms->n || addr < st->syms->v[0].addr) {
+		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+		return buf;
+	}
+	hi = st->syms->n;
+	while (hi - lo > 1) {
+		size_t mid = (lo + hi) / 2;
+
+		if (st->syms->v[mid].addr <= addr)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	snprintf(buf, len, "%s+0x%llx", st->syms->v[lo].name,
+		 (unsigned long long)(addr - st->syms->v[lo].addr));
+	return buf;
+}
+
+/* ---- records ---- */
+
+static const char *proto_str(uint8_t proto, char *buf, size_t len)
+{
+	switch (proto) {
+	case 1: return "icmp";
+	case 6: return "tcp";
+	case 17: return "udp";
+	case 58: return "icmpv6";
+	}
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static const char *dev_str(const struct tr_opts *o, const struct tr_event *e, char *buf)
+{
+	if (e->point < o->npoints && o->points[e->point].dev[0])
+		return o->points[e->point].dev;
+	snprintf(buf, IF_NAMESIZE + 8, "if%u", e->ifindex);
+	return buf;
+}
+
+static void event_json(struct tr_state *s, const struct tr_opts *o, const struct tr_event *e,
+		       uint64_t now_rt)
+{
+	char id[20], a[BN_ADDRSTRLEN], b[BN_ADDRSTRLEN], p[8], d[IF_NAMESIZE + 8], loc[300];
+	bool drop = e->kind == TR_EV_DROP;
+	struct bn_json j;
+
+	snprintf(id, sizeof(id), "%016llx", (unsigned long long)e->id);
+	bn_rec_begin(&j, stdout, drop ? "drop" : "event", now_rt);
+	bn_json_str(&j, "pkt", id);
+	bn_json_str(&j, "point", tr_point_name(o, e->point));
+	if (!drop)
+		bn_json_str(&j, "hook", tr_hook_name(o->points[e->point].p.hook));
+	bn_json_str(&j, "dev", dev_str(o, e, d));
+	bn_json_u64(&j, "netns", e->netns);
+	bn_json_u64(&j, "len", e->len);
+	bn_json_str(&j, "proto", proto_str(e->proto, p, sizeof(p)));
+	bn_json_str(&j, "src", bn_addr_str(e->family, e->src, a, sizeof(a)));
+	bn_json_str(&j, "dst", bn_addr_str(e->family, e->dst, b, sizeof(b)));
+	bn_json_u64(&j, "sport", e->sport);
+	bn_json_u64(&j, "dport", e->dport);
+	if (e->outer_family) {
+		bn_json_obj_begin(&j, "outer");
+		bn_json_str(&j, "src", bn_addr_str(e->outer_family, e->outer_src, a, sizeof(a)));
+		bn_json_str(&j, "dst", bn_addr_str(e->outer_family, e->outer_dst, b, sizeof(b)));
+		bn_json_u64(&j, "vni", e->vni);
+		bn_json_obj_end(&j);
+	}
+	bn_json_u64(&j, "hop_ns", e->hop_ns);
+	bn_json_str(&j, "prev_point",
+		    e->prev_point == TR_NO_POINT ? "" : tr_point_name(o, e->prev_point));
+	if (!drop)
+		bn_json_bool(&j, "rule", e->rule);
+	if (drop) {
+		bn_json_str(&j, "reason", tr_reason_name(s, e->reason));
+		bn_json_str(&j, "location", sym_str(s, e->location, loc, sizeof(loc)));
+	}
+	bn_json_end(&j);
+}
+
+static void event_text(struct tr_state *s, const struct tr_opts *o, const struct tr_event *e,
+		       uint64_t now_rt)
+{
+	char t[BN_TIMESTRLEN], a[BN_ADDRSTRLEN], b[BN_ADDRSTRLEN], p[8], d[IF_NAMESIZE + 8];
+	char loc[300];
+
+	printf("%-12s %-5s %016llx %-12s %-10s %-6s %s:%u > %s:%u len %u hop %.1fus",
+	       bn_time_str(now_rt, t, sizeof(t)), e->kind == TR_EV_DROP ? "DROP" : "EVENT",
+	       (unsigned long long)e->id, tr_point_name(o, e->point), dev_str(o, e, d),
+	       proto_str(e->proto, p, sizeof(p)), bn_addr_str(e->family, e->src, a, sizeof(a)),
+	       e->sport, bn_addr_str(e->family, e->dst, b, sizeof(b)), e->dport, e->len,
+	       e->hop_ns / 1000.0);
+	if (e->rule)
+		printf(" RULE");
+	if (e->kind == TR_EV_DROP)
+		printf(" after %s reason %s at %s", tr_point_name(o, e->prev_point),
+		       tr_reason_name(s, e->reason), sym_str(s, e->location, loc, sizeof(loc)));
+	printf("\n");
+}
+
+int tr_event(void *ctx, void *data, size_t size)
+{
+	const struct tr_event *e = data;
+	struct tr_state *s = ctx;
+	const struct tr_opts *o;
+	uint64_t rt;
+
+	if (size < sizeof(*e))
+		return 0;
+	/* while a reload switches over, both generations' events arrive */
+	o = s->next_o && e->gen == (uint8_t)(s->gen + 1) ? s->next_o : &s->o;
+	if (e->point != TR_NO_POINT && e->point >= o->npoints)
+		return 0;
+	if (e->kind == TR_EV_PASS && e->point == TR_NO_POINT)
+		return 0;
+	/* the event's own time, on the realtime clock */
+	rt = bn_realtime_ns() - (bn_now_ns() - e->ts);
+	if (e->kind == TR_EV_DROP)
+		s->drops++;
+	else
+		s->events++;
+	tr_perfetto_event(s, o, e, rt / 1e3);
+	if (s->cli.json)
+		event_json(s, o, e, rt);
+	else
+		event_text(s, o, e, rt);
+	return 0;
+}

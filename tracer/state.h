@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * state.h - tracer's user-space state and the interfaces of its files:
+ * config.c (points, config files, netns and device names), filter.c (pcap
+ * filter -> eBPF), events.c (ring buffer records, drop reasons, symbols),
+ * report.c (per-interval records).
+ */
+#ifndef TRACER_STATE_H
+#define TRACER_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/types.h>
+#include <linux/filter.h>
+
+#include "common.h"
+#include "tracer.h"
+
+#define TR_NAME_LEN	32
+#define TR_FILTER_LEN	1024
+#define TR_MAX_RULES	32
+
+struct tr_point_cfg {
+	char name[TR_NAME_LEN];
+	char dev[IF_NAMESIZE];		/* "" : any */
+	char netns[256];		/* as given, "" : any */
+	struct tr_point p;		/* resolved: hook, ifindex, netns inode */
+};
+
+struct tr_opts {
+	struct tr_point_cfg points[TR_MAX_POINTS];
+	int npoints;
+	char filter[TR_FILTER_LEN];	/* "" : every packet */
+	bool events;
+	uint64_t loss_timeout_ns;
+	uint64_t buffer;		/* ring buffer bytes */
+	uint32_t track;			/* packets followed at once */
+	const char *config;		/* -c FILE */
+	uint32_t sample_n;		/* follow 1 id in N; 0: all */
+	uint32_t top;			/* flows per point in `flow` records; 0: none */
+	struct tr_rule {
+		char from[TR_NAME_LEN], to[TR_NAME_LEN];
+		uint64_t ns;		/* emit when the segment takes longer */
+	} rules[TR_MAX_RULES];
+	int nrules;
+	/* resolved: */
+	struct bpf_insn fcode[TR_SLOT_LEN];	/* the translated --filter */
+	int nfcode;
+	uint64_t rule_ns[TR_MAX_SEGS];		/* --rule thresholds by segment */
+};
+
+/* Cumulative per-CPU sums read at the previous tick, to print deltas. */
+struct tr_seg_prev {
+	uint64_t packets;
+	uint64_t sum_ns;
+	uint32_t *buckets;		/* TR_NBUCKETS */
+};
+
+struct tr_syms;
+
+struct tr_state {
+	struct tr_opts o;		/* what runs */
+	struct tr_opts cli_o;		/* the command line's part, for reloads */
+	struct tr_opts *next_o;		/* during a reload: what runs next */
+	int gen;			/* config generation: 1, +1 per reload */
+	int hup_fd;			/* signalfd: SIGHUP reloads the config file */
+	bool metrics;			/* --metrics */
+	struct bn_listen listen;
+	struct bn_http *http;
+	const char *perfetto;		/* --perfetto FILE */
+	struct tr_perfetto *pf;
+	struct bn_cli cli;
+	struct tracer_bpf *skel;
+	struct ring_buffer *rb;
+	int nr_cpus;
+	const char **reasons;		/* enum skb_drop_reason names, by value */
+	int nreasons;
+	struct tr_syms *syms;		/* kallsyms, loaded at the first drop */
+	void *report;			/* report.c's counters */
+	int drain_fd;			/* timerfd: drain the ring buffer */
+	uint64_t last_ns;		/* monotonic time of the previous tick */
+	uint64_t start_ns;
+	/* previous cumulative values */
+	struct tr_point_stats prev_pt[TR_MAX_POINTS + 1];
+	uint64_t *prev_lost_cpu;	/* (TR_MAX_POINTS + 1) * nr_cpus */
+	struct tr_seg_prev prev_seg[TR_MAX_SEGS];
+	uint64_t expired[TR_MAX_POINTS + 1];	/* state expired at a point, cumulative */
+	uint64_t prev_ended[TR_MAX_POINTS + 1];
+	/* whole-run totals */
+	uint64_t events, drops, lost_events;
+};
+
+/* config.c */
+int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len);
+int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, size_t len);
+int tr_config_load(struct tr_opts *o, const char *path, char *err, size_t len);
+int tr_points_resolve(struct tr_opts *o, char *err, size_t len);
+/* The rules' thresholds by segment (from * TR_MAX_POINTS + to), once points are known. */
+int tr_rules_resolve(const struct tr_opts *o, uint64_t *rule_ns, char *err, size_t len);
+const char *tr_hook_name(int hook);
+const char *tr_point_name(const struct tr_opts *o, int pt);
+
+/* filter.c */
+int tr_filter_xlate(const struct sock_filter *prog, int n, struct bpf_insn *out, int max,
+		    int *outn, char *err, size_t len);
+int tr_filter_compile(const char *expr, struct bpf_insn *out, int max, int *n,
+		      char *err, size_t len);
+int tr_filter_patch(struct bpf_program *prog, const struct bpf_insn *f, int n);
+
+/* events.c */
+int tr_reasons_load(struct tr_state *s);
+const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
+int tr_event(void *ctx, void *data, size_t size);
+void tr_syms_free(struct tr_syms *syms);
+
+/* flows.c */
+void tr_flows_tick(struct tr_state *s, double secs, uint64_t rt);
+
+/* perfetto.c */
+struct tr_perfetto;
+int tr_perfetto_open(struct tr_state *s, const char *path);
+void tr_perfetto_event(struct tr_state *s, const struct tr_opts *o,
+		       const struct tr_event *e, double ts_us);
+void tr_perfetto_counter(struct tr_state *s, int pt, double pps, double bps, uint64_t rt);
+int tr_perfetto_close(struct tr_state *s);
+
+/* report.c */
+void tr_report_reset(struct tr_state *s);
+int tr_report_init(struct tr_state *s);
+void tr_report_tick(struct tr_state *s, bool final);
+void tr_report_free(struct tr_state *s);
+void tr_report_config(struct tr_state *s, int gen);
+/* The counters in Prometheus's text format (after a tick). */
+void tr_report_prom(struct tr_state *s, FILE *f);
+
+#endif /* TRACER_STATE_H */

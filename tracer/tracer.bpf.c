@@ -1,0 +1,613 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tracer.bpf.c - follow packets through the points the user named.
+ *
+ * Every hook program finds the point its (hook, device, netns) matches,
+ * parses the packet (the outer headers, and the inner ones of a VXLAN
+ * packet) and hashes the fields NAT, routing and encapsulation leave alone
+ * into the packet id. The skb's address keys the packet's state (its id,
+ * last point and time); the id checks that the address still holds the same
+ * packet, since addresses are reused once an skb is freed. A packet's
+ * passage from point A to point B counts into the segment A->B: packets, a
+ * log-linear latency histogram and the RFC 3550 jitter, all per CPU, so the
+ * counting never loses anything. Events (--events) and drops go through a
+ * ring buffer that wakes user space only when a quarter full; a reservation
+ * that fails is counted per point and CPU.
+ */
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "tracer.h"
+
+#define ETH_P_IP	0x0800
+#define ETH_P_IPV6	0x86DD
+#define AF_INET		2
+#define AF_INET6	10
+#define TR_IPPROTO_ICMPV6 58
+#define VXLAN_PORT	4789
+#define VXLAN_PORT_OLD	8472
+#define ARPHRD_ETHER	1
+#define IP_OFFSET	0x1fff
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 npoints = 0;
+const volatile struct tr_point points[TR_MAX_POINTS] = {};
+const volatile bool events_on = false;
+const volatile bool filter_on = false;
+const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
+const volatile __u8 gen = 1;		/* config generation, stamped on events */
+const volatile bool flows_on = false;	/* count per flow and point (--top) */
+const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
+const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);	/* --track */
+	__type(key, __u64);
+	__type(value, struct tr_pkt);
+} pkts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);	/* --buffer */
+} rb SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TR_MAX_POINTS + 1);	/* the last: no point */
+	__type(key, __u32);
+	__type(value, struct tr_point_stats);
+} pstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TR_MAX_SEGS);
+	__type(key, __u32);
+	__type(value, struct tr_seg_stats);
+} sstats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TR_MAX_SEGS);
+	__type(key, __u32);
+	__type(value, struct tr_hist);
+} hist SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct tr_drop_key);
+	__type(value, __u64);
+} drops SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct tr_flow_key);
+	__type(value, struct tr_flow_val);
+} flows SEC(".maps");
+
+struct tr_fbuf {
+	__u8 data[TR_FBUF];
+	__u32 mem[TR_FMEM];
+	__u32 wirelen;		/* the frame's length (classic BPF's len) */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_fbuf);
+} fbuf SEC(".maps");
+
+/* What parsing found: the id, the innermost packet and the tunnel. */
+struct tr_info {
+	__u64 id;
+	void *l3;		/* innermost L3 header */
+	__u32 l3_len;
+	__u16 eth_proto;	/* of the innermost packet */
+	__u8 family;
+	__u8 proto;
+	__u16 sport;
+	__u16 dport;
+	__u32 vni;
+	__u8 outer_family;
+	__u8 src[16];
+	__u8 dst[16];
+	__u8 outer_src[16];
+	__u8 outer_dst[16];
+};
+
+static __always_inline __u64 mix(__u64 h, __u64 w)
+{
+	h ^= w;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * Parse the L3 header at @p (ethertype @proto) and its L4 header into @in,
+ * hashing the fields that identify the packet into in->id. Returns the
+ * offset of the VXLAN payload (the inner Ethernet frame) from @p, or 0.
+ */
+static __always_inline __u32 parse_l3(void *p, __u16 proto, struct tr_info *in)
+{
+	__u64 h = 0x6a09e667f3bcc909ULL;
+	__u32 l4_off, l4_len, vx = 0;
+	__u8 l4[16] = {};
+
+	in->l3 = p;
+	in->eth_proto = proto;
+	in->family = 0;
+	if (proto == ETH_P_IP) {
+		struct iphdr ip;
+
+		if (bpf_probe_read_kernel(&ip, sizeof(ip), p) || ip.version != 4 || ip.ihl < 5)
+			return 0;
+		in->family = AF_INET;
+		in->proto = ip.protocol;
+		__builtin_memset(in->src, 0, 16);
+		__builtin_memset(in->dst, 0, 16);
+		__builtin_memcpy(in->src, &ip.saddr, 4);
+		__builtin_memcpy(in->dst, &ip.daddr, 4);
+		in->l3_len = bpf_ntohs(ip.tot_len);
+		h = mix(h, ((__u64)bpf_ntohs(ip.id) << 32) | ((__u64)ip.protocol << 16) |
+			   bpf_ntohs(ip.tot_len));
+		if (bpf_ntohs(ip.frag_off) & IP_OFFSET) {
+			h = mix(h, bpf_ntohs(ip.frag_off));
+			goto out;
+		}
+		l4_off = ip.ihl * 4;
+	} else if (proto == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+
+		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), p) || ip6.version != 6)
+			return 0;
+		in->family = AF_INET6;
+		in->proto = ip6.nexthdr;
+		__builtin_memcpy(in->src, &ip6.saddr, 16);
+		__builtin_memcpy(in->dst, &ip6.daddr, 16);
+		in->l3_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
+		h = mix(h, ((__u64)ip6.flow_lbl[0] << 56) | ((__u64)ip6.flow_lbl[1] << 48) |
+			   ((__u64)ip6.flow_lbl[2] << 40) | ((__u64)ip6.nexthdr << 16) |
+			   bpf_ntohs(ip6.payload_len));
+		l4_off = sizeof(ip6);
+	} else {
+		return 0;
+	}
+	l4_len = in->l3_len > l4_off ? in->l3_len - l4_off : 0;
+	in->sport = 0;
+	in->dport = 0;
+	if (bpf_probe_read_kernel(l4, sizeof(l4), p + l4_off))
+		goto out;
+	if (in->proto == IPPROTO_TCP) {
+		/* seq, ack, offset and flags: what a retransmission repeats */
+		in->sport = (l4[0] << 8) | l4[1];
+		in->dport = (l4[2] << 8) | l4[3];
+		h = mix(h, *(__u64 *)&l4[4]);
+		h = mix(h, *(__u16 *)&l4[12]);
+	} else if (in->proto == IPPROTO_UDP) {
+		/* the UDP length and the first 8 payload bytes */
+		in->sport = (l4[0] << 8) | l4[1];
+		in->dport = (l4[2] << 8) | l4[3];
+		h = mix(h, *(__u16 *)&l4[4]);
+		h = mix(h, *(__u64 *)&l4[8]);
+		if ((in->dport == VXLAN_PORT || in->dport == VXLAN_PORT_OLD) &&
+		    (l4[8] & 0x08) && l4_len >= 8 + 8 + 14)
+			vx = l4_off + 16;
+		in->vni = ((__u32)l4[12] << 16) | ((__u32)l4[13] << 8) | l4[14];
+	} else if (in->proto == IPPROTO_ICMP || in->proto == TR_IPPROTO_ICMPV6) {
+		/* type, code, identifier and sequence */
+		h = mix(h, *(__u64 *)&l4[0] & 0xffffffff0000ffffULL);
+	}
+out:
+	in->id = h ? h : 1;
+	return vx;
+}
+
+/* Parse from @p (Ethernet if @l2, else L3 with ethertype @proto), into VXLAN. */
+static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in)
+{
+	__u16 inner;
+	__u32 vx;
+
+	in->outer_family = 0;
+	if (l2) {
+		if (bpf_probe_read_kernel(&proto, sizeof(proto), p + 12))
+			return -1;
+		proto = bpf_ntohs(proto);
+		p += 14;
+	}
+	vx = parse_l3(p, proto, in);
+	if (!in->family)
+		return -1;
+	if (!vx)
+		return 0;
+	if (bpf_probe_read_kernel(&inner, sizeof(inner), p + vx + 12))
+		return 0;
+	in->outer_family = in->family;
+	__builtin_memcpy(in->outer_src, in->src, 16);
+	__builtin_memcpy(in->outer_dst, in->dst, 16);
+	parse_l3(p + vx + 14, bpf_ntohs(inner), in);
+	if (!in->family) {	/* not IP inside: keep the outer packet */
+		in->outer_family = 0;
+		parse_l3(p, proto, in);
+	}
+	return 0;
+}
+
+/*
+ * The --filter: user space writes the translated classic BPF program over
+ * the slot below before load (r1: the frame, r2: its length; r0: non-zero
+ * to follow the packet). Unchanged, the slot accepts every packet.
+ */
+static __always_inline int run_filter(struct tr_fbuf *fb, __u32 len)
+{
+	__u64 ret;
+
+	asm volatile("r1 = %[buf]\n\t"
+		     "r2 = %[len]\n\t"
+		     "r0 = 128204567\n\t"		/* TR_SLOT_MAGIC */
+		     ".rept 399\n\t"			/* TR_SLOT_LEN - 1 */
+		     "r0 = 1\n\t"
+		     ".endr\n\t"
+		     "%[ret] = r0"
+		     : [ret] "=r"(ret)
+		     : [buf] "r"(fb), [len] "r"(len)
+		     : "r0", "r1", "r2", "r3", "r4", "r5", "memory");
+	return ret != 0;
+}
+
+/* Copy the innermost packet behind a made-up Ethernet header; filter it. */
+static __always_inline bool filter(struct tr_info *in)
+{
+	struct tr_fbuf *fb;
+	__u32 zero = 0, n;
+
+	if (!filter_on)
+		return true;
+	fb = bpf_map_lookup_elem(&fbuf, &zero);
+	if (!fb)
+		return false;
+	__builtin_memset(fb->data, 0, 12);
+	fb->data[12] = in->eth_proto >> 8;
+	fb->data[13] = in->eth_proto & 0xff;
+	n = in->l3_len;
+	fb->wirelen = n + 14;
+	if (n > TR_FBUF - 14)
+		n = TR_FBUF - 14;
+	if (bpf_probe_read_kernel(fb->data + 14, n, in->l3))
+		return false;
+	return run_filter(fb, n + 14);
+}
+
+static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns)
+{
+	int i;
+
+	for (i = 0; i < TR_MAX_POINTS; i++) {
+		if (i >= npoints)
+			break;
+		if (points[i].hook != hook)
+			continue;
+		if (points[i].ifindex && points[i].ifindex != ifindex)
+			continue;
+		if (points[i].netns && points[i].netns != netns)
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+static __always_inline __u32 bucket(__u64 lat)
+{
+	__u32 msb = 0;
+	__u64 v = lat;
+
+	if (v < TR_SUB)
+		return v;
+	if (v >> 32) { v >>= 32; msb += 32; }
+	if (v >> 16) { v >>= 16; msb += 16; }
+	if (v >> 8) { v >>= 8; msb += 8; }
+	if (v >> 4) { v >>= 4; msb += 4; }
+	if (v >> 2) { v >>= 2; msb += 2; }
+	if (v >> 1)
+		msb += 1;
+	if (msb > TR_MAX_MSB)
+		return TR_NBUCKETS - 1;
+	return TR_SUB + (msb - TR_SUB_BITS) * TR_SUB +
+	       ((lat >> (msb - TR_SUB_BITS)) & (TR_SUB - 1));
+}
+
+static __always_inline void seg_count(__u32 from, __u32 to, __u64 lat)
+{
+	__u32 seg = from * TR_MAX_POINTS + to, b;
+	struct tr_seg_stats *s;
+	struct tr_hist *hh;
+	__u64 d;
+
+	s = bpf_map_lookup_elem(&sstats, &seg);
+	hh = bpf_map_lookup_elem(&hist, &seg);
+	if (!s || !hh)
+		return;
+	if (s->packets) {
+		d = lat > s->prev_ns ? lat - s->prev_ns : s->prev_ns - lat;
+		s->jitter16 += d - (s->jitter16 >> 4);
+	}
+	s->prev_ns = lat;
+	s->packets++;
+	s->sum_ns += lat;
+	if (lat > s->max_ns)
+		s->max_ns = lat;
+	b = bucket(lat);
+	if (b < TR_NBUCKETS)
+		hh->b[b]++;
+}
+
+/* Where and when an event happened, and for drops why. */
+struct tr_where {
+	__u64 now;
+	__u64 hop;
+	__u64 location;
+	__u32 kind;
+	__u32 pt;
+	__u32 prev;
+	__u32 ifindex;
+	__u32 netns;
+	__u32 reason;
+	bool rule;
+};
+
+static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
+				 struct tr_where *w, struct sk_buff *skb)
+{
+	struct tr_event *e;
+	__u64 flags;
+
+	e = bpf_ringbuf_reserve(&rb, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&ps->rb_lost, 1);
+		return;
+	}
+	e->ts = w->now;
+	e->id = in->id;
+	e->hop_ns = w->hop;
+	e->location = w->location;
+	e->reason = w->reason;
+	e->kind = w->kind;
+	e->ifindex = w->ifindex;
+	e->netns = w->netns;
+	e->len = BPF_CORE_READ(skb, len);
+	e->vni = in->outer_family ? in->vni : 0;
+	e->point = w->pt;
+	e->prev_point = w->prev;
+	e->family = in->family;
+	e->proto = in->proto;
+	e->sport = in->sport;
+	e->dport = in->dport;
+	__builtin_memcpy(e->src, in->src, 16);
+	__builtin_memcpy(e->dst, in->dst, 16);
+	e->outer_family = in->outer_family;
+	e->rule = w->rule;
+	e->gen = gen;
+	__builtin_memcpy(e->outer_src, in->outer_src, 16);
+	__builtin_memcpy(e->outer_dst, in->outer_dst, 16);
+	flags = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wake_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void flow_count(struct tr_info *in, __u32 pt, __u32 len)
+{
+	struct tr_flow_key k = {};
+	struct tr_flow_val *v, nv = { 1, len };
+
+	__builtin_memcpy(k.src, in->src, 16);
+	__builtin_memcpy(k.dst, in->dst, 16);
+	k.sport = in->sport;
+	k.dport = in->dport;
+	k.family = in->family;
+	k.proto = in->proto;
+	k.point = pt;
+	v = bpf_map_lookup_elem(&flows, &k);
+	if (v) {
+		v->packets++;
+		v->bytes += len;
+	} else {
+		bpf_map_update_elem(&flows, &k, &nv, BPF_NOEXIST);
+	}
+}
+
+static __always_inline void *skb_l3(struct sk_buff *skb)
+{
+	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
+}
+
+static __always_inline int handle(struct sk_buff *skb, __u32 hook)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	__u32 ifindex = BPF_CORE_READ(dev, ifindex);
+	__u32 netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	struct tr_point_stats *ps;
+	struct tr_info in = {};
+	struct tr_pkt *st, nst;
+	__u64 key = (__u64)skb, now, hop = 0;
+	__u32 pt, prev = TR_NO_POINT;
+	bool l2, rule = false;
+	int i;
+
+	i = match(hook, ifindex, netns);
+	if (i < 0)
+		return 0;
+	pt = i;
+	ps = bpf_map_lookup_elem(&pstats, &pt);
+	if (!ps)
+		return 0;
+	l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
+	     BPF_CORE_READ(dev, type) == ARPHRD_ETHER;
+	if (parse(BPF_CORE_READ(skb, data), l2, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in))
+		return 0;
+	now = bpf_ktime_get_ns();
+	st = bpf_map_lookup_elem(&pkts, &key);
+	if (st && st->id == in.id) {
+		prev = st->point;
+		hop = now - st->ts;
+		if (prev != pt && prev < TR_MAX_POINTS) {
+			__u32 seg = prev * TR_MAX_POINTS + pt;
+
+			seg_count(prev, pt, hop);
+			rule = seg < TR_MAX_SEGS && rule_ns[seg] && hop > rule_ns[seg];
+		}
+		st->ts = now;
+		st->point = pt;
+	} else {
+		if (st) {	/* the address holds another packet now */
+			__u32 old = st->point < TR_MAX_POINTS ? st->point : TR_MAX_POINTS;
+			struct tr_point_stats *ops = bpf_map_lookup_elem(&pstats, &old);
+
+			if (ops)
+				__sync_fetch_and_add(&ops->ended, 1);
+		}
+		/* sampled by the id, so every host follows the same packets */
+		if ((sample_n > 1 && in.id % sample_n) || !filter(&in)) {
+			ps->filtered++;
+			if (st)
+				bpf_map_delete_elem(&pkts, &key);
+			return 0;
+		}
+		nst.id = in.id;
+		nst.ts = now;
+		nst.point = pt;
+		if (bpf_map_update_elem(&pkts, &key, &nst, BPF_ANY)) {
+			ps->track_fail++;
+			return 0;
+		}
+	}
+	ps->packets++;
+	ps->bytes += BPF_CORE_READ(skb, len);
+	if (flows_on)
+		flow_count(&in, pt, BPF_CORE_READ(skb, len));
+	if (events_on || rule) {
+		struct tr_where w = { .now = now, .hop = hop, .kind = TR_EV_PASS, .pt = pt,
+				      .prev = prev, .ifindex = ifindex, .netns = netns,
+				      .rule = rule };
+
+		emit(ps, &in, &w, skb);
+	}
+	return 0;
+}
+
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(tr_rx, struct sk_buff *skb)
+{
+	return handle(skb, TR_HOOK_RX);
+}
+
+SEC("tp_btf/netif_rx")
+int BPF_PROG(tr_rxq, struct sk_buff *skb)
+{
+	return handle(skb, TR_HOOK_RXQ);
+}
+
+SEC("tp_btf/napi_gro_receive_entry")
+int BPF_PROG(tr_gro, struct sk_buff *skb)
+{
+	return handle(skb, TR_HOOK_RXQ);
+}
+
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(tr_txq, struct sk_buff *skb)
+{
+	return handle(skb, TR_HOOK_TXQ);
+}
+
+SEC("tp_btf/net_dev_start_xmit")
+int BPF_PROG(tr_tx, struct sk_buff *skb)
+{
+	return handle(skb, TR_HOOK_TX);
+}
+
+SEC("tp_btf/qdisc_dequeue")
+int BPF_PROG(tr_qdisc, struct Qdisc *q, const struct netdev_queue *txq, int n,
+	     struct sk_buff *skb)
+{
+	if (!skb)
+		return 0;
+	return handle(skb, TR_HOOK_QDISC);
+}
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
+{
+	struct net_device *dev = BPF_CORE_READ(skb, dev);
+	__u32 ifindex = BPF_CORE_READ(dev, ifindex), netns, pt;
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct tr_drop_key dk = {};
+	struct tr_point_stats *ps;
+	struct tr_info in = {};
+	struct tr_where w = {};
+	__u64 key = (__u64)skb, now, *cnt, one = 1;
+	struct tr_pkt *st;
+	int i;
+
+	st = bpf_map_lookup_elem(&pkts, &key);
+	if (!st)
+		return 0;
+	/* a packet parsed at its network header must be the one followed */
+	if (!parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in) &&
+	    in.id != st->id)
+		return 0;
+	in.id = st->id;
+	netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) :
+		      BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	i = match(TR_HOOK_DROP, ifindex, netns);
+	pt = i < 0 ? TR_MAX_POINTS : i;
+	ps = bpf_map_lookup_elem(&pstats, &pt);
+	if (!ps)
+		return 0;
+	ps->packets++;
+	ps->bytes += BPF_CORE_READ(skb, len);
+	dk.point = st->point;
+	dk.reason = reason;
+	cnt = bpf_map_lookup_elem(&drops, &dk);
+	if (cnt)
+		(*cnt)++;
+	else
+		bpf_map_update_elem(&drops, &dk, &one, BPF_NOEXIST);
+	now = bpf_ktime_get_ns();
+	w.now = now;
+	w.hop = now - st->ts;
+	w.location = (__u64)location;
+	w.kind = TR_EV_DROP;
+	w.pt = i < 0 ? TR_NO_POINT : i;
+	w.prev = st->point;
+	w.ifindex = ifindex;
+	w.netns = netns;
+	w.reason = reason;
+	emit(ps, &in, &w, skb);
+	bpf_map_delete_elem(&pkts, &key);
+	return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tr_retrans, const struct sock *sk, const struct sk_buff *skb)
+{
+	__u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	struct tr_point_stats *ps;
+	__u32 pt;
+	int i;
+
+	i = match(TR_HOOK_RETRANS, 0, netns);
+	if (i < 0)
+		return 0;
+	pt = i;
+	ps = bpf_map_lookup_elem(&pstats, &pt);
+	if (!ps)
+		return 0;
+	ps->packets++;
+	ps->bytes += BPF_CORE_READ(skb, len);
+	return 0;
+}
