@@ -65,100 +65,26 @@ const char *tr_reason_name(const struct tr_state *s, uint32_t reason)
 	return buf;
 }
 
-/* ---- kernel symbols: sorted text symbols of /proc/kallsyms ---- */
-
-struct tr_sym {
-	uint64_t addr;
-	char *name;
-};
-
-struct tr_syms {
-	struct tr_sym *v;
-	size_t n;
-};
-
-static int sym_cmp(const void *a, const void *b)
-{
-	const struct tr_sym *x = a, *y = b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
-static struct tr_syms *syms_load(void)
-{
-	char line[512], name[256], type;
-	struct tr_syms *s;
-	unsigned long long addr;
-	size_t cap = 0;
-	FILE *f;
-
-	s = calloc(1, sizeof(*s));
-	f = fopen("/proc/kallsyms", "re");
-	if (!s || !f)
-		goto fail;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3 || !addr)
-			continue;
-		if (type != 't' && type != 'T')
-			continue;
-		if (s->n == cap) {
-			struct tr_sym *v;
-
-			cap = cap ? cap * 2 : 65536;
-			v = realloc(s->v, cap * sizeof(*v));
-			if (!v)
-				goto fail;
-			s->v = v;
-		}
-		s->v[s->n].addr = addr;
-		s->v[s->n].name = strdup(name);
-		if (!s->v[s->n].name)
-			goto fail;
-		s->n++;
-	}
-	fclose(f);
-	qsort(s->v, s->n, sizeof(*s->v), sym_cmp);
-	return s;
-fail:
-	if (f)
-		fclose(f);
-	tr_syms_free(s);
-	return NULL;
-}
-
-void tr_syms_free(struct tr_syms *s)
-{
-	size_t i;
-
-	if (!s)
-		return;
-	for (i = 0; i < s->n; i++)
-		free(s->v[i].name);
-	free(s->v);
-	free(s);
-}
+/* ---- kernel symbols: common/kallsyms.c, read at the first drop ---- */
 
 static const char *sym_str(struct tr_state *st, uint64_t addr, char *buf, size_t len)
 {
-	size_t lo = 0, hi;
+	const struct bn_ksym *k;
+	int err;
 
-	if (!st->syms)
-		st->syms = syms_load();
-	if (!st->syms || !st->syms->n || addr < st->syms->v[0].addr) {
+	if (!st->syms_tried) {
+		st->syms_tried = true;
+		err = bn_ksyms_load(&st->syms, "/proc/kallsyms", 5000);
+		if (err)
+			bn_warn("cannot read kernel symbols: %s; drop locations as addresses",
+				strerror(-err));
+	}
+	k = bn_ksyms_find(&st->syms, addr);
+	if (!k) {
 		snprintf(buf, len, "0x%llx", (unsigned long long)addr);
 		return buf;
 	}
-	hi = st->syms->n;
-	while (hi - lo > 1) {
-		size_t mid = (lo + hi) / 2;
-
-		if (st->syms->v[mid].addr <= addr)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	snprintf(buf, len, "%s+0x%llx", st->syms->v[lo].name,
-		 (unsigned long long)(addr - st->syms->v[lo].addr));
+	snprintf(buf, len, "%s+0x%llx", k->name, (unsigned long long)(addr - k->addr));
 	return buf;
 }
 

@@ -57,8 +57,6 @@ struct tr_seg_prev {
 	uint32_t *buckets;		/* TR_NBUCKETS */
 };
 
-struct tr_syms;
-
 struct tr_state {
 	struct tr_opts o;		/* what runs */
 	struct tr_opts cli_o;		/* the command line's part, for reloads */
@@ -76,7 +74,8 @@ struct tr_state {
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
 	int nreasons;
-	struct tr_syms *syms;		/* kallsyms, loaded at the first drop */
+	struct bn_ksyms syms;		/* kallsyms, loaded at the first drop */
+	bool syms_tried;
 	void *report;			/* report.c's counters */
 	int drain_fd;			/* timerfd: drain the ring buffer */
 	uint64_t last_ns;		/* monotonic time of the previous tick */
@@ -112,7 +111,6 @@ int tr_filter_patch(struct bpf_program *prog, const struct bpf_insn *f, int n);
 int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
-void tr_syms_free(struct tr_syms *syms);
 
 /* flows.c */
 void tr_flows_tick(struct tr_state *s, double secs, uint64_t rt);

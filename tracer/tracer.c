@@ -433,7 +433,7 @@ cleanup:
 	tr_perfetto_close(s);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);
-	tr_syms_free(s->syms);
+	bn_ksyms_free(&s->syms);
 	for (i = 0; i < s->nreasons; i++)
 		free((char *)s->reasons[i]);
 	free(s->reasons);
