@@ -302,7 +302,7 @@ static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns)
 	return -1;
 }
 
-static __always_inline __u32 bucket(__u64 lat)
+static __always_inline __u64 bucket(__u64 lat)
 {
 	__u32 msb = 0;
 	__u64 v = lat;
@@ -324,8 +324,9 @@ static __always_inline __u32 bucket(__u64 lat)
 
 static __always_inline void seg_count(__u32 from, __u32 to, __u64 lat)
 {
-	__u32 seg = from * TR_MAX_POINTS + to, b;
+	__u32 seg = from * TR_MAX_POINTS + to;
 	struct tr_seg_stats *s;
+	__u64 b;
 	struct tr_hist *hh;
 	__u64 d;
 
@@ -343,8 +344,14 @@ static __always_inline void seg_count(__u32 from, __u32 to, __u64 lat)
 	if (lat > s->max_ns)
 		s->max_ns = lat;
 	b = bucket(lat);
-	if (b < TR_NBUCKETS)
-		hh->b[b]++;
+	/*
+	 * One register for the check and the index: the 6.1 verifier does not
+	 * carry the bound over to a zero-extended copy of it.
+	 */
+	asm volatile("" : "+r"(b));
+	if (b >= TR_NBUCKETS)
+		return;
+	hh->b[b]++;
 }
 
 /* Where and when an event happened, and for drops why. */
