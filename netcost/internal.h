@@ -33,6 +33,7 @@ struct nc_opts {
 	bool sampling_opt;	/* --freq, --sampler or --slots given */
 	const char *folded;
 	int cgroups;		/* top N, 0: off */
+	uint64_t max_cgroups;	/* --max-cgroups, 0: the map's default */
 	bool metrics;		/* --metrics given: listen on @listen */
 	struct bn_listen listen;
 	bool bpf_stats;

@@ -50,7 +50,7 @@ static const char doc[] =
 
 enum {
 	OPT_BACKEND = 1000, OPT_BREAKDOWN, OPT_FREQ, OPT_SAMPLER, OPT_FOLDED, OPT_CGROUPS,
-	OPT_METRICS, OPT_BPF_STATS, OPT_SLOTS,
+	OPT_METRICS, OPT_BPF_STATS, OPT_SLOTS, OPT_MAX_CGROUPS,
 };
 
 static const struct argp_option opts[] = {
@@ -67,6 +67,9 @@ static const struct argp_option opts[] = {
 	  0 },
 	{ "cgroups", OPT_CGROUPS, "N", OPTION_ARG_OPTIONAL,
 	  "Socket time per cgroup, top N (default 5)", 0 },
+	{ "max-cgroups", OPT_MAX_CGROUPS, "N", 0,
+	  "(with --cgroups) cgroups tracked at most (default 4096); beyond, socket time "
+	  "is counted as errors", 0 },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT", 0,
 	  "Serve Prometheus metrics on PORT of 127.0.0.1, or of ADDR (0.0.0.0, [::])", 0 },
 	{ "bpf-stats", OPT_BPF_STATS, NULL, 0,
@@ -115,6 +118,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 	case OPT_CGROUPS:
 		o->cgroups = arg ? bn_opt_u64("--cgroups", arg, 1, 1000) : 5;
 		break;
+	case OPT_MAX_CGROUPS:
+		o->max_cgroups = bn_opt_u64("--max-cgroups", arg, 1, 1 << 20);
+		break;
 	case OPT_METRICS:
 		bn_opt_listen("--metrics", arg, &o->listen);
 		o->metrics = true;
@@ -127,6 +133,8 @@ static error_t parse_arg(int key, char *arg, struct argp_state *state)
 		o->sampling_opt = true;
 		break;
 	case ARGP_KEY_END:
+		if (o->max_cgroups && !o->cgroups)
+			bn_usage("--max-cgroups sizes --cgroups' table: add --cgroups");
 		if (o->sampling_opt && !o->breakdown)
 			bn_usage("--freq, --sampler and --slots set --breakdown's sampling: "
 				 "add --breakdown");
@@ -267,6 +275,8 @@ static int open_skel(struct run *r)
 	}
 	r->skel = skel;
 	skel->rodata->cgroups_on = o->cgroups > 0;
+	if (o->max_cgroups)
+		bpf_map__set_max_entries(skel->maps.cgroups, o->max_cgroups);
 	skel->rodata->nr_cpus = r->nr_cpus;
 	if (o->breakdown) {
 		skel->rodata->sampler = o->sampler;

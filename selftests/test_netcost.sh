@@ -24,7 +24,7 @@ source "$(dirname "$0")/lib.sh"
 
 NETCOST=$TOP_DIR/netcost/netcost
 CHECK=$SELFTESTS_DIR/netcost_check.py
-CASES=(idle tcp udp lost text metrics metrics_escape metrics_flood usage help folded_unwritable folded_symlink
+CASES=(idle tcp udp lost text metrics metrics_escape metrics_flood usage help folded_unwritable folded_symlink cgfull
        unprivileged signals backends)
 require_root
 require_cmd iperf3 python3 bpftool socat setpriv iptables nsenter
@@ -421,7 +421,8 @@ case_usage()
 	for args in "--bogus" "-c 999" "-c x" "--freq 0" "--freq 200000" "--backend bogus" \
 		    "-i 0" "-i 18446744073s" "-d 18446744073s" "-d -1" "--metrics 70000" \
 		    "--metrics 1.2.3:80" "--metrics ::1:80" "--metrics host:80" "--sampler mmap" \
-		    "--cgroups=0" "stray-arg" "--freq 99" "--sampler ringbuf" "--slots 64"; do
+		    "--cgroups=0" "stray-arg" "--freq 99" "--sampler ringbuf" "--slots 64" "--max-cgroups 8" \
+		    "--cgroups --max-cgroups 0"; do
 		# shellcheck disable=SC2086
 		expect_usage_error "netcost $args" "${trace[@]}" "$NETCOST" $args
 		if [ ${#trace[@]} -gt 0 ] && grep -q 'bpf(' "$TMP/usage.strace"; then
@@ -480,6 +481,31 @@ case_folded_symlink()
 	else
 		log_fail "--folded on a FIFO: exit $rc: $(cat "$TMP/fifo.err")"
 	fi
+}
+
+# More cgroups with socket time than --max-cgroups holds: the operations that
+# could not be charged are counted as errors, and text mode says so in the
+# interval, not only in JSON (issue 10.15).
+case_cgfull()
+{
+	local i n
+
+	for i in 0 1 2 3 4 5; do
+		mkdir -p "$CGS/full$i"
+	done
+	start cgfull -i 1 -d $((3 * SLOW)) --cgroups=5 --max-cgroups 2 ||
+		{ log_fail "cgfull: netcost did not start"; return; }
+	for i in 0 1 2 3 4 5; do
+		in_cg "$CGS/full$i" ip netns exec "$cli" sh -c \
+			'for j in 1 2 3 4 5; do echo x; done | socat -u - UDP:127.0.0.1:9' 2>/dev/null
+	done
+	tool_stop cgfull
+	for i in 0 1 2 3 4 5; do
+		rmdir "$CGS/full$i" 2>/dev/null
+	done
+	n=$(grep -c 'socket operations not attributed in this interval' "$TMP/cgfull.err")
+	check "cgfull: more cgroups than --max-cgroups: text mode warns in the interval ($n)" \
+		[ "$n" -ge 1 ]
 }
 
 case_unprivileged()
