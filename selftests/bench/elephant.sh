@@ -9,7 +9,9 @@
 # ratio is elephant's own cost.
 #
 #  1. iperf3 TCP throughput c1 -> remote with elephant attached / without,
-#     medians of REPEATS runs of SECS seconds, interleaved (goal >= 0.97);
+#     medians of REPEATS (9) interleaved pairs of SECS seconds with their range,
+#     and beside it elephant's exact cost as % of the machine (cost.sh: BPF
+#     run time of its own programs, its threads' CPU; goal <= 1 %);
 #  2. detection latency: how long after the thresholds were crossed the
 #     elephant_add was computed (duration_s - --min-duration) and read by a
 #     consumer of stdout (goal <= one interval);
@@ -19,9 +21,10 @@
 
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../elephant_topo.sh"
+source "$(dirname "$0")/cost.sh"
 
 EL=$TOP_DIR/elephant/elephant
-REPEATS=${REPEATS:-3}
+REPEATS=${REPEATS:-9}
 SECS=${SECS:-5}
 FLOWS=${FLOWS:-100000}
 BACKEND=${BACKEND:-auto}
@@ -81,21 +84,37 @@ iperf()
 		jq '.end.sum_received.bits_per_second / 1e9'
 }
 
-# ---- 1. throughput ----
+# ---- 1. throughput, and the exact cost beside it ----
+cost_init
 for ((r = 0; r < REPEATS; r++)); do
-	iperf >>"$TMP/base.tput"
+	b=$(iperf)
 	if el_start -i 1 -j --min-bytes 10M --min-duration 1s; then
-		iperf >>"$TMP/el.tput"
+		s0=$(cost_snap "$ELPID")
+		w=$(iperf)
+		s1=$(cost_snap "$ELPID")
 		el_stop
+		cost_vals "$s0" "$s1" >>"$TMP/el.cost"
+		awk -v b="$b" -v w="$w" 'BEGIN { if (b > 0 && w > 0) print w / b }' \
+			>>"$TMP/el.ratio"
+		echo "$w" >>"$TMP/el.tput"
 	fi
+	echo "$b" >>"$TMP/base.tput"
 done
 base=$(median <"$TMP/base.tput")
 with=$(median <"$TMP/el.tput" 2>/dev/null)
 backend=$(sed -n 's/.*using the \([a-z]*\) backend.*/\1/p' "$TMP/el.err" | head -1)
-if [ -n "$with" ] && [ "$with" != 0 ]; then
-	awk -v b="$base" -v w="$with" -v bk="$backend" -v n="$REPEATS" 'BEGIN {
-		printf "elephant: iperf3 TCP throughput with/without elephant (%s): %.3f " \
-		       "(%.2f / %.2f Gbit/s, median of %d)\n", bk, w / b, w, b, n }'
+if [ -s "$TMP/el.ratio" ]; then
+	read -r rm rlo rhi rn < <(cost_median <"$TMP/el.ratio")
+	read -r cm clo chi _ < <(awk '{ print $5 }' "$TMP/el.cost" | cost_median)
+	read -r bm _ _ _ < <(awk '{ print $1 }' "$TMP/el.cost" | cost_median)
+	read -r um _ _ _ < <(awk '{ print $2 }' "$TMP/el.cost" | cost_median)
+	read -r nm _ _ _ < <(awk '{ print $6 }' "$TMP/el.cost" | cost_median)
+	fmt='elephant: cost (%s) %.3f%% of the machine (range %.3f-%.3f; bpf %.3f%%, '
+	fmt+='%.0f ns/run; user %.3f%%; goal <= 1%%) beside iperf3 TCP throughput '
+	fmt+='with/without %.3f (range %.3f-%.3f, %d pairs; %.2f / %.2f Gbit/s)\n'
+	# shellcheck disable=SC2059
+	printf "$fmt" "$backend" "$cm" "$clo" "$chi" "$bm" "$nm" "$um" "$rm" "$rlo" "$rhi" "$rn" \
+	       "$with" "$base"
 else
 	echo "# elephant: throughput: elephant did not start: $(head -1 "$TMP/el.err")"
 fi
