@@ -22,16 +22,17 @@
 #     average number of CPUs the group used.
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 # Usage: rss.sh [a] [b]   (default both; b includes c). Environment:
-# RSS_PAIRS (or REPEATS; 6), SECS (5), RSS_RAMP (START:STEP:END), RSS_STEP
+# RSS_PAIRS (or REPEATS; 9), SECS (5), RSS_RAMP (START:STEP:END), RSS_STEP
 # (s), RSS_CLIENTS, RSS_NICE (the workers' nice value, -10), RSS_SHORT_US,
 # RSS_LONG_US (6, 60), RSS_GROW_US, RSS_SHRINK_US (dynamic's thresholds, 500
 # and 100), RSS_PLOT (png).
 
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/cost.sh"
 
 RSS=$TOP_DIR/rss/rss
 CLIENT=$TOP_DIR/rss/rss-client
-PAIRS=${RSS_PAIRS:-${REPEATS:-6}}
+PAIRS=${RSS_PAIRS:-${REPEATS:-9}}
 SECS=${SECS:-5}
 RAMP=${RSS_RAMP:-5000:5000:80000}
 STEP=${RSS_STEP:-2}
@@ -145,6 +146,17 @@ pair_ratio()
 	[ "$r" != nan ] && ratios+="$r "
 }
 
+# rss_kthreads PID: an ERE for the cpumap kthreads of the maps PID holds
+# ("cpumap/CPU/map:ID"), so that another rss's workers are not counted
+rss_kthreads()
+{
+	local ids
+
+	ids=$(grep -hs '^map_id:' /proc/"$1"/fdinfo/* | awk '{ print $2 }' | sort -un |
+		paste -sd'|')
+	echo "^cpumap/[0-9]+/map:(${ids:-none})\$"
+}
+
 # ---- a. raw redirect rate ----
 # Runs in pairs (rss rr, bare), the order alternating from pair to pair so
 # that a drift of the machine's other load hits both sides alike; the ratio
@@ -152,7 +164,7 @@ pair_ratio()
 # most), the absolute figures the medians of each side.
 bench_redirect()
 {
-	local mode i rate stats_was order ratios=
+	local mode i rate stats_was order ratios= pid kre c0 m
 	declare -A rates sched worker
 
 	stats_was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
@@ -162,8 +174,12 @@ bench_redirect()
 		declare -A pair=()
 		for mode in $order; do
 			path_start "a$mode$i" $mode || continue
+			pid=${TOOL_PID[$SNAME]}
+			kre=$(rss_kthreads "$pid")
+			c0=$(cost_snap "$pid" "$kre")
 			ip netns exec "$cli" "$CLIENT" --clients 2 --rate 5000000 --arrival fixed \
 				-d "$SECS" --drain 0.1 "$SRV" >/dev/null 2>&1
+			cost_vals "$c0" "$(cost_snap "$pid" "$kre")" >>"$TMP/cost.$mode"
 			if [ $mode = rr ]; then
 				sched[$mode]+="$(prog_ns rss_rr) "
 				worker[$mode]+="$(prog_ns rss_worker) "
@@ -197,6 +213,17 @@ bench_redirect()
 	t_bare=$(awk -v a="$s_bare" -v b="$w_bare" 'BEGIN { print a + b }')
 	printf 'rss a: both programs bare/rss ns per packet = %s (rss %.0f ns, bare %.0f ns)\n' \
 		"$(ratio "$t_bare" "$t_rr")" "$t_rr" "$t_bare"
+	# the exact cost of each side's own instance while the client ran: its
+	# programs, its threads, its cpumap kthreads (the worker program runs in
+	# them: their time includes it)
+	for m in rr bare; do
+		[ -s "$TMP/cost.$m" ] || continue
+		printf 'rss a: cost of %s, %% of the machine (median of %s): bpf %.3f%%, user %.3f%%, cpumap kthreads %.3f%%\n' \
+			"$([ $m = rr ] && echo rss-rr || echo bare)" "$(wc -l <"$TMP/cost.$m")" \
+			"$(awk '{ print $1 }' "$TMP/cost.$m" | median)" \
+			"$(awk '{ print $2 }' "$TMP/cost.$m" | median)" \
+			"$(awk '{ print $3 }' "$TMP/cost.$m" | median)"
+	done
 }
 
 # The raw rate of the same two paths under a flood that does not go through
