@@ -482,18 +482,29 @@ case_prometheus()
 # extender scrapes both elephants across a link between the nodes.
 case_elephants()
 {
-	local EL=$TOP_DIR/elephant/elephant na nb ca cb x got i
+	local EL=$TOP_DIR/elephant/elephant na nb nc ca cb x got i ELC
 
 	if [ ! -x "$EL" ] || ! command -v iperf3 >/dev/null || ! command -v iptables >/dev/null; then
 		log_fail "elephants: needs elephant built, iperf3 and iptables"
 		return
 	fi
-	setup_ns na nb ca cb || { log_fail "elephants: namespaces"; return; }
+	setup_ns na nb nc ca cb || { log_fail "elephants: namespaces"; return; }
 	ip -n "$na" link add ab type veth peer name ba netns "$nb" || return
 	ip -n "$na" link set ab up
 	ip -n "$nb" link set ba up
 	add_addrs "$na" ab 3 1
 	add_addrs "$nb" ba 3 2
+	# a third, idle node, reachable from node a
+	ip -n "$na" link add ac type veth peer name ca netns "$nc" || return
+	ip -n "$na" link set ac up
+	ip -n "$nc" link set ca up
+	add_addrs "$na" ac 4 1
+	add_addrs "$nc" ca 4 3
+	ip netns exec "$nc" iptables -A INPUT -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT
+	ip netns exec "$nc" "$EL" --node nodec --metrics "$(addr4 4 3):19464" -i 1 \
+		>"$TMP/el-c.out" 2>"$TMP/el-c.err" &
+	ELC=$!
+	on_cleanup "kill -INT $ELC"
 	for x in a b; do
 		local node cont link=1
 
@@ -565,6 +576,57 @@ case_elephants()
 	      jq -r 'map("\(.Host)=\(.Score)") | join(" ")')
 	expect "elephants: a light pod prefers node b (H + E: nodea >= 1, nodeb 0)" "$got" \
 		"nodea=0 nodeb=10"
+
+	# the same through a real Prometheus scraping both elephants
+	cat >"$TMP/prom-el.yml" <<-EOC
+	global:
+	  scrape_interval: 1s
+	  scrape_timeout: 1s
+	scrape_configs:
+	  - job_name: elephant
+	    static_configs:
+	      - targets: ['$(addr4 3 1):19464', '$(addr4 3 2):19464', '$(addr4 4 3):19464']
+	EOC
+	mkdir -p "$TMP/prom-el"
+	ip netns exec "$na" prometheus --config.file="$TMP/prom-el.yml" \
+		--storage.tsdb.path="$TMP/prom-el" --web.listen-address=127.0.0.1:19091 \
+		>"$TMP/prom-el.log" 2>&1 &
+	on_cleanup "kill -9 $!"
+	if ! wait_listen $((30 * SLOW)) "$na" 19091; then
+		log_fail "elephants: prometheus did not start: $(tail -3 "$TMP/prom-el.log")"
+		return
+	fi
+	ip netns exec "$na" "$ES" -l 127.0.0.1:18891 --refresh 1 --isolate -j \
+		--prometheus http://127.0.0.1:19091/ >"$TMP/es-pr.out" 2>"$TMP/es-pr.err" &
+	on_cleanup "kill -9 $!"
+	if ! wait_until $((40 * SLOW)) sh -c "ip netns exec $na curl -s http://127.0.0.1:18891/state |
+		jq -e '([.workloads[] | select(.workload == \"bulk\" and .class == \"heavy\")] |
+		length == 1) and .nodes_fresh == 3' >/dev/null"; then
+		log_fail "elephants: through prometheus, bulk never heavy: $(ip netns exec "$na" \
+			curl -s http://127.0.0.1:18891/state | head -c 600)"
+		return
+	fi
+	log_ok "elephants: through prometheus, the three nodes fresh and bulk learned heavy"
+	got=$(ip netns exec "$na" curl -s -X POST http://127.0.0.1:18891/filter --data-binary \
+	      "{\"Pod\":$(pod c '{"app":"chat"}' '{}'),\"NodeNames\":[\"nodea\",\"nodeb\"]}" |
+	      jq -c '[.NodeNames, (.FailedAndUnresolvableNodes | keys)]')
+	expect "elephants: through prometheus, --isolate keeps a light pod off node a" "$got" \
+		'[["nodeb"],["nodea"]]'
+	# node c's elephant killed: node c has no data (scores 0, never filtered)
+	disown "$ELC" 2>/dev/null
+	kill -9 "$ELC"
+	if wait_until $((30 * SLOW)) sh -c "ip netns exec $na curl -s http://127.0.0.1:18891/state |
+		jq -e '.nodes_fresh == 2' >/dev/null"; then
+		log_ok "elephants: through prometheus, node c's elephant killed -> no data"
+	else
+		log_fail "elephants: node c still has data: $(ip netns exec "$na" curl -s \
+			http://127.0.0.1:18891/state | head -c 400)"
+	fi
+	got=$(ip netns exec "$na" curl -s -X POST http://127.0.0.1:18891/prioritize --data-binary \
+	      "{\"Pod\":$(pod c '{"app":"chat"}' '{}'),\"NodeNames\":[\"nodea\",\"nodeb\",\"nodec\"]}" |
+	      jq -r 'map("\(.Host)=\(.Score)") | join(" ")')
+	expect "elephants: through prometheus, a light pod: node b best, node c no data" "$got" \
+		"nodea=0 nodeb=10 nodec=0"
 }
 
 case_badinput()
