@@ -101,6 +101,22 @@ add_veth()
 	nsip "$nsb" link set "$ifb" up
 }
 
+# veth NS_A IF_A NS_B IF_B: a veth pair made inside the two namespaces (not
+# in the current one first: names like eth0 cannot clash there), both up.
+veth()
+{
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
+	nsip "$1" link set "$2" up && nsip "$3" link set "$4" up
+}
+
+# prog_ids PID: the ids of the BPF programs PID holds, through its program and
+# link fds (their fdinfo names prog_id), one per line, sorted: what "nothing of
+# this instance left loaded" checks look for.
+prog_ids()
+{
+	grep -hs '^prog_id:' /proc/"$1"/fdinfo/* | awk '{ print $2 }' | sort -un
+}
+
 # add_bridge NS BR: a bridge in NS, up. add_port NS BR IF: enslave IF.
 add_bridge()
 {

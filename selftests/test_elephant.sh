@@ -169,12 +169,6 @@ el_wait()
 	tool_stop "$ELNAME"
 }
 
-# prog_ids PID: ids of the BPF programs PID holds open
-prog_ids()
-{
-	awk '$1 == "prog_id:" { print $2 }' /proc/"$1"/fdinfo/* 2>/dev/null | sort -un |
-		tr '\n' ' '
-}
 
 # mice NS COUNT: COUNT short TCP request/response flows and COUNT/4 UDP ones.
 mice()

@@ -489,15 +489,11 @@ case_elephants()
 		return
 	fi
 	setup_ns na nb nc ca cb || { log_fail "elephants: namespaces"; return; }
-	ip -n "$na" link add ab type veth peer name ba netns "$nb" || return
-	ip -n "$na" link set ab up
-	ip -n "$nb" link set ba up
+	veth "$na" ab "$nb" ba || return
 	add_addrs "$na" ab 3 1
 	add_addrs "$nb" ba 3 2
 	# a third, idle node, reachable from node a
-	ip -n "$na" link add ac type veth peer name ca netns "$nc" || return
-	ip -n "$na" link set ac up
-	ip -n "$nc" link set ca up
+	veth "$na" ac "$nc" ca || return
 	add_addrs "$na" ac 4 1
 	add_addrs "$nc" ca 4 3
 	ip netns exec "$nc" iptables -A INPUT -m conntrack --ctstate NEW,ESTABLISHED -j ACCEPT
@@ -510,9 +506,7 @@ case_elephants()
 
 		[ $x = b ] && link=2
 		eval "node=\$n$x cont=\$c$x"
-		ip -n "$node" link add "vc$x" type veth peer name eth0 netns "$cont" || return
-		ip -n "$node" link set "vc$x" up
-		ip -n "$cont" link set eth0 up
+		veth "$node" "vc$x" "$cont" eth0 || return
 		add_addrs "$node" "vc$x" $link 1
 		add_addrs "$cont" eth0 $link 11
 		ip -n "$cont" route add default via "$(addr4 $link 1)"

@@ -40,12 +40,6 @@ fi
 
 # veth NS_A IF_A NS_B IF_B: a pair made in the namespaces (names like eth0
 # would clash in the current one), both up.
-veth()
-{
-	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" || return 1
-	nsip "$1" link set "$2" up && nsip "$3" link set "$4" up
-}
-
 TOPO=
 topo()
 {
@@ -389,12 +383,6 @@ EOF
 	[ $? = 0 ] || RET=$ksft_fail
 }
 
-# The programs a tracer process holds: prog_id of its fds (programs, links).
-tracer_prog_ids()
-{
-	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u
-}
-
 case_reload()
 {
 	local conf=$TMP/reload.conf ids1 ids2
@@ -402,7 +390,7 @@ case_reload()
 	topo || return
 	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\nfilter icmp\n' "$c1" "$hA" >"$conf"
 	tracer_run reload -c "$conf" || return
-	ids1=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	ids1=$(prog_ids "${TOOL_PID[reload]}")
 	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	# a point more and another filter: c1's replies to c2 are no longer followed
 	printf 'point p1=tx@eth0%%%s\npoint p2=rx@v1%%%s\npoint p3=tx@uA%%%s\n' \
@@ -411,7 +399,7 @@ case_reload()
 	mv "$conf.new" "$conf"
 	kill -HUP "${TOOL_PID[reload]}"
 	wait_for_file 10 "$TMP/reload.out" '"gen":2' || log_fail "reload: no config gen 2"
-	ids2=$(tracer_prog_ids "${TOOL_PID[reload]}")
+	ids2=$(prog_ids "${TOOL_PID[reload]}")
 	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
 	echo "bogus line" >>"$conf"
@@ -524,12 +512,12 @@ case_kill9()
 	local ids
 
 	tracer_run k9 -p a=rx -p b=tx -p c=drop -e || return
-	ids=$(tracer_prog_ids "${TOOL_PID[k9]}")
+	ids=$(prog_ids "${TOOL_PID[k9]}")
 	check "kill9: tracer holds programs ($(echo $ids))" [ -n "$ids" ]
 	tool_stop k9 KILL
 	check "kill9: its programs are gone" wait_until 10 progs_gone "$ids"
 	tracer_run k9b -p a=rx -d 1 || return
-	ids=$(tracer_prog_ids "${TOOL_PID[k9b]}")
+	ids=$(prog_ids "${TOOL_PID[k9b]}")
 	wait "${TOOL_PID[k9b]}"
 	check "duration: exit 0" [ $? = 0 ]
 	check "duration: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"

@@ -37,8 +37,7 @@ cost_init()
 # as a JSON array of ids.
 cost_prog_ids()
 {
-	grep -hs '^prog_id:' /proc/"$1"/fdinfo/* | awk '{ print $2 }' | sort -un |
-		jq -sc '.'
+	prog_ids "$1" | jq -sc '.'
 }
 
 # "run_time_ns run_cnt" summed over the programs PID holds, optionally only

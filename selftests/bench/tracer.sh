@@ -16,6 +16,7 @@
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
+source "$(dirname "$0")/cost.sh"
 
 TRACER=${TRACER:-$TOP_DIR/tracer/tracer}
 REPEATS=${REPEATS:-9}
@@ -51,18 +52,6 @@ iperf()
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 1e9)' 2>/dev/null || echo 0
 }
 
-# BPF run time and count of the programs process $1 holds.
-bpf_stats()
-{
-	local id rt=0 rc=0 v
-
-	for id in $(grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -u); do
-		v=$(bpftool prog show id "$id" -j 2>/dev/null |
-			python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("run_time_ns",0), d.get("run_cnt",0))')
-		rt=$((rt + ${v% *})) rc=$((rc + ${v#* }))
-	done
-	echo "$rt $rc"
-}
 
 # run_cfg NAME: one measured iperf3 run under configuration NAME; prints
 # "gbps events lost bpf_ns runs cpu_ticks".
@@ -89,7 +78,7 @@ run_cfg()
 	esac
 	g=$(iperf)
 	if [ "$pid" != 0 ]; then
-		[ "$1" != tcpdump ] && read -r -a st < <(bpf_stats $pid)
+		[ "$1" != tcpdump ] && read -r -a st < <(cost_bpf $pid)
 		ticks=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
 		kill -INT $pid
 		wait $pid 2>/dev/null
@@ -103,8 +92,7 @@ run_cfg()
 }
 
 CFGS=(summary summary-top0 events sample100 tcpdump)
-sysctl -qw kernel.bpf_stats_enabled=1
-on_cleanup "sysctl -qw kernel.bpf_stats_enabled=0"
+cost_init	# bpf_stats on, the old value restored at cleanup
 for ((r = 0; r < REPEATS; r++)); do
 	base=$(run_cfg base)
 	echo "base $base" >>"$TMP/runs"
