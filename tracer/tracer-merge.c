@@ -313,7 +313,7 @@ static void hosts_text(struct merge *g)
 	int i;
 
 	printf("%-24s %12s %10s %8s %8s %-12s %8s %6s\n", "HOST", "OFFSET_MS", "+-MS",
-	       "TO_HOST", "FROM", "ESTIMATE", "EVENTS", "BAD");
+	       "PKTS_AB", "PKTS_BA", "ESTIMATE", "EVENTS", "BAD");
 	for (i = 0; i < g->m.nhosts; i++) {
 		const struct mg_host *h = &g->m.hosts[i];
 
