@@ -34,7 +34,7 @@ struct mg_host {
 	const char *path;
 	FILE *f;
 	char points[MG_MAX_POINTS][MG_NAME_LEN];
-	char hooks[MG_MAX_POINTS][8];	/* the point's hook ("" for drop points) */
+	char hooks[MG_MAX_POINTS][16];	/* the point's hook ("" for drop points) */
 	int npoints;
 	uint64_t lines, events, drops, bad, lost;	/* lost: tracer's lost events */
 	/* the estimate, relative to host 0: host clock - host 0 clock */
