@@ -206,6 +206,7 @@ fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_sna
 fuzz_sched_LDLIBS := -ljansson
 fuzz_merge_SRCS := tracer/mread.c
 fuzz_merge_LDLIBS := -ljansson
+$(FUZZ_DIR)/fuzz_merge: $(fuzz_merge_SRCS) tracer/merge.h
 $(FUZZ_DIR)/fuzz_sched: $(fuzz_sched_SRCS) elephant/extender.h
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)

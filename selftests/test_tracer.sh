@@ -459,13 +459,15 @@ check("perfetto: a process per host %s, 40 cross-host slices (%d)" % (procs, len
 PY
 	# bad input
 	{ head -n 3 "$TMP/mA.out"; echo 'garbage'; echo '{"type":"event","host":"hostA"}';
-	  tail -n +4 "$TMP/mA.out"; } >"$TMP/bad.jsonl"
+	  printf '%070000d\n' 0; tail -n +4 "$TMP/mA.out"; } >"$TMP/bad.jsonl"
 	"$MERGE" -j "$TMP/bad.jsonl" "$TMP/mB.out" >"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
 	check "merge: garbage lines named by file:line, merge still done (exit $rc)" \
 		[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
 		grep -q "bad.jsonl:5: no packet id" "$TMP/bad.err" &&
-		grep -q '"type":"offset".*"host":"hostA".*"bad_lines":2' "$TMP/bad.out"
+		grep -q "bad.jsonl:6: line too long" "$TMP/bad.err" &&
+		grep -q '"type":"offset".*"host":"hostA".*"bad_lines":3' "$TMP/bad.out" &&
+		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out"
 	expect_usage_error "merge: one file" "$MERGE" "$TMP/mA.out"
 	expect_usage_error "merge: missing file" "$MERGE" "$TMP/mA.out" "$TMP/none.jsonl"
 	expect_usage_error "merge: a directory" "$MERGE" "$TMP/mA.out" "$TMP"

@@ -87,6 +87,12 @@ int mg_add_host(struct mg *m, const char *path, FILE *f);
  * type) and -EINVAL for a bad line (reported through m->bad_line).
  */
 int mg_line(struct mg *m, int h, const char *line, size_t len, off_t off, uint64_t lineno);
+/*
+ * A line of @f into @buf (@size bytes, NUL-terminated if it fits): its
+ * length with the newline, larger than @size - 1 if it did not fit (the
+ * rest is read and dropped); -1 at the end of the file.
+ */
+ssize_t mg_getline(FILE *f, char *buf, size_t size);
 /* Every line of host @h's file. 0, or -errno for a read error / no memory. */
 int mg_read(struct mg *m, int h);
 /* The packet @id's slots (nhosts), or NULL. */

@@ -238,7 +238,7 @@ int mg_line(struct mg *m, int hi, const char *line, size_t len, off_t off, uint6
 
 	h->lines++;
 	if (len > MG_LINE_MAX)
-		return bad(m, hi, lineno, "line too long");
+		return bad(m, hi, lineno, "line too long (64 KiB at most)");
 	if (strspn(line, " \t\r\n") == len)
 		return 0;
 	r = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -270,24 +270,42 @@ int mg_line(struct mg *m, int hi, const char *line, size_t len, off_t off, uint6
 	return ret;
 }
 
+ssize_t mg_getline(FILE *f, char *buf, size_t size)
+{
+	size_t n = 0;
+	int c;
+
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (n < size)
+			buf[n] = c;
+		n++;
+		if (c == '\n')
+			break;
+	}
+	if (!n)
+		return -1;
+	if (n < size)
+		buf[n] = '\0';
+	return n;
+}
+
 int mg_read(struct mg *m, int hi)
 {
 	struct mg_host *h = &m->hosts[hi];
 	uint64_t lineno = 0;
-	char *line = NULL;
-	size_t cap = 0;
+	char *line;
 	ssize_t n;
 	off_t off;
 	int ret = 0;
 
+	line = malloc(MG_LINE_MAX + 1);
+	if (!line)
+		return -ENOMEM;
 	for (;;) {
 		off = ftello(h->f);
-		errno = 0;
-		n = getline(&line, &cap, h->f);
+		n = mg_getline(h->f, line, MG_LINE_MAX + 1);
 		if (n < 0) {
-			ret = errno && errno != EINVAL ? -errno : 0;
-			if (ferror(h->f) && !ret)
-				ret = -EIO;
+			ret = ferror(h->f) ? -EIO : 0;
 			break;
 		}
 		ret = mg_line(m, hi, line, n, off, ++lineno);

@@ -397,9 +397,11 @@ static void ev_perfetto(struct merge *g, struct pf_trace *pf, json_t *r,
 /* Every event and drop again, in the order of host 0's clock. */
 static int events_out(struct merge *g, FILE *f, struct pf_trace *pf)
 {
-	char *line = NULL;
-	size_t cap = 0, i;
+	char *line = malloc(MG_LINE_MAX + 1);
+	size_t i;
 
+	if (!line)
+		return -ENOMEM;
 	for (i = 0; i < g->m.nev; i++) {
 		const struct mg_ev *e = &g->m.ev[i];
 		FILE *in = g->m.hosts[e->host].f;
@@ -408,7 +410,8 @@ static int events_out(struct merge *g, FILE *f, struct pf_trace *pf)
 		ssize_t n;
 		int from;
 
-		if (!fseeko(in, e->off, SEEK_SET) && (n = getline(&line, &cap, in)) > 0)
+		if (!fseeko(in, e->off, SEEK_SET) &&
+		    (n = mg_getline(in, line, MG_LINE_MAX + 1)) > 0 && n <= MG_LINE_MAX)
 			r = json_loadb(line, n, 0, NULL);
 		if (!json_is_object(r)) {
 			/* the file changed under us */
