@@ -252,6 +252,25 @@ TEST(interfaces)
 	EXPECT_STREQ("?", name);
 }
 
+TEST(node_names)
+{
+	char name[BN_NODE_MAX + 1];
+
+	EXPECT_TRUE(bn_node_name_valid("node-1.example.com"));
+	EXPECT_TRUE(bn_node_name_valid("a"));
+	EXPECT_FALSE(bn_node_name_valid(""));
+	EXPECT_FALSE(bn_node_name_valid("-a"));
+	EXPECT_FALSE(bn_node_name_valid("a."));
+	EXPECT_FALSE(bn_node_name_valid("a_b"));
+	EXPECT_FALSE(bn_node_name_valid("a b"));
+	memset(name, 'n', BN_NODE_MAX - 1);
+	name[BN_NODE_MAX - 1] = '\0';
+	EXPECT_TRUE(bn_node_name_valid(name));		/* 253 characters */
+	name[BN_NODE_MAX - 1] = 'n';
+	name[BN_NODE_MAX] = '\0';
+	EXPECT_FALSE(bn_node_name_valid(name));		/* 254 */
+}
+
 TEST(sysctl)
 {
 	char buf[64];
