@@ -21,6 +21,9 @@ elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched
 %/elephant_sched_test: LDLIBS += -ljansson
 tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
 	       tracer/perfetto.c tracer/flows.c
+tracer_EXTRA := tracer-merge
+tracer-merge_SRCS := tracer/mread.c tracer/perfetto.c
+%/tracer-merge: LDLIBS += -ljansson
 
 OUTPUT ?= .output
 KSFT_DIR := $(OUTPUT)/ksft
@@ -201,6 +204,9 @@ fuzz_ctl_SRCS := rss/ctlmsg.c
 fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
 	elephant/sched_policy.c
 fuzz_sched_LDLIBS := -ljansson
+fuzz_merge_SRCS := tracer/mread.c
+fuzz_merge_LDLIBS := -ljansson
+$(FUZZ_DIR)/fuzz_merge: $(fuzz_merge_SRCS) tracer/merge.h
 $(FUZZ_DIR)/fuzz_sched: $(fuzz_sched_SRCS) elephant/extender.h
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	       -std=gnu11 -D_GNU_SOURCE -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)

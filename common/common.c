@@ -469,6 +469,24 @@ const char *bn_prefix_str(const struct bn_prefix *p, char *buf, size_t len)
 
 /* ---- interfaces ---- */
 
+bool bn_node_name_valid(const char *s)
+{
+	size_t n = strnlen(s, BN_NODE_MAX), i;
+
+	/* a Kubernetes node name: a DNS subdomain, up to 253 characters */
+	if (!n || n >= BN_NODE_MAX || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
+	    s[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 int bn_ifindex(const char *name)
 {
 	unsigned int idx;

@@ -172,6 +172,11 @@ int bn_percpu_sum(int map_fd, const void *key, uint64_t *out, size_t nvals);
 
 /* ---- interfaces ---- */
 
+/* A host's name in records: what a Kubernetes node name accepts (letters,
+ * digits, '.' and '-', not first or last), 1..253 characters. */
+#define BN_NODE_MAX	254
+bool bn_node_name_valid(const char *s);
+
 /* ifindex of @name in the current netns, or -ENODEV / -EINVAL. */
 int bn_ifindex(const char *name);
 /* Name of @ifindex into @buf (IF_NAMESIZE); "?" and -ENODEV if unknown. */

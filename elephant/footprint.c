@@ -29,20 +29,7 @@ bool el_name_valid(const char *s)
 
 bool el_node_valid(const char *s)
 {
-	size_t n = strlen(s), i;
-
-	/* a Kubernetes node name: a DNS subdomain, up to 253 characters */
-	if (!n || n >= EL_NODE_MAX || s[0] == '.' || s[0] == '-' || s[n - 1] == '.' ||
-	    s[n - 1] == '-')
-		return false;
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '-'))
-			return false;
-	}
-	return true;
+	return bn_node_name_valid(s);
 }
 
 int el_label_parse(const char *s, struct el_label *l)

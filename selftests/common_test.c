@@ -252,6 +252,27 @@ TEST(interfaces)
 	EXPECT_STREQ("?", name);
 }
 
+TEST(node_names)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+		{ "node-1.example.com", true }, { "a", true }, { "", false }, { "-a", false },
+		{ "a.", false }, { "a_b", false }, { "a b", false },
+	};
+	char name[BN_NODE_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		EXPECT_EQ(cases[i].ok, bn_node_name_valid(cases[i].s)) TH_LOG("'%s'", cases[i].s);
+	memset(name, 'n', sizeof(name));
+	name[BN_NODE_MAX] = '\0';
+	EXPECT_FALSE(bn_node_name_valid(name));		/* 254 characters */
+	name[BN_NODE_MAX - 1] = '\0';
+	EXPECT_TRUE(bn_node_name_valid(name));		/* 253 */
+}
+
 TEST(sysctl)
 {
 	char buf[64];

@@ -20,21 +20,25 @@
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
 # and latency histograms), nat (one id through DNAT and masquerade on a router
-# namespace), usage, kill9 (nothing left).
+# namespace), merge (two instances with --host, one with a hidden clock skew
+# of +250 ms, pings both ways: tracer-merge recovers the skew within its
+# uncertainty and joins every packet across the hosts; bad input), usage,
+# kill9 (nothing left).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
+MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops nat filter rules sample reload metrics kill9)
+CASES=(usage config latency drops nat filter rules sample merge reload metrics kill9)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
 trap cleanup EXIT
 make_tmp test_tracer
 
-if [ ! -x "$TRACER" ] || [ ! -f "$DELAY_OBJ" ]; then
-	log_fail "$TRACER or $DELAY_OBJ not built (run make)"
+if [ ! -x "$TRACER" ] || [ ! -x "$MERGE" ] || [ ! -f "$DELAY_OBJ" ]; then
+	log_fail "$TRACER, $MERGE or $DELAY_OBJ not built (run make)"
 	exit $ksft_fail
 fi
 
@@ -102,6 +106,9 @@ case_usage()
 	expect_usage_error "rule of no segment" "$TRACER" -p a=rx --rule 'a->z latency>1ms emit'
 	expect_usage_error "bad sample" "$TRACER" -p a=rx --sample 2/3
 	expect_usage_error "bad metrics address" "$TRACER" -p a=rx --metrics 1.2.3.4.5:99
+	expect_usage_error "bad host name" "$TRACER" -p a=rx --host 'a_b'
+	expect_usage_error "host name too long" "$TRACER" -p a=rx --host "$(printf 'a%.0s' {1..254})"
+	BPFNET_TRACER_SKEW_NS=1x expect_usage_error "bad test skew" "$TRACER" -p a=rx
 }
 
 case_config()
@@ -381,6 +388,102 @@ print("[ OK ]" if ok else "[FAIL]", "sample: both hosts followed the same %d of 
 sys.exit(0 if ok else 1)
 EOF
 	[ $? = 0 ] || RET=$ksft_fail
+}
+
+# merge: hA's instance sees requests leave and replies arrive on the underlay,
+# hB's (its clock 250 ms ahead, BPFNET_TRACER_SKEW_NS) the reverse.
+case_merge()
+{
+	local skew=250000000 rc
+
+	topo || return
+	tracer_run mA --host hostA -e -f icmp -p ax=tx@uA%"$hA" -p ay=rx@uA%"$hA" || return
+	BPFNET_TRACER_SKEW_NS=$skew \
+		tracer_run mB --host hostB -e -f icmp -p bx=rx@uB%"$hB" -p by=tx@uB%"$hB" || return
+	nsexec "$c1" ping -c 20 -i 0.05 -W 2 198.18.10.2 >/dev/null &
+	nsexec "$c2" ping -c 20 -i 0.05 -W 2 198.18.10.1 >/dev/null
+	wait $!
+	sleep 0.6
+	tool_stop mA
+	tool_stop mB
+	"$MERGE" -o "$TMP/merged.jsonl" --perfetto "$TMP/merged.json" "$TMP/mA.out" \
+		"$TMP/mB.out" >"$TMP/merge.txt" 2>"$TMP/merge.err"
+	rc=$?
+	check "merge: exit 0 ($rc), nothing on stderr ($(head -c 200 "$TMP/merge.err"))" \
+		[ "$rc" = 0 ] && [ ! -s "$TMP/merge.err" ]
+	check "merge: text table names both hosts" grep -q '^hostB .* midpoint' "$TMP/merge.txt"
+	SKEW=$skew pycheck merge "$TMP/merged.jsonl" "$TMP/merged.json" <<'PY'
+skew = int(os.environ["SKEW"])
+off = {r["host"]: r for r in recs if r["type"] == "offset"}
+b = off.get("hostB", {})
+err = b.get("offset_ns", 0) - skew
+lim = 20000000 if os.environ.get("BPFNET_VM") == "1" else 5000000
+check("offsets: hostA the reference, hostB a midpoint of both directions (%s)" %
+      {h: r["estimate"] for h, r in off.items()},
+      off.get("hostA", {}).get("estimate") == "reference" and b.get("estimate") == "midpoint")
+check("hostB offset %d ns within its uncertainty %d ns of the skew %d (error %d)" %
+      (b.get("offset_ns", 0), b.get("uncertainty_ns", -1), skew, err),
+      abs(err) <= b.get("uncertainty_ns", -1))
+check("uncertainty %d ns under %d ms" % (b.get("uncertainty_ns", -1), lim // 1000000),
+      0 <= b.get("uncertainty_ns", lim) < lim)
+check("40 packets each way (%d to hostB, %d from it)" % (b.get("packets_ab", 0),
+      b.get("packets_ba", 0)), b.get("packets_ab") == 40 and b.get("packets_ba") == 40)
+ev = [r for r in recs if r["type"] == "event"]
+ts = [r["ts_ns"] for r in ev]
+check("%d events on one time line, in order" % len(ev), len(ev) == 160 and ts == sorted(ts))
+byid = {}
+for e in ev:
+    byid.setdefault(e["pkt"], []).append(e)
+ab = [i for i, es in byid.items() if es[0]["host"] == "hostA" and es[0]["point"] == "ax"]
+one = [i for i in ab if [(e["host"], e["point"]) for e in byid[i]] ==
+       [("hostA", "ax"), ("hostB", "bx")] and byid[i][1]["prev_host"] == "hostA" and
+       byid[i][1]["prev_point"] == "ax" and abs(byid[i][1]["hop_ns"]) < lim]
+check("every packet hostA -> hostB (%d) crossed once with one id, hop set (%d)" %
+      (len(ab), len(one)), len(ab) == 40 and len(one) == 40)
+segs = {(r["from_host"], r["from"], r["to_host"], r["to"]): r
+        for r in recs if r["type"] == "segment"}
+s1 = segs.get(("hostA", "ax", "hostB", "bx"), {})
+s2 = segs.get(("hostB", "by", "hostA", "ay"), {})
+check("cross-host segments ax -> bx and by -> ay, 40 packets each, none lost (%s)" %
+      sorted(segs), s1.get("packets_out") == 40 and s2.get("packets_out") == 40 and
+      s1.get("lost") == 0 and len(segs) == 2)
+check("segment latency p50 %s us, p99 %s us: under the limit" % (s1.get("p50_us"),
+      s1.get("p99_us")), -lim / 1e3 < s1.get("p50_us", -1e9) <= s1.get("p99_us", 1e9) < lim / 1e3)
+check("records: type, time, host first", all(list(r)[:3] == ["type", "time", "host"]
+      for r in recs if r["type"] != "segment"))
+tr = json.load(open(sys.argv[3]))["traceEvents"]
+procs = sorted(e["args"]["name"] for e in tr if e.get("name") == "process_name")
+x = [e for e in tr if e["ph"] == "X" and e["name"] == "hostA:ax->hostB:bx"]
+check("perfetto: a process per host %s, 40 cross-host slices (%d)" % (procs, len(x)),
+      procs == ["host hostA", "host hostB"] and len(x) == 40)
+PY
+	# bad input
+	{ head -n 3 "$TMP/mA.out"; echo 'garbage'; echo '{"type":"event","host":"hostA"}';
+	  printf '%070000d\n' 0; tail -n +4 "$TMP/mA.out"; } >"$TMP/bad.jsonl"
+	"$MERGE" -j "$TMP/bad.jsonl" "$TMP/mB.out" >"$TMP/bad.out" 2>"$TMP/bad.err"
+	rc=$?
+	check "merge: garbage lines named by file:line, merge still done (exit $rc)" \
+		[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
+		grep -q "bad.jsonl:5: no packet id" "$TMP/bad.err" &&
+		grep -q "bad.jsonl:6: line too long" "$TMP/bad.err" &&
+		grep -q '"type":"offset".*"host":"hostA".*"bad_lines":3' "$TMP/bad.out" &&
+		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out"
+	expect_usage_error "merge: one file" "$MERGE" "$TMP/mA.out"
+	expect_usage_error "merge: missing file" "$MERGE" "$TMP/mA.out" "$TMP/none.jsonl"
+	expect_usage_error "merge: a directory" "$MERGE" "$TMP/mA.out" "$TMP"
+	expect_usage_error "merge: one host twice" "$MERGE" "$TMP/mA.out" "$TMP/mA.out"
+	grep -v '"type":"event"' "$TMP/mB.out" >"$TMP/noev.jsonl"
+	"$MERGE" "$TMP/mA.out" "$TMP/noev.jsonl" >/dev/null 2>"$TMP/noev.err"
+	rc=$?
+	check "merge: no common packets: exit 1 ($rc), one line" [ "$rc" = 1 ] &&
+		[ "$(wc -l <"$TMP/noev.err")" = 1 ] && grep -q "no common packets" "$TMP/noev.err"
+	echo keep >"$TMP/victim"
+	ln -s "$TMP/victim" "$TMP/link.jsonl"
+	"$MERGE" -o "$TMP/link.jsonl" "$TMP/mA.out" "$TMP/mB.out" >/dev/null 2>&1
+	rc=$?
+	check "merge: -o over a symlink replaces the link, never writes through it (exit $rc)" \
+		[ "$rc" = 0 ] && [ "$(cat "$TMP/victim")" = keep ] && [ ! -L "$TMP/link.jsonl" ] &&
+		grep -q '"type":"segment"' "$TMP/link.jsonl"
 }
 
 case_reload()

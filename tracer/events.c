@@ -118,7 +118,8 @@ static void event_json(struct tr_state *s, const struct tr_opts *o, const struct
 	struct bn_json j;
 
 	snprintf(id, sizeof(id), "%016llx", (unsigned long long)e->id);
-	bn_rec_begin(&j, stdout, drop ? "drop" : "event", now_rt);
+	tr_rec_begin(s, &j, drop ? "drop" : "event", now_rt);
+	bn_json_u64(&j, "ts_ns", now_rt);
 	bn_json_str(&j, "pkt", id);
 	bn_json_str(&j, "point", tr_point_name(o, e->point));
 	if (!drop)
@@ -170,6 +171,37 @@ static void event_text(struct tr_state *s, const struct tr_opts *o, const struct
 	printf("\n");
 }
 
+int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns)
+{
+	char name[300];
+
+	if (pt >= 0 && pt < o->npoints && o->points[pt].netns[0])
+		snprintf(name, sizeof(name), "netns %s (%u)", o->points[pt].netns, netns);
+	else
+		snprintf(name, sizeof(name), "netns %u", netns);
+	return pf_process(s->pf, netns, name);
+}
+
+/* --perfetto: a process per netns (named after a point's netns), a track per point. */
+static void event_perfetto(struct tr_state *s, const struct tr_opts *o,
+			   const struct tr_event *e, double ts_us)
+{
+	int pid, pt = e->point == TR_NO_POINT ? TR_MAX_POINTS : e->point;
+	bool first = e->prev_point == TR_NO_POINT;
+	char name[300];
+
+	pid = tr_pf_process(s, o, pt, e->netns);
+	pf_thread(s->pf, pid, pt + 1, tr_point_name(o, pt));
+	if (e->kind == TR_EV_DROP) {
+		snprintf(name, sizeof(name), "drop %s", tr_reason_name(s, e->reason));
+		pf_instant(s->pf, pid, pt + 1, name, ts_us, e->id);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s%s%s", first ? "" : tr_point_name(o, e->prev_point),
+		 first ? "" : "->", tr_point_name(o, pt));
+	pf_hop(s->pf, pid, pt + 1, name, ts_us, e->hop_ns / 1e3, first, e->id);
+}
+
 int tr_event(void *ctx, void *data, size_t size)
 {
 	const struct tr_event *e = data;
@@ -185,13 +217,14 @@ int tr_event(void *ctx, void *data, size_t size)
 		return 0;
 	if (e->kind == TR_EV_PASS && e->point == TR_NO_POINT)
 		return 0;
-	/* the event's own time, on the realtime clock */
-	rt = bn_realtime_ns() - (bn_now_ns() - e->ts);
+	/* the event's own time, on the realtime clock (the `clock` record's pairing) */
+	rt = e->ts + s->rt_off;
 	if (e->kind == TR_EV_DROP)
 		s->drops++;
 	else
 		s->events++;
-	tr_perfetto_event(s, o, e, rt / 1e3);
+	if (s->pf)
+		event_perfetto(s, o, e, rt / 1e3);
 	if (s->cli.json)
 		event_json(s, o, e, rt);
 	else

@@ -70,7 +70,7 @@ static void flow_rec(struct tr_state *s, const struct flow *f, int rank, double 
 		       f->k.dport, (unsigned long long)f->packets, f->bytes * 8 / secs);
 		return;
 	}
-	bn_rec_begin(&j, stdout, "flow", rt);
+	tr_rec_begin(s, &j, "flow", rt);
 	bn_json_str(&j, "point", pt);
 	bn_json_u64(&j, "rank", rank);
 	bn_json_u64(&j, "proto", f->k.proto);

@@ -1,182 +1,154 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * perfetto.c - --perfetto FILE: the Chrome JSON trace format, which
- * ui.perfetto.dev opens. One process per netns, one thread (track) per
- * point, a complete slice per packet per segment on the track of the point
- * it arrived at (from the previous point's time to this one), flow events
- * joining one packet's slices, an instant per drop, and counters for each
- * point's packet and bit rates every interval.
+ * perfetto.c - the Chrome JSON trace format, which ui.perfetto.dev opens:
+ * processes and named tracks (threads), a complete slice per packet per
+ * segment on the track of the point it arrived at, flow events joining one
+ * packet's slices, instants and counters. tracer makes a process per netns,
+ * tracer-merge one per host.
  *
- * The file is written to FILE.tmp.PID (O_EXCL, O_NOFOLLOW) and renamed to
- * FILE when tracer ends, so FILE is always a whole trace.
+ * The file is written through common/file.c (a temporary file, O_EXCL and
+ * O_NOFOLLOW, renamed to FILE at pf_close()), so FILE is always a whole trace.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "state.h"
+#include "common.h"
+#include "perfetto.h"
 
-#define PF_MAX_NS 64
+#define PF_MAX_PROC	64
+#define PF_MAX_TID	320
 
-struct tr_perfetto {
-	FILE *f;
-	char *path, *tmp;
-	bool first;			/* no event written yet: no comma */
-	uint32_t ns[PF_MAX_NS];		/* netns inode of process i + 1 */
-	int nns;
-	uint64_t named[PF_MAX_NS];	/* bit t: thread t of process i + 1 named */
+struct pf_trace {
+	struct bn_wfile w;
+	bool first;			/* nothing written yet: no comma */
+	uint64_t keys[PF_MAX_PROC];	/* key of process i + 1 */
+	int nproc;
+	uint64_t named[PF_MAX_PROC][PF_MAX_TID / 64];	/* bit t: track t named */
 };
 
-int tr_perfetto_open(struct tr_state *s, const char *path)
+int pf_open(struct pf_trace **pf, const char *path)
 {
-	struct tr_perfetto *p;
-	int fd;
+	struct pf_trace *p;
+	int err;
 
+	*pf = NULL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->path = strdup(path);
-	if (!p->path || asprintf(&p->tmp, "%s.tmp.%d", path, getpid()) < 0) {
-		free(p->path);
-		free(p);
-		return -ENOMEM;
-	}
-	fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 || !(p->f = fdopen(fd, "w"))) {
-		int err = -errno;
-
-		if (fd >= 0)
-			close(fd);
-		free(p->tmp);
-		free(p->path);
+	err = bn_wfile_open(&p->w, path, 0644);
+	if (err) {
 		free(p);
 		return err;
 	}
-	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", p->f);
+	fputs("{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n", p->w.f);
 	p->first = true;
-	s->pf = p;
+	*pf = p;
 	return 0;
 }
 
-static void sep(struct tr_perfetto *p)
+static FILE *sep(struct pf_trace *p)
 {
 	if (!p->first)
-		fputs(",\n", p->f);
+		fputs(",\n", p->w.f);
 	p->first = false;
+	return p->w.f;
 }
 
-/* The process of netns @ns (named on first use), 1-based; 0 when full. */
-static int pf_pid(struct tr_perfetto *p, const struct tr_opts *o, int pt, uint32_t ns)
+int pf_process(struct pf_trace *p, uint64_t key, const char *name)
 {
-	char name[300];
+	FILE *f;
 	int i;
 
-	for (i = 0; i < p->nns; i++)
-		if (p->ns[i] == ns)
+	for (i = 0; i < p->nproc; i++)
+		if (p->keys[i] == key)
 			return i + 1;
-	if (p->nns == PF_MAX_NS)
+	if (p->nproc == PF_MAX_PROC)
 		return 0;
-	p->ns[p->nns++] = ns;
-	if (pt >= 0 && pt < o->npoints && o->points[pt].netns[0])
-		snprintf(name, sizeof(name), "netns %s (%u)", o->points[pt].netns, ns);
-	else
-		snprintf(name, sizeof(name), "netns %u", ns);
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
-		"\"args\":{\"name\":", p->nns);
-	bn_json_escape(p->f, name);
-	fputs("}}", p->f);
-	return p->nns;
+	p->keys[p->nproc++] = key;
+	f = sep(p);
+	fprintf(f, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%d,\"tid\":0,"
+		"\"args\":{\"name\":", p->nproc);
+	bn_json_escape(f, name);
+	fputs("}}", f);
+	return p->nproc;
 }
 
-/* Point @pt's track in process @pid (named on first use). */
-static int pf_tid(struct tr_perfetto *p, const struct tr_opts *o, int pid, int pt)
+void pf_thread(struct pf_trace *p, int pid, int tid, const char *name)
 {
-	int tid = pt + 1;	/* TR_NO_POINT ("drop") too: 256 */
+	uint64_t *w;
+	FILE *f;
 
-	if (pid && tid < 64 && !(p->named[pid - 1] & (1ULL << tid))) {
-		p->named[pid - 1] |= 1ULL << tid;
-		sep(p);
-		fprintf(p->f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
-			"\"args\":{\"name\":", pid, tid);
-		bn_json_escape(p->f, tr_point_name(o, pt));
-		fputs("}}", p->f);
-	}
-	return tid;
+	if (pid < 1 || pid > p->nproc || tid < 0 || tid >= PF_MAX_TID)
+		return;
+	w = &p->named[pid - 1][tid / 64];
+	if (*w & (1ULL << (tid % 64)))
+		return;
+	*w |= 1ULL << (tid % 64);
+	f = sep(p);
+	fprintf(f, "{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%d,\"tid\":%d,"
+		"\"args\":{\"name\":", pid, tid);
+	bn_json_escape(f, name);
+	fputs("}}", f);
 }
 
-/* An event from the ring buffer; @ts_us on the realtime clock. */
-void tr_perfetto_event(struct tr_state *s, const struct tr_opts *o,
-		       const struct tr_event *e, double ts_us)
+void pf_hop(struct pf_trace *p, int pid, int tid, const char *name, double ts_us,
+	    double hop_us, bool first, uint64_t id)
 {
-	struct tr_perfetto *p = s->pf;
-	int pid, tid, pt = e->point == TR_NO_POINT ? TR_MAX_POINTS : e->point;
-	double start = ts_us - e->hop_ns / 1e3;
-	bool first = e->prev_point == TR_NO_POINT;
+	double start = ts_us - hop_us;
+	FILE *f = sep(p);
 
-	if (!p)
-		return;
-	pid = pf_pid(p, o, pt, e->netns);
-	tid = pf_tid(p, o, pid, pt);
-	sep(p);
-	if (e->kind == TR_EV_DROP) {
-		fprintf(p->f, "{\"ph\":\"i\",\"s\":\"t\",\"name\":\"drop %s\",\"pid\":%d,"
-			"\"tid\":%d,\"ts\":%.3f,\"args\":{\"pkt\":\"%016llx\"}}",
-			tr_reason_name(s, e->reason), pid, tid, ts_us,
-			(unsigned long long)e->id);
-		return;
-	}
-	fprintf(p->f, "{\"ph\":\"X\",\"name\":\"%s%s%s\",\"pid\":%d,\"tid\":%d,"
-		"\"ts\":%.3f,\"dur\":%.3f,\"args\":{\"pkt\":\"%016llx\"}}",
-		first ? "" : tr_point_name(o, e->prev_point), first ? "" : "->",
-		tr_point_name(o, pt), pid, tid, first ? ts_us : start,
-		first ? 1.0 : e->hop_ns / 1e3, (unsigned long long)e->id);
+	fputs("{\"ph\":\"X\",\"name\":", f);
+	bn_json_escape(f, name);
+	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,\"dur\":%.3f,"
+		"\"args\":{\"pkt\":\"%016llx\"}}", pid, tid, first ? ts_us : start,
+		first ? 1.0 : hop_us, (unsigned long long)id);
 	/* the packet's flow: starts in its first slice, steps through the others */
-	sep(p);
-	fprintf(p->f, "{\"ph\":\"%s\",\"name\":\"pkt\",\"cat\":\"pkt\",\"id\":\"%016llx\","
+	f = sep(p);
+	fprintf(f, "{\"ph\":\"%s\",\"name\":\"pkt\",\"cat\":\"pkt\",\"id\":\"%016llx\","
 		"\"pid\":%d,\"tid\":%d,\"ts\":%.3f%s}", first ? "s" : "t",
-		(unsigned long long)e->id, pid, tid, first ? ts_us + 0.5 : (start + ts_us) / 2,
+		(unsigned long long)id, pid, tid, first ? ts_us + 0.5 : (start + ts_us) / 2,
 		first ? "" : ",\"bp\":\"e\"");
 }
 
-/* Rates of point @pt this interval, as counters on its process. */
-void tr_perfetto_counter(struct tr_state *s, int pt, double pps, double bps, uint64_t rt)
+void pf_instant(struct pf_trace *p, int pid, int tid, const char *name, double ts_us,
+		uint64_t id)
 {
-	struct tr_perfetto *p = s->pf;
-	int pid;
+	FILE *f = sep(p);
 
-	if (!p)
-		return;
-	pid = pf_pid(p, &s->o, pt, s->o.points[pt].p.netns);
-	sep(p);
-	fputs("{\"ph\":\"C\",\"name\":", p->f);
-	bn_json_escape(p->f, tr_point_name(&s->o, pt));
-	fprintf(p->f, ",\"pid\":%d,\"ts\":%.3f,\"args\":{\"pps\":%.1f,\"bps\":%.1f}}", pid,
-		rt / 1e3, pps, bps);
+	fputs("{\"ph\":\"i\",\"s\":\"t\",\"name\":", f);
+	bn_json_escape(f, name);
+	fprintf(f, ",\"pid\":%d,\"tid\":%d,\"ts\":%.3f,\"args\":{\"pkt\":\"%016llx\"}}",
+		pid, tid, ts_us, (unsigned long long)id);
 }
 
-/* Close the JSON and rename the file into place. */
-int tr_perfetto_close(struct tr_state *s)
+void pf_counter(struct pf_trace *p, int pid, const char *name, double ts_us, double pps,
+		double bps)
 {
-	struct tr_perfetto *p = s->pf;
-	int err = 0;
+	FILE *f = sep(p);
+
+	fputs("{\"ph\":\"C\",\"name\":", f);
+	bn_json_escape(f, name);
+	fprintf(f, ",\"pid\":%d,\"ts\":%.3f,\"args\":{\"pps\":%.1f,\"bps\":%.1f}}", pid,
+		ts_us, pps, bps);
+}
+
+int pf_close(struct pf_trace *p)
+{
+	int err;
 
 	if (!p)
 		return 0;
-	fputs("\n]}\n", p->f);
-	if (fflush(p->f) || fsync(fileno(p->f)))
-		err = -errno;
-	if (fclose(p->f) && !err)
-		err = -errno;
-	if (!err && rename(p->tmp, p->path))
-		err = -errno;
-	if (err)
-		unlink(p->tmp);
-	free(p->tmp);
-	free(p->path);
+	fputs("\n]}\n", p->w.f);
+	err = bn_wfile_commit(&p->w);
 	free(p);
-	s->pf = NULL;
 	return err;
+}
+
+void pf_abort(struct pf_trace *p)
+{
+	if (!p)
+		return;
+	bn_wfile_abort(&p->w);
+	free(p);
 }

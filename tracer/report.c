@@ -182,9 +182,11 @@ static void point_rec(struct tr_state *s, int pt, double secs, uint64_t rt)
 
 	pk = now[0] - prev->packets;
 	by = now[1] - prev->bytes;
-	tr_perfetto_counter(s, pt, pk / secs, by * 8 / secs, rt);
+	if (s->pf)
+		pf_counter(s->pf, tr_pf_process(s, &s->o, pt, s->o.points[pt].p.netns),
+			   tr_point_name(&s->o, pt), rt / 1e3, pk / secs, by * 8 / secs);
 	if (s->cli.json) {
-		bn_rec_begin(&j, stdout, "point", rt);
+		tr_rec_begin(s, &j, "point", rt);
 		bn_json_str(&j, "point", tr_point_name(&s->o, pt));
 		bn_json_u64(&j, "packets", pk);
 		bn_json_u64(&j, "bytes", by);
@@ -284,7 +286,7 @@ static void seg_print(struct tr_state *s, const struct seg_out *o, uint64_t rt)
 		printf("\n");
 		return;
 	}
-	bn_rec_begin(&j, stdout, "segment", rt);
+	tr_rec_begin(s, &j, "segment", rt);
 	bn_json_str(&j, "from", tr_point_name(&s->o, o->a));
 	bn_json_str(&j, "to", to);
 	bn_json_u64(&j, "packets_in", o->out + o->drops + o->lost);
@@ -405,7 +407,7 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 	if (!n || !best)
 		return;
 	if (s->cli.json) {
-		bn_rec_begin(&j, stdout, "path", rt);
+		tr_rec_begin(s, &j, "path", rt);
 		bn_json_double(&j, "e2e_us", e2e / 1e3, 3);
 		bn_json_arr_begin(&j, "segments");
 	} else {
@@ -450,7 +452,7 @@ static void lost_rec(struct tr_state *s, uint64_t rt)
 	if (!v)
 		return;
 	if (s->cli.json) {
-		bn_rec_begin(&j, stdout, "lost", rt);
+		tr_rec_begin(s, &j, "lost", rt);
 		bn_json_arr_begin(&j, "detail");
 	}
 	for (pt = 0; pt <= TR_MAX_POINTS; pt++) {
@@ -494,7 +496,7 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 		       (unsigned long long)s->drops, (unsigned long long)s->lost_events);
 		return;
 	}
-	bn_rec_begin(&j, stdout, "summary", rt);
+	tr_rec_begin(s, &j, "summary", rt);
 	bn_json_double(&j, "duration_s", (bn_now_ns() - s->start_ns) / 1e9, 3);
 	bn_json_u64(&j, "events", s->events);
 	bn_json_u64(&j, "drops", s->drops);
@@ -520,11 +522,11 @@ void tr_report_config(struct tr_state *s, int gen)
 
 	if (!s->cli.json) {
 		printf("%-12s config gen %d: %d points, %d rules, filter '%s', sample 1/%u\n",
-		       bn_time_str(bn_realtime_ns(), t, sizeof(t)), gen, s->o.npoints,
+		       bn_time_str(tr_realtime_ns(s), t, sizeof(t)), gen, s->o.npoints,
 		       s->o.nrules, s->o.filter, s->o.sample_n ? s->o.sample_n : 1);
 		return;
 	}
-	bn_rec_begin(&j, stdout, "config", bn_realtime_ns());
+	tr_rec_begin(s, &j, "config", tr_realtime_ns(s));
 	bn_json_u64(&j, "gen", gen);
 	bn_json_arr_begin(&j, "points");
 	for (i = 0; i < s->o.npoints; i++) {
@@ -542,23 +544,52 @@ void tr_report_config(struct tr_state *s, int gen)
 	bn_json_end(&j);
 }
 
-/* `clock`: paired monotonic (the events' clock) and realtime readings. */
+uint64_t tr_realtime_ns(const struct tr_state *s)
+{
+	return bn_realtime_ns() + s->skew_ns;
+}
+
+void tr_clock_sync(struct tr_state *s)
+{
+	uint64_t m1, m2, rt, best = UINT64_MAX;
+	int i;
+
+	/* a preemption between two readings would shift every event: keep the tightest */
+	for (i = 0; i < 3; i++) {
+		m1 = bn_now_ns();
+		rt = tr_realtime_ns(s);
+		m2 = bn_now_ns();
+		if (m2 - m1 < best) {
+			best = m2 - m1;
+			s->rt_off = (int64_t)(rt - (m1 + (m2 - m1) / 2));
+		}
+	}
+}
+
+void tr_rec_begin(struct tr_state *s, struct bn_json *j, const char *type, uint64_t rt)
+{
+	bn_rec_begin(j, stdout, type, rt);
+	bn_json_str(j, "host", s->host);
+}
+
+/* `clock`: the monotonic (the events' clock) to realtime pairing events use. */
 static void clock_rec(struct tr_state *s, uint64_t rt)
 {
 	struct bn_json j;
+	uint64_t mono = bn_now_ns();
 
 	if (!s->cli.json)
 		return;
-	bn_rec_begin(&j, stdout, "clock", rt);
-	bn_json_u64(&j, "monotonic_ns", bn_now_ns());
-	bn_json_u64(&j, "realtime_ns", bn_realtime_ns());
+	tr_rec_begin(s, &j, "clock", rt);
+	bn_json_u64(&j, "monotonic_ns", mono);
+	bn_json_u64(&j, "realtime_ns", mono + s->rt_off);
 	bn_json_end(&j);
 }
 
 void tr_report_tick(struct tr_state *s, bool final)
 {
 	struct report *r = rep(s);
-	uint64_t now = bn_now_ns(), rt = bn_realtime_ns();
+	uint64_t now = bn_now_ns(), rt = tr_realtime_ns(s);
 	double secs = (now - s->last_ns) / 1e9;
 	int pt, a, b, next, fd = bpf_map__fd(s->skel->maps.pstats);
 	uint32_t k;

@@ -16,6 +16,7 @@
 
 #include "common.h"
 #include "tracer.h"
+#include "perfetto.h"
 
 #define TR_NAME_LEN	32
 #define TR_FILTER_LEN	1024
@@ -67,8 +68,11 @@ struct tr_state {
 	struct bn_listen listen;
 	struct bn_http *http;
 	const char *perfetto;		/* --perfetto FILE */
-	struct tr_perfetto *pf;
+	struct pf_trace *pf;
 	struct bn_cli cli;
+	char host[BN_NODE_MAX];		/* --host: in every JSON record */
+	int64_t skew_ns;		/* BPFNET_TRACER_SKEW_NS (tests only) */
+	int64_t rt_off;			/* realtime - monotonic (+ skew), at the last sync */
 	struct tracer_bpf *skel;
 	struct ring_buffer *rb;
 	int nr_cpus;
@@ -111,19 +115,19 @@ int tr_filter_patch(struct bpf_program *prog, const struct bpf_insn *f, int n);
 int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
+/* --perfetto: the process of netns @netns (named after point @pt's netns). */
+int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns);
 
 /* flows.c */
 void tr_flows_tick(struct tr_state *s, double secs, uint64_t rt);
 
-/* perfetto.c */
-struct tr_perfetto;
-int tr_perfetto_open(struct tr_state *s, const char *path);
-void tr_perfetto_event(struct tr_state *s, const struct tr_opts *o,
-		       const struct tr_event *e, double ts_us);
-void tr_perfetto_counter(struct tr_state *s, int pt, double pps, double bps, uint64_t rt);
-int tr_perfetto_close(struct tr_state *s);
-
 /* report.c */
+/* Realtime now, with the test-only skew. */
+uint64_t tr_realtime_ns(const struct tr_state *s);
+/* Pair the clocks again: s->rt_off from the tightest of three readings. */
+void tr_clock_sync(struct tr_state *s);
+/* A record's start: type, time and host. */
+void tr_rec_begin(struct tr_state *s, struct bn_json *j, const char *type, uint64_t rt);
 void tr_report_reset(struct tr_state *s);
 int tr_report_init(struct tr_state *s);
 void tr_report_tick(struct tr_state *s, bool final);

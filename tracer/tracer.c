@@ -31,6 +31,7 @@ enum {
 	OPT_METRICS,
 	OPT_PERFETTO,
 	OPT_TOP,
+	OPT_HOST,
 };
 
 static const struct argp_option opts[] = {
@@ -56,6 +57,8 @@ static const struct argp_option opts[] = {
 	  "--events or rules), drops, rates", 0 },
 	{ "top", OPT_TOP, "N", 0, "Each point's N busiest flows every interval (default 5; "
 	  "0: none, and no per-flow counting)", 0 },
+	{ "host", OPT_HOST, "NAME", 0, "This host's name in every JSON record, for "
+	  "tracer-merge (default: the hostname; a Kubernetes node name)", 0 },
 	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
 	  "host picks the same packets)", 0 },
 	{},
@@ -93,6 +96,12 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		return 0;
 	case OPT_PERFETTO:
 		s->perfetto = arg;
+		return 0;
+	case OPT_HOST:
+		if (!bn_node_name_valid(arg))
+			bn_usage("invalid host name '%.64s': want 1..253 of letters, digits, . "
+				 "and - (a Kubernetes node name)", arg);
+		strcpy(s->host, arg);
 		return 0;
 	case OPT_METRICS:
 		bn_opt_listen("--metrics", arg, &s->listen);
@@ -133,6 +142,7 @@ static int build_opts(const struct tr_state *s, struct tr_opts *o, char *err, si
 /* Everything the command line and the config file say, checked; else exit 2. */
 static void parse_all(struct tr_state *s, int argc, char **argv)
 {
+	const char *skew;
 	char err[512];
 
 	s->o.loss_timeout_ns = 1000000000ULL;
@@ -143,6 +153,13 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	s->cli.interval_ns = 1000000000ULL;
 	s->cli.interval_min_ns = 100000000ULL;
 	bn_cli_parse(&s->cli, opts, parse_arg, NULL, doc, s, argc, argv);
+	if (!s->host[0] && (gethostname(s->host, sizeof(s->host) - 1) ||
+			    !bn_node_name_valid(s->host)))
+		strcpy(s->host, "host");
+	/* tests only: a fixed error of this instance's clock, for tracer-merge to find */
+	skew = getenv("BPFNET_TRACER_SKEW_NS");
+	if (skew && bn_parse_s64(skew, -BN_MAX_DURATION_NS, BN_MAX_DURATION_NS, &s->skew_ns))
+		bn_usage("invalid BPFNET_TRACER_SKEW_NS '%.32s'", skew);
 	s->cli_o = s->o;
 	if (build_opts(s, &s->o, err, sizeof(err)))
 		bn_usage("%s", err);
@@ -282,6 +299,7 @@ static int drain(void *ctx)
 
 	if (read(fd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return -errno;
+	tr_clock_sync(s);
 	n = ring_buffer__consume(s->rb);
 	return n < 0 && n != -EINTR ? n : 0;
 }
@@ -306,8 +324,10 @@ static void metrics_update(struct tr_state *s)
 static int tick(void *ctx)
 {
 	struct tr_state *s = ctx;
-	int n = ring_buffer__consume(s->rb);
+	int n;
 
+	tr_clock_sync(s);
+	n = ring_buffer__consume(s->rb);
 	if (n < 0 && n != -EINTR)
 		return n;
 	tr_report_tick(s, false);
@@ -403,21 +423,25 @@ int main(int argc, char **argv)
 		ret = BN_EXIT_ERR;
 		goto cleanup;
 	}
-	if (s->perfetto && (err = tr_perfetto_open(s, s->perfetto))) {
+	if (s->perfetto && (err = pf_open(&s->pf, s->perfetto))) {
 		bn_err("cannot write %s: %s", s->perfetto, strerror(-err));
 		ret = BN_EXIT_ERR;
 		goto cleanup;
 	}
 	s->start_ns = s->last_ns = bn_now_ns();
+	tr_clock_sync(s);
 	bn_ready();
 	tr_report_config(s, s->gen);
 	err = bn_loop_run(&l, tick, s);
 	if (err)
 		bn_err("stopped: %s", strerror(-err));
+	tr_clock_sync(s);
 	ring_buffer__consume(s->rb);
 	tr_report_tick(s, true);
 	ret = err ? BN_EXIT_ERR : BN_EXIT_OK;
-	if (s->pf && (err = tr_perfetto_close(s))) {
+	err = pf_close(s->pf);
+	s->pf = NULL;
+	if (err) {
 		bn_err("cannot write %s: %s", s->perfetto, strerror(-err));
 		ret = BN_EXIT_ERR;
 	}
@@ -430,7 +454,7 @@ cleanup:
 	ring_buffer__free(s->rb);
 	if (s->http)
 		bn_http_close(s->http);
-	tr_perfetto_close(s);
+	pf_abort(s->pf);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);
 	bn_ksyms_free(&s->syms);
