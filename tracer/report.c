@@ -116,21 +116,65 @@ static double pct(const uint32_t *d, uint64_t total, double q)
 	return bucket_mid(TR_NBUCKETS - 1);
 }
 
-/* Delete the state of packets not seen for --loss-timeout; count it per point. */
+#define EXPIRE_BATCH	256
+
+/*
+ * Delete @n keys; count each one deleted at its point @pt (TR_MAX_POINTS:
+ * none). A key the BPF side deleted meanwhile (the skb reused: counted
+ * there) is skipped, not counted.
+ */
+static void expire_keys(struct tr_state *s, int fd, uint64_t *keys, const uint8_t *pt, __u32 n)
+{
+	__u32 i = 0, done, k;
+	int err;
+
+	while (i < n) {
+		done = n - i;
+		err = bpf_map_delete_batch(fd, keys + i, &done, NULL);
+		if (err && err != -ENOENT) {
+			/* no batch delete here: one at a time */
+			for (k = i; k < n; k++)
+				if (!bpf_map_delete_elem(fd, &keys[k]))
+					s->expired[pt[k]]++;
+			return;
+		}
+		for (k = i; k < i + done && k < n; k++)
+			s->expired[pt[k]]++;
+		i += done + 1;	/* past the one that failed, if any */
+	}
+}
+
+/*
+ * Delete the state of packets not seen for --loss-timeout; count it per
+ * point. Read in batches (a syscall per EXPIRE_BATCH entries, not two per
+ * entry: the map holds up to --track entries and is walked every interval).
+ */
 static void expire(struct tr_state *s)
 {
-	int fd = bpf_map__fd(s->skel->maps.pkts);
-	uint64_t now = bn_now_ns(), key, next, *pk = NULL;
-	struct tr_pkt v;
+	int fd = bpf_map__fd(s->skel->maps.pkts), err, i;
+	uint64_t now = bn_now_ns(), keys[EXPIRE_BATCH], old[EXPIRE_BATCH], in, out;
+	struct tr_pkt v[EXPIRE_BATCH];
+	uint8_t pt[EXPIRE_BATCH];
+	bool first = true;
+	__u32 n, nold;
 
-	while (!bpf_map_get_next_key(fd, pk, &next)) {
-		key = next;
-		pk = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) || now < v.ts + s->o.loss_timeout_ns)
-			continue;
-		if (!bpf_map_delete_elem(fd, &key))
-			s->expired[v.point < TR_MAX_POINTS ? v.point : TR_MAX_POINTS]++;
-	}
+	do {
+		n = EXPIRE_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, v, &n, NULL);
+		if (err && err != -ENOENT) {
+			bn_warn("cannot read the packet state: %s", strerror(-err));
+			return;
+		}
+		for (i = 0, nold = 0; i < (int)n; i++) {
+			if (now < v[i].ts + s->o.loss_timeout_ns)
+				continue;
+			pt[nold] = v[i].point < TR_MAX_POINTS ? v[i].point : TR_MAX_POINTS;
+			old[nold++] = keys[i];
+		}
+		expire_keys(s, fd, old, pt, nold);
+		in = out;
+		first = false;
+	} while (!err);
 }
 
 static void read_drops(struct tr_state *s)
