@@ -296,7 +296,7 @@ expect_usage_error()
 # alone: ./test_x.sh NAME), else for every name in the test's CASES array.
 run_cases()
 {
-	local c list=("$@")
+	local c t list=("$@")
 
 	[ ${#list[@]} -eq 0 ] && list=("${CASES[@]}")
 	for c in "${list[@]}"; do
@@ -305,7 +305,9 @@ run_cases()
 			continue
 		fi
 		log_info "case $c"
+		t=$SECONDS
 		"case_$c"
+		log_info "case $c took $((SECONDS - t))s"
 	done
 }
 
