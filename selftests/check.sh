@@ -3,17 +3,20 @@
 #
 # check.sh - what `make check` runs: the selftests on the running kernel, then
 # a VM stage per kernel of VM_KERNELS (default "6.1 6.12", pins in
-# selftests/vm/fetch.sh): the first runs every selftest, each other one the
-# tests that prove loading and attaching (TEST_VM_QUICK in selftests/Makefile).
+# selftests/vm/fetch.sh): the first runs every selftest (in two guests at
+# once), each other one the tests that prove loading and attaching
+# (TEST_VM_QUICK in selftests/Makefile).
 # Each stage prints its own "N passed, N failed, N skipped" line; the last line
-# totals all stages. BPFNET_NO_VM=1 skips the VM stages.
+# totals all stages. BPFNET_NO_VM=1 skips the VM stages, BPFNET_NO_HOST=1 the
+# host stage.
 
 cd "$(dirname "$0")" || exit 1
 
 total() { sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed, \([0-9]*\) skipped$/\1 \2 \3/p' "$1" | tail -n 1; }
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+log=$tmp/log
 
 P=0 F=0 S=0
 add_stage()
@@ -29,27 +32,61 @@ add_stage()
 	P=$((P + p)) F=$((F + f)) S=$((S + s))
 }
 
-echo "# stage 1: host kernel $(uname -r)"
-start=$(date +%s)
-./run_tests.sh | tee "$log"
-add_stage "${PIPESTATUS[0]}"
-echo "# stage 1 took $(( $(date +%s) - start ))s"
+if [ "${BPFNET_NO_HOST:-0}" != 1 ]; then
+	echo "# stage 1: host kernel $(uname -r)"
+	start=$(date +%s)
+	./run_tests.sh | tee "$log"
+	add_stage "${PIPESTATUS[0]}"
+	echo "# stage 1 took $(( $(date +%s) - start ))s"
+fi
+
+# The VM stages: guests of their own (single-threaded TCG, one host CPU each),
+# VM_JOBS (default 2) at a time; the first kernel's full run is split over two
+# guests (TEST_VM_SECOND). Each guest's output is kept and printed whole, in
+# order, once all have ended.
+vm_stages()
+{
+	local first quick k i n=0 running=0 desc=() args=() logs=()
+
+	read -r -a quick <<< "$(make -s print-vm-quick)"
+	for k in ${VM_KERNELS:-6.1 6.12}; do
+		if [ -z "${first:-}" ]; then
+			first=$k
+			desc+=("VM, kernel $k, every selftest (1 of 2): $(make -s print-vm-first)")
+			args+=("-K $k $(make -s print-vm-first)")
+			desc+=("VM, kernel $k, every selftest (2 of 2): $(make -s print-vm-second)")
+			args+=("-K $k $(make -s print-vm-second)")
+		else
+			desc+=("VM, kernel $k, load and attach: ${quick[*]}")
+			args+=("-K $k -T 1800 ${quick[*]}")
+		fi
+	done
+	for i in "${!args[@]}"; do
+		if [ "$running" -ge "${VM_JOBS:-2}" ]; then
+			wait -n
+			running=$((running - 1))
+		fi
+		logs[i]=$tmp/vm$i.log
+		echo "# VM stage $((i + 1)) started: ${desc[i]}"
+		# shellcheck disable=SC2086
+		( cd .. && ./selftests/vmtest.sh ${args[i]} > "${logs[i]}" 2>&1
+		  echo $? > "${logs[i]}.rc" ) &
+		running=$((running + 1))
+	done
+	wait
+	for i in "${!args[@]}"; do
+		n=$((n + 2))
+		echo "# stage $n: ${desc[i]}"
+		cat "${logs[i]}"
+		cp "${logs[i]}" "$log"
+		add_stage "$(cat "${logs[i]}.rc" 2>/dev/null || echo 1)"
+	done
+}
 
 if [ "${BPFNET_NO_VM:-0}" != 1 ] && [ -x ./vmtest.sh ]; then
-	read -r -a quick <<< "$(make -s print-vm-quick)"
-	n=1 first=1
-	for k in ${VM_KERNELS:-6.1 6.12}; do
-		n=$((n + 1))
-		if [ "$first" = 1 ]; then
-			echo "# stage $n: VM, kernel $k, every selftest"
-			(cd .. && ./selftests/vmtest.sh -K "$k") | tee "$log"
-		else
-			echo "# stage $n: VM, kernel $k, load and attach: ${quick[*]}"
-			(cd .. && ./selftests/vmtest.sh -K "$k" -T 1800 "${quick[@]}") | tee "$log"
-		fi
-		add_stage "${PIPESTATUS[0]}"
-		first=0
-	done
+	start=$(date +%s)
+	vm_stages
+	echo "# VM stages took $(( $(date +%s) - start ))s"
 fi
 
 echo "# total: all stages"

@@ -121,9 +121,7 @@ MODDIR=$KDIR/lib/modules/$KVER
 [ -f "$MODDIR/modules.dep" ] || die "no modules.dep in $MODDIR (rerun selftests/deps.sh vm)"
 
 if [ "$MODE" = run ] && [ ${#TESTS[@]} -eq 0 ]; then
-	read -r -a TESTS < <(make -s --no-print-directory -C selftests -f Makefile \
-		--eval 'vmtest-list: ; @echo $(filter-out $(TEST_HOST_ONLY),$(TEST_PROGS) $(TEST_GEN_PROGS)) $(TEST_VM_ONLY)' \
-		vmtest-list)
+	read -r -a TESTS < <(make -s --no-print-directory -C selftests print-vm-tests)
 	[ ${#TESTS[@]} -gt 0 ] || die "no tests listed in selftests/Makefile"
 fi
 
