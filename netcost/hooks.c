@@ -170,6 +170,23 @@ static int select_slots(struct nc_hooks *h, struct netcost_bpf *skel)
 	return 0;
 }
 
+/* A sys_exit program that sock_*_length replaces when the kernel has it. */
+static bool len_ended(struct netcost_bpf *skel, const struct bpf_program *p)
+{
+	typeof(skel->progs) *q = &skel->progs;
+	const struct bpf_program *ended[] = {
+		q->nc_tp_exit_read, q->nc_tp_exit_write, q->nc_tp_exit_readv,
+		q->nc_tp_exit_writev, q->nc_tp_exit_sendto, q->nc_tp_exit_recvfrom,
+		q->nc_tp_exit_sendmsg, q->nc_tp_exit_recvmsg,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ended) / sizeof(ended[0]); i++)
+		if (ended[i] == p)
+			return true;
+	return false;
+}
+
 int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown)
 {
 	struct bpf_program *p;
@@ -188,10 +205,14 @@ int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown
 
 	if (h->backend != NC_BK_TP)
 		return select_slots(h, skel);
-	/* the syscall tracepoints: every tp/ program */
+	/*
+	 * The syscall tracepoints: every tp/ program, but where sock_*_length
+	 * ends them (netcost.bpf.c), no sys_exit program for the calls it ends.
+	 */
+	skel->rodata->len_ends = length_tp;
 	bpf_object__for_each_program(p, skel->obj)
 		if (bpf_program__type(p) == BPF_PROG_TYPE_TRACEPOINT)
-			bpf_program__set_autoload(p, true);
+			bpf_program__set_autoload(p, !length_tp || !len_ended(skel, p));
 	return 0;
 }
 
