@@ -21,14 +21,21 @@
  *    sendmsg and recvmsg are "maybe" operations: sys_enter only notes the
  *    time, the syscall and the fd (pcpu[cpu].st.tp_*), without asking
  *    whether the fd is a socket; sock_*_length, which fires only for
- *    sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges it
- *    if the task is still in that syscall. A softirq inside moves its start
- *    on by the softirq's length; sched_switch in the middle asks the fd
- *    (only then) and either makes it a real operation, charged and parked
- *    as above, that sock_*_length ends, or forgets it. No sys_exit program.
+ *    sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges it.
+ *    A softirq inside moves its start on by the softirq's length;
+ *    sched_switch in the middle asks whether the task is still in that
+ *    syscall and the fd a socket (only then) and either makes it a real
+ *    operation, charged and parked as above, that sock_*_length ends, or
+ *    forgets it. No sys_exit program. A note a call on another file left
+ *    lives until the next noted call, context switch or io_uring_enter
+ *    (whose socket operations must not end it).
  *
  * Softirqs do not nest and are not preempted, and sched_switch runs with
- * interrupts off, so only the exit's read-and-clear needs to be atomic.
+ * interrupts off, so only the exit's read-and-clear needs to be atomic: an
+ * operation is taken from cur before it is charged, so a softirq never adds
+ * to the counter a program below it is adding to. A CPU's time and operation
+ * counters are therefore plain adds (user space reads 64-bit words);
+ * counters shared by CPUs, or bumped from several contexts, stay atomic.
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -128,7 +135,7 @@ static __always_inline void count_op(__u32 cpu, __u32 op, __u64 cgid)
 	struct nc_cg *cg;
 	__u32 i = op == NC_OP_SEND ? 0 : 1;
 
-	__sync_fetch_and_add(&pcpu[cpu].c.ops[i], 1);
+	pcpu[cpu].c.ops[i]++;
 	if (!cgroups_on)
 		return;
 	cg = cg_get(cgid, cpu);
@@ -146,7 +153,7 @@ static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
 		return;
 	delta = now - start;
 	kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	__sync_fetch_and_add(&pcpu[cpu].c.ns[kind], delta);
+	pcpu[cpu].c.ns[kind] += delta;
 	if (cgroups_on)
 		cg_charge(cgid, kind, delta, cpu);
 }
@@ -284,11 +291,11 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 		st->si_start = 0;
 		delta = now - start;
 		st->tp_start += delta;	/* a maybe operation does not count it */
-		__sync_fetch_and_add(&pcpu[cpu].c.softirq_ns, delta);
+		pcpu[cpu].c.softirq_ns += delta;
 		if (vec == NC_NET_RX)
-			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_RX], delta);
+			pcpu[cpu].c.ns[NC_RX] += delta;
 		else if (vec == NC_NET_TX)
-			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_TX], delta);
+			pcpu[cpu].c.ns[NC_TX] += delta;
 	}
 	st->si_vec = 0;
 	st->si_start = 0;
@@ -367,10 +374,14 @@ static __always_inline int sock_length(__u32 op)
 		goto untimed;	/* a kernel socket used from a softirq */
 	tp = st->tp_op;
 	if (tp) {
+		/*
+		 * No check that the task is still in the noted call (reading its
+		 * pt_regs costs 100-400 ns here, on the stack's top page): the
+		 * note is dropped at every context switch and io_uring_enter.
+		 */
 		st->tp_op = 0;
-		/* not the syscall's own socket call (io_uring after a file read) */
-		if ((tp & 3) != op || !in_syscall(tp))
-			goto untimed;
+		if ((tp & 3) != op)
+			goto untimed;	/* a kernel socket call inside a read or write */
 		st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
 		charge_op(cpu, (st->tp_start << 2) | op, bpf_ktime_get_ns(), st->cgid);
 		count_op(cpu, op, st->cgid);
@@ -422,6 +433,14 @@ static __always_inline int maybe_enter(struct trace_event_raw_sys_enter *ctx, __
 		st->ends_len = 0;
 		st->cur = 0;
 	}
+	return 0;
+}
+
+/* io_uring's socket operations end no noted call (loaded with len_ends). */
+SEC("tp/syscalls/sys_enter_io_uring_enter")
+int nc_tp_enter_io_uring(struct trace_event_raw_sys_enter *ctx)
+{
+	pcpu[this_cpu()].st.tp_op = 0;
 	return 0;
 }
 
