@@ -359,10 +359,10 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 }
 
 /*
- * sock_sendmsg/sock_recvmsg ended (kernels >= 6.0), @op its direction: the end
- * of a maybe operation or of one that sched_switch found to be a socket
- * operation; else an operation no hook timed (io_uring) unless one is running
- * (a socket call nested in a timed one).
+ * sock_sendmsg/sock_recvmsg ended (6.12 and 6.18 have these tracepoints, 6.1
+ * not), @op its direction: the end of a maybe operation or of one that
+ * sched_switch found to be a socket operation; else an operation no hook timed
+ * (io_uring) unless one is running (a socket call nested in a timed one).
  */
 static __always_inline int sock_length(__u32 op)
 {
