@@ -77,13 +77,15 @@ static const char *hook_fn(const struct hook *h)
 	return bn_ksym_exists("splice_to_socket") ? "splice_to_socket" : "sock_sendpage";
 }
 
-static bool tracefs_events(char *dir, size_t len)
+/* tracefs has @event ("syscalls/sys_enter_sendto"), in either place. */
+static bool tracefs_has(const char *event)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char dir[PATH_MAX];
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		snprintf(dir, len, "%s/events/syscalls/sys_enter_sendto", roots[i]);
+		snprintf(dir, sizeof(dir), "%s/events/%s", roots[i], event);
 		if (!access(dir, F_OK))
 			return true;
 	}
@@ -93,14 +95,12 @@ static bool tracefs_events(char *dir, size_t len)
 /* The syscall tracepoints are found through tracefs: mount it if nobody has. */
 static int tp_backend_usable(void)
 {
-	char dir[PATH_MAX];
-
-	if (tracefs_events(dir, sizeof(dir)))
+	if (tracefs_has("syscalls/sys_enter_sendto"))
 		return 0;
 	if (access("/sys/kernel/tracing/events", F_OK) &&
 	    !mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
 		bn_info("mounted tracefs on /sys/kernel/tracing");
-	return tracefs_events(dir, sizeof(dir)) ? 0 : -ENOENT;
+	return tracefs_has("syscalls/sys_enter_sendto") ? 0 : -ENOENT;
 }
 
 static int backend_usable(enum nc_backend b)
@@ -170,6 +170,23 @@ static int select_slots(struct nc_hooks *h, struct netcost_bpf *skel)
 	return 0;
 }
 
+/* A sys_exit program that sock_*_length replaces when the kernel has it. */
+static bool len_ended(struct netcost_bpf *skel, const struct bpf_program *p)
+{
+	typeof(skel->progs) *q = &skel->progs;
+	const struct bpf_program *ended[] = {
+		q->nc_tp_exit_read, q->nc_tp_exit_write, q->nc_tp_exit_readv,
+		q->nc_tp_exit_writev, q->nc_tp_exit_sendto, q->nc_tp_exit_recvfrom,
+		q->nc_tp_exit_sendmsg, q->nc_tp_exit_recvmsg,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(ended) / sizeof(ended[0]); i++)
+		if (ended[i] == p)
+			return true;
+	return false;
+}
+
 int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown)
 {
 	struct bpf_program *p;
@@ -188,10 +205,16 @@ int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown
 
 	if (h->backend != NC_BK_TP)
 		return select_slots(h, skel);
-	/* the syscall tracepoints: every tp/ program */
+	/*
+	 * The syscall tracepoints: every tp/ program, but where sock_*_length
+	 * ends them (netcost.bpf.c), no sys_exit program for the calls it ends.
+	 */
+	skel->rodata->len_ends = length_tp;
 	bpf_object__for_each_program(p, skel->obj)
 		if (bpf_program__type(p) == BPF_PROG_TYPE_TRACEPOINT)
-			bpf_program__set_autoload(p, true);
+			bpf_program__set_autoload(p, !length_tp || !len_ended(skel, p));
+	bpf_program__set_autoload(skel->progs.nc_tp_enter_io_uring, length_tp &&
+				  tracefs_has("syscalls/sys_enter_io_uring_enter"));
 	return 0;
 }
 

@@ -15,10 +15,27 @@
  *  - sched_switch charges the outgoing task's operation and, if it is in
  *    one, parks it (op, depth, cgroup) in the task's BPF task storage; it
  *    restores the incoming task's parked operation. Task storage is only
- *    touched for tasks switched out in the middle of an operation.
+ *    touched for tasks switched out in the middle of an operation;
+ *  - tracepoint backend on kernels with sock:sock_send_length and
+ *    sock:sock_recv_length: read, write, readv, writev, sendto, recvfrom,
+ *    sendmsg and recvmsg are "maybe" operations: sys_enter only notes the
+ *    time, the syscall and the fd (pcpu[cpu].st.tp_*), without asking
+ *    whether the fd is a socket; sock_*_length, which fires only for
+ *    sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges it.
+ *    A softirq inside moves its start on by the softirq's length;
+ *    sched_switch in the middle asks whether the task is still in that
+ *    syscall and the fd a socket (only then) and either makes it a real
+ *    operation, charged and parked as above, that sock_*_length ends, or
+ *    forgets it. No sys_exit program. A note a call on another file left
+ *    lives until the next noted call, context switch or io_uring_enter
+ *    (whose socket operations must not end it).
  *
  * Softirqs do not nest and are not preempted, and sched_switch runs with
- * interrupts off, so only the exit's read-and-clear needs to be atomic.
+ * interrupts off, so only the exit's read-and-clear needs to be atomic: an
+ * operation is taken from cur before it is charged, so a softirq never adds
+ * to the counter a program below it is adding to. A CPU's time and operation
+ * counters are therefore plain adds (user space reads 64-bit words);
+ * counters shared by CPUs, or bumped from several contexts, stay atomic.
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -38,10 +55,11 @@ const volatile __u32 sampler = NC_SAMPLER_NONE;
 const volatile __u32 slots_per_cpu = 1;	/* of the mmapable sample array */
 const volatile __u32 nr_cpus = 1;
 const volatile __u64 rb_wake_bytes = 0;	/* ring fill that wakes user space */
+const volatile bool len_ends = false;	/* maybe operations end at sock_*_length */
 
 /* Task storage: a task's operation survives it being switched out. */
 struct nc_task {
-	__u32 op;
+	__u32 op;		/* enum nc_op, | 4: ends at sock_*_length */
 	__u32 depth;		/* nested hooks of the same operation */
 	__u64 cgid;
 };
@@ -117,7 +135,7 @@ static __always_inline void count_op(__u32 cpu, __u32 op, __u64 cgid)
 	struct nc_cg *cg;
 	__u32 i = op == NC_OP_SEND ? 0 : 1;
 
-	__sync_fetch_and_add(&pcpu[cpu].c.ops[i], 1);
+	pcpu[cpu].c.ops[i]++;
 	if (!cgroups_on)
 		return;
 	cg = cg_get(cgid, cpu);
@@ -135,7 +153,7 @@ static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
 		return;
 	delta = now - start;
 	kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	__sync_fetch_and_add(&pcpu[cpu].c.ns[kind], delta);
+	pcpu[cpu].c.ns[kind] += delta;
 	if (cgroups_on)
 		cg_charge(cgid, kind, delta, cpu);
 }
@@ -155,6 +173,8 @@ static __always_inline int op_enter(__u32 op, bool top)
 		st->depth = 0;
 	if (st->depth++)
 		return 0;
+	st->tp_op = 0;
+	st->ends_len = 0;
 	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
 	/* one store: a softirq sees either no operation or this one */
 	st->cur = (bpf_ktime_get_ns() << 2) | op;
@@ -176,6 +196,65 @@ static __always_inline int op_exit(void)
 	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
 	count_op(cpu, w & 3, st->cgid);
 	return 0;
+}
+
+/*
+ * A socket is a file whose f_op is socket_file_ops (the kernel's own test,
+ * sock_from_file()). Its address is learned from the first file seen with a
+ * socket inode (S_IFSOCK and not an O_PATH file), once per CPU; after that a
+ * read or write on any file costs one pointer compare, not a walk to the inode.
+ */
+static __always_inline bool fd_is_socket(long fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = task->files->fdt;
+	struct nc_state *st = &pcpu[this_cpu()].st;
+	struct file *file = NULL;
+	__u64 fops = 0, known = st->sock_fops;
+	__u32 fmode;
+
+	if (fd < 0 || fd >= fdt->max_fds)
+		return false;
+	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
+		return false;
+	if (bpf_probe_read_kernel(&fops, sizeof(fops), &file->f_op) || !fops)
+		return false;
+	if (known)
+		return fops == known;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & NC_S_IFMT) != NC_S_IFSOCK)
+		return false;
+	fmode = BPF_CORE_READ(file, f_mode);
+	if (fmode & NC_FMODE_PATH)
+		return false;
+	st->sock_fops = fops;
+	return true;
+}
+
+/* The current task is still in the system call of maybe operation @tp. */
+static __always_inline bool in_syscall(__u32 tp)
+{
+	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	return regs->orig_ax == tp >> 2;
+}
+
+/*
+ * The task running here is switched out in a maybe operation: if it is still
+ * in that system call and its fd is a socket, the operation becomes the one
+ * running on this CPU (the caller charges and parks it) and sock_*_length
+ * ends it. Either way it is no longer a maybe operation.
+ */
+static __always_inline void maybe_confirm(struct nc_state *st)
+{
+	__u32 tp = st->tp_op;
+
+	st->tp_op = 0;
+	if (!in_syscall(tp) || !fd_is_socket(st->tp_fd))
+		return;
+	st->depth = 1;
+	st->ends_len = 1;
+	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
+	st->cur = (st->tp_start << 2) | (tp & 3);
 }
 
 /* ---- softirqs and context switches ---- */
@@ -211,11 +290,12 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 		 */
 		st->si_start = 0;
 		delta = now - start;
-		__sync_fetch_and_add(&pcpu[cpu].c.softirq_ns, delta);
+		st->tp_start += delta;	/* a maybe operation does not count it */
+		pcpu[cpu].c.softirq_ns += delta;
 		if (vec == NC_NET_RX)
-			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_RX], delta);
+			pcpu[cpu].c.ns[NC_RX] += delta;
 		else if (vec == NC_NET_TX)
-			__sync_fetch_and_add(&pcpu[cpu].c.ns[NC_TX], delta);
+			pcpu[cpu].c.ns[NC_TX] += delta;
 	}
 	st->si_vec = 0;
 	st->si_start = 0;
@@ -230,9 +310,12 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 {
 	__u32 cpu = this_cpu();
 	struct nc_state *st = &pcpu[cpu].st;
-	__u64 now = 0, w = st->cur;
 	struct nc_task *t;
+	__u64 now = 0, w;
 
+	if (st->tp_op)
+		maybe_confirm(st);
+	w = st->cur;
 	if (w || st->depth) {
 		st->cur = 0;	/* before the charge, as in nc_si_entry */
 		if (w >> 2) {
@@ -244,7 +327,7 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 		/* switched out in an operation: park it until prev runs again */
 		t = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (t) {
-			t->op = w & 3;
+			t->op = (w & 3) | (st->ends_len ? 4 : 0);
 			t->depth = st->depth;
 			t->cgid = st->cgid;
 			__sync_fetch_and_add(&parked, 1);
@@ -252,6 +335,7 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 			__sync_fetch_and_add(&pcpu[cpu].c.errors, 1);
 		}
 		st->depth = 0;
+		st->ends_len = 0;
 	}
 	/*
 	 * No task anywhere is parked: next has nothing to restore. A parked
@@ -264,6 +348,7 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	t = bpf_task_storage_get(&tasks, next, 0, 0);
 	if (t && t->depth) {
 		st->depth = t->depth;
+		st->ends_len = t->op >> 2;
 		st->cgid = t->cgid;
 		if (t->op)
 			st->cur = ((now ?: bpf_ktime_get_ns()) << 2) | (t->op & 3);
@@ -273,12 +358,47 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	return 0;
 }
 
-/* sock_sendmsg/sock_recvmsg ended (kernels >= 6.0): count operations no hook timed. */
-static __always_inline int sock_length(void)
+/*
+ * sock_sendmsg/sock_recvmsg ended (6.12 and 6.18 have these tracepoints, 6.1
+ * not), @op its direction: the end of a maybe operation or of one that
+ * sched_switch found to be a socket operation; else an operation no hook timed
+ * (io_uring) unless one is running (a socket call nested in a timed one).
+ */
+static __always_inline int sock_length(__u32 op)
 {
-	__u32 cpu = this_cpu();
+	__u32 cpu = this_cpu(), tp;
+	struct nc_state *st = &pcpu[cpu].st;
+	__u64 w;
 
-	if (!pcpu[cpu].st.cur)
+	if (st->si_vec)
+		goto untimed;	/* a kernel socket used from a softirq */
+	tp = st->tp_op;
+	if (tp) {
+		/*
+		 * No check that the task is still in the noted call (reading its
+		 * pt_regs here costs 100-400 ns a run, measured): the note is
+		 * dropped at every context switch and io_uring_enter.
+		 */
+		st->tp_op = 0;
+		if ((tp & 3) != op)
+			goto untimed;	/* a kernel socket call inside a read or write */
+		st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
+		charge_op(cpu, (st->tp_start << 2) | op, bpf_ktime_get_ns(), st->cgid);
+		count_op(cpu, op, st->cgid);
+		return 0;
+	}
+	if (st->ends_len && (st->cur & 3) == op) {
+		st->ends_len = 0;
+		st->depth = 0;
+		w = __sync_lock_test_and_set(&st->cur, 0);
+		if (w) {
+			charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
+			count_op(cpu, op, st->cgid);
+		}
+		return 0;
+	}
+untimed:
+	if (!st->cur)
 		__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
 	return 0;
 }
@@ -286,59 +406,70 @@ static __always_inline int sock_length(void)
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(nc_send_length)
 {
-	return sock_length();
+	return sock_length(NC_OP_SEND);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(nc_recv_length)
 {
-	return sock_length();
+	return sock_length(NC_OP_RECV);
 }
 
 /* ---- tracepoint backend: syscalls on socket file descriptors ---- */
 
 /*
- * A socket is a file whose f_op is socket_file_ops (the kernel's own test,
- * sock_from_file()). Its address is learned from the first file seen with a
- * socket inode (S_IFSOCK and not an O_PATH file), once per CPU; after that a
- * read or write on any file costs one pointer compare, not a walk to the inode.
+ * With len_ends: a maybe operation, see the top of the file; a missed end
+ * (an operation whose sock_*_length never came) is dropped.
  */
-static __always_inline bool fd_is_socket(long fd)
+static __always_inline int maybe_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct fdtable *fdt = task->files->fdt;
 	struct nc_state *st = &pcpu[this_cpu()].st;
-	struct file *file = NULL;
-	__u64 fops = 0, known = st->sock_fops;
-	__u32 fmode;
 
-	if (fd < 0 || fd >= fdt->max_fds)
-		return false;
-	if (bpf_probe_read_kernel(&file, sizeof(file), &fdt->fd[fd]) || !file)
-		return false;
-	if (bpf_probe_read_kernel(&fops, sizeof(fops), &file->f_op) || !fops)
-		return false;
-	if (known)
-		return fops == known;
-	if ((BPF_CORE_READ(file, f_inode, i_mode) & NC_S_IFMT) != NC_S_IFSOCK)
-		return false;
-	fmode = BPF_CORE_READ(file, f_mode);
-	if (fmode & NC_FMODE_PATH)
-		return false;
-	st->sock_fops = fops;
-	return true;
+	st->tp_start = bpf_ktime_get_ns();
+	st->tp_fd = ctx->args[0];
+	st->tp_op = (ctx->id << 2) | op;
+	if (st->depth) {
+		st->depth = 0;
+		st->ends_len = 0;
+		st->cur = 0;
+	}
+	return 0;
+}
+
+/* io_uring's socket operations end no noted call (loaded with len_ends). */
+SEC("tp/syscalls/sys_enter_io_uring_enter")
+int nc_tp_enter_io_uring(struct trace_event_raw_sys_enter *ctx)
+{
+	pcpu[this_cpu()].st.tp_op = 0;
+	return 0;
+}
+
+/* A system call that takes a socket: sendto, recvfrom, sendmsg, recvmsg. */
+static __always_inline int sock_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
+{
+	return len_ends ? maybe_enter(ctx, op) : op_enter(op, true);
+}
+
+/* read, write, readv, writev: any file. */
+static __always_inline int file_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
+{
+	if (len_ends)
+		return maybe_enter(ctx, op);
+	if (fd_is_socket(ctx->args[0]))
+		op_enter(op, true);
+	return 0;
 }
 
 SEC("tp/syscalls/sys_enter_sendto")
 int nc_tp_enter_sendto(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_SEND, true);
+	return sock_enter(ctx, NC_OP_SEND);
 }
 
 SEC("tp/syscalls/sys_enter_sendmsg")
 int nc_tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_SEND, true);
+	return sock_enter(ctx, NC_OP_SEND);
 }
 
 SEC("tp/syscalls/sys_enter_sendmmsg")
@@ -350,13 +481,13 @@ int nc_tp_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_recvfrom")
 int nc_tp_enter_recvfrom(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_RECV, true);
+	return sock_enter(ctx, NC_OP_RECV);
 }
 
 SEC("tp/syscalls/sys_enter_recvmsg")
 int nc_tp_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_RECV, true);
+	return sock_enter(ctx, NC_OP_RECV);
 }
 
 SEC("tp/syscalls/sys_enter_recvmmsg")
@@ -368,33 +499,25 @@ int nc_tp_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_write")
 int nc_tp_enter_write(struct trace_event_raw_sys_enter *ctx)
 {
-	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_SEND, true);
-	return 0;
+	return file_enter(ctx, NC_OP_SEND);
 }
 
 SEC("tp/syscalls/sys_enter_writev")
 int nc_tp_enter_writev(struct trace_event_raw_sys_enter *ctx)
 {
-	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_SEND, true);
-	return 0;
+	return file_enter(ctx, NC_OP_SEND);
 }
 
 SEC("tp/syscalls/sys_enter_read")
 int nc_tp_enter_read(struct trace_event_raw_sys_enter *ctx)
 {
-	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_RECV, true);
-	return 0;
+	return file_enter(ctx, NC_OP_RECV);
 }
 
 SEC("tp/syscalls/sys_enter_readv")
 int nc_tp_enter_readv(struct trace_event_raw_sys_enter *ctx)
 {
-	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_RECV, true);
-	return 0;
+	return file_enter(ctx, NC_OP_RECV);
 }
 
 /* splice(fd_in, off_in, fd_out, off_out, len, flags) */
@@ -558,8 +681,8 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 {
 	__u32 cpu = this_cpu(), kind, b = 0, h, key;
 	struct nc_state *st = &pcpu[cpu].st;
+	__u64 w = st->cur, cgid = st->cgid;
 	struct nc_sample *s;
-	__u64 w = st->cur;
 	long n;
 
 	if (st->si_vec == NC_NET_RX + 1)
@@ -570,8 +693,13 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		return 0;	/* another softirq */
 	else if (w >> 2)
 		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	else
+	else if (st->tp_op && in_syscall(st->tp_op) && fd_is_socket(st->tp_fd)) {
+		/* a maybe operation on a socket */
+		kind = (st->tp_op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+		cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
+	} else {
 		return 0;
+	}
 	if (sampler == NC_SAMPLER_NONE)
 		return 0;	/* --sampler none: what the timer alone costs */
 
@@ -597,7 +725,7 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 	}
 	s->kind = kind;
 	s->cpu = cpu;
-	s->cgid = st->cgid;
+	s->cgid = cgid;
 	n = bpf_get_stack(ctx, s->ips, sizeof(s->ips), 0);
 	s->nr = n > 0 ? (__u64)n / 8 : 0;
 	__sync_fetch_and_add(&pcpu[cpu].c.samples, 1);

@@ -58,7 +58,16 @@ struct nc_state {
 	__u32 si_vec;		/* softirq vector + 1, 0 outside softirqs */
 	__u32 depth;		/* nested hooks of the running task's operation */
 	__u64 sock_fops;	/* socket_file_ops, once a socket was seen here */
-	__u64 pad2[3];
+	/*
+	 * Tracepoint backend, kernels with sock_*_length: a read, write,
+	 * send or receive system call that may be a socket operation, not yet
+	 * known to be one (netcost.bpf.c, "maybe" operations).
+	 */
+	__u64 tp_start;		/* its start, ns, moved on by softirqs inside */
+	__u32 tp_op;		/* (syscall nr << 2) | op, 0: none */
+	__s32 tp_fd;		/* its file descriptor */
+	__u32 ends_len;		/* the op in cur ends at sock_*_length, not sys_exit */
+	__u32 pad2;
 };
 
 /* Both, side by side: one page, and the lines every program touches. */

@@ -6,13 +6,16 @@
  * In a network namespace of its own, the test opens a TCP connection on
  * loopback and, for each method (send, sendto, sendmsg, sendmmsg, write,
  * writev, splice, sendfile; recv, recvfrom, recvmsg, recvmmsg, read, readv,
- * splice), moves itself into a cgroup of that method's name and makes a
- * known number of calls. netcost runs with --cgroups; its whole-run cgroup
- * records must show exactly that many operations of the right direction and
- * some time for each. A recv that waits 1 s for data that never comes must
- * count as one operation with next to no time: a task switched out in an
- * operation stops accruing. The fentry and kprobe variants SKIP where the
- * kernel cannot attach them (they run in the VM stage on Debian's 6.1).
+ * splice; sendmmsg and recvmmsg with two messages per call; io_uring,
+ * also right after a write or read of a file), moves itself into a cgroup of
+ * that method's name and makes a known number of calls. netcost runs with
+ * --cgroups; its whole-run cgroup records must show exactly that many
+ * operations of the right direction and some time for each. A recv that
+ * waits 1 s for data that never comes must count as one operation with next
+ * to no time: a task switched out in an operation stops accruing. Receives
+ * that fail with EAGAIN are operations too; a read of a pipe that waits for
+ * its data is none. The fentry and kprobe variants SKIP where the kernel
+ * cannot attach them (they run in the VM stage on Debian's 6.1).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -74,8 +77,15 @@ static const struct method methods[] = {
 	{ "uring_send", SEND, true },
 	{ "uring_send_wq", SEND, true },
 	{ "uring_recv", RECV, true },
+	/* a file's read/write first: its start must not time the io_uring call */
+	{ "uring_send_after_write", SEND, true },
+	{ "uring_recv_after_read", RECV, true },
 };
 #define NMETHODS (int)(sizeof(methods) / sizeof(methods[0]))
+
+/* Cgroups of the test's other calls (see every_method). */
+enum { OTHER, BLOCKED, EAGAIN_RECV, PIPE_WAIT, NEXTRA };
+static const char *const extras[NEXTRA] = { "other", "blocked", "eagain", "pipe_wait" };
 
 /* Just enough io_uring, through the raw syscalls, to send and receive. */
 struct uring {
@@ -325,10 +335,10 @@ FIXTURE_SETUP(ops)
 		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, methods[i].name);
 		ASSERT_EQ(0, mkdir(path, 0755));
 	}
-	snprintf(path, sizeof(path), "%s/%s/other", self->cg2, self->base);
-	ASSERT_EQ(0, mkdir(path, 0755));
-	snprintf(path, sizeof(path), "%s/%s/blocked", self->cg2, self->base);
-	ASSERT_EQ(0, mkdir(path, 0755));
+	for (i = 0; i < NEXTRA; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, extras[i]);
+		ASSERT_EQ(0, mkdir(path, 0755));
+	}
 
 	ASSERT_EQ(0, tcp_pair(&self->a, &self->b));
 	ASSERT_EQ(0, pipe2(self->pipefd, O_CLOEXEC));
@@ -377,10 +387,10 @@ FIXTURE_TEARDOWN(ops)
 		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, methods[i].name);
 		rmdir(path);
 	}
-	snprintf(path, sizeof(path), "%s/%s/other", self->cg2, self->base);
-	rmdir(path);
-	snprintf(path, sizeof(path), "%s/%s/blocked", self->cg2, self->base);
-	rmdir(path);
+	for (i = 0; i < NEXTRA; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", self->cg2, self->base, extras[i]);
+		rmdir(path);
+	}
 	snprintf(path, sizeof(path), "%s/%s", self->cg2, self->base);
 	rmdir(path);
 	unlink(self->out);
@@ -391,8 +401,12 @@ FIXTURE_TEARDOWN(ops)
 static ssize_t do_send(FIXTURE_DATA(ops) *self, const char *m, char *buf)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = MSG };
+	struct iovec iov2[2] = { { buf, MSG / 2 }, { buf + MSG / 2, MSG - MSG / 2 } };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct mmsghdr mm = { .msg_hdr = msg };
+	struct mmsghdr mm[2] = {
+		{ .msg_hdr = { .msg_iov = &iov2[0], .msg_iovlen = 1 } },
+		{ .msg_hdr = { .msg_iov = &iov2[1], .msg_iovlen = 1 } },
+	};
 	off_t off = 0;
 
 	if (!strcmp(m, "send"))
@@ -401,8 +415,9 @@ static ssize_t do_send(FIXTURE_DATA(ops) *self, const char *m, char *buf)
 		return sendto(self->a, buf, MSG, 0, NULL, 0);
 	if (!strcmp(m, "sendmsg"))
 		return sendmsg(self->a, &msg, 0);
-	if (!strcmp(m, "sendmmsg"))
-		return sendmmsg(self->a, &mm, 1, 0) == 1 ? (ssize_t)mm.msg_len : -1;
+	if (!strcmp(m, "sendmmsg"))	/* two messages: one operation */
+		return sendmmsg(self->a, mm, 2, 0) == 2 ? (ssize_t)(mm[0].msg_len +
+								   mm[1].msg_len) : -1;
 	if (!strcmp(m, "write"))
 		return write(self->a, buf, MSG);
 	if (!strcmp(m, "writev"))
@@ -418,6 +433,11 @@ static ssize_t do_send(FIXTURE_DATA(ops) *self, const char *m, char *buf)
 		return uring_io(&self->ring, IORING_OP_SEND, self->a, buf, MSG, 0);
 	if (!strcmp(m, "uring_send_wq"))	/* run by an io-wq worker thread */
 		return uring_io(&self->ring, IORING_OP_SEND, self->a, buf, MSG, IOSQE_ASYNC);
+	if (!strcmp(m, "uring_send_after_write")) {
+		if (lseek(self->memfd, 0, SEEK_SET) || write(self->memfd, buf, MSG) != MSG)
+			return -1;
+		return uring_io(&self->ring, IORING_OP_SEND, self->a, buf, MSG, 0);
+	}
 	return -1;
 }
 
@@ -425,8 +445,13 @@ static ssize_t do_send(FIXTURE_DATA(ops) *self, const char *m, char *buf)
 static ssize_t do_recv(FIXTURE_DATA(ops) *self, const char *m, char *buf, size_t len)
 {
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct iovec iov2[2] = { { buf, len / 2 }, { buf + len / 2, len - len / 2 } };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct mmsghdr mm = { .msg_hdr = msg };
+	struct mmsghdr mm[2] = {
+		{ .msg_hdr = { .msg_iov = &iov2[0], .msg_iovlen = 1 } },
+		{ .msg_hdr = { .msg_iov = &iov2[1], .msg_iovlen = 1 } },
+	};
+	char tmp[MSG];
 	ssize_t n;
 
 	if (!strcmp(m, "recv"))
@@ -435,8 +460,12 @@ static ssize_t do_recv(FIXTURE_DATA(ops) *self, const char *m, char *buf, size_t
 		return recvfrom(self->b, buf, len, 0, NULL, NULL);
 	if (!strcmp(m, "recvmsg"))
 		return recvmsg(self->b, &msg, 0);
-	if (!strcmp(m, "recvmmsg"))
-		return recvmmsg(self->b, &mm, 1, 0, NULL) == 1 ? (ssize_t)mm.msg_len : -1;
+	if (!strcmp(m, "recvmmsg")) {	/* up to two messages: one operation */
+		n = recvmmsg(self->b, mm, 2, MSG_WAITFORONE, NULL);
+		if (n < 1)
+			return -1;
+		return mm[0].msg_len + (n > 1 ? mm[1].msg_len : 0);
+	}
 	if (!strcmp(m, "read"))
 		return read(self->b, buf, len);
 	if (!strcmp(m, "readv"))
@@ -449,6 +478,11 @@ static ssize_t do_recv(FIXTURE_DATA(ops) *self, const char *m, char *buf, size_t
 	}
 	if (!strcmp(m, "uring_recv"))
 		return uring_io(&self->ring, IORING_OP_RECV, self->b, buf, len, 0);
+	if (!strcmp(m, "uring_recv_after_read")) {
+		if (lseek(self->memfd, 0, SEEK_SET) || read(self->memfd, tmp, MSG) != MSG)
+			return -1;
+		return uring_io(&self->ring, IORING_OP_RECV, self->b, buf, len, 0);
+	}
 	return -1;
 }
 
@@ -463,15 +497,30 @@ static long long jnum(const char *line, const char *key)
 	return p ? strtoll(p + strlen(k), NULL, 10) : -1;
 }
 
+/* If @line is the record of cgroup <base>/<name>: its send, recv ops and ns. */
+static void cg_record(const char *line, const char *base, const char *name, long long v[4])
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "\"cgroup\":\"/%s/%s\"", base, name);
+	if (!strstr(line, want))
+		return;
+	v[0] = jnum(line, "send_ops");
+	v[1] = jnum(line, "recv_ops");
+	v[2] = jnum(line, "sock_send_ns");
+	v[3] = jnum(line, "sock_recv_ns");
+}
+
 TEST_F(ops, every_method)
 {
-	char buf[MSG * NCALLS], line[2048], want[256];
-	long long got[NMETHODS][4] = {}, blocked[4] = { -1, -1, -1, -1 }, untimed = -1;
+	char buf[MSG * NCALLS], line[2048];
+	long long got[NMETHODS][4] = {}, ex[NEXTRA][4], untimed = -1, uring_calls = 0;
 	struct timeval tv = { .tv_sec = 1 };
 	const char *m;
 	size_t have;
 	ssize_t n;
 	int i, k, status;
+	pid_t pid;
 	FILE *f;
 
 	if (!self->base[0])
@@ -507,6 +556,23 @@ TEST_F(ops, every_method)
 	ASSERT_EQ(0, setsockopt(self->b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
 	ASSERT_EQ(0, enter_cg(self, "blocked"));
 	ASSERT_EQ(-1, recv(self->b, buf, MSG, 0));
+	/* receives that find nothing: operations that fail */
+	ASSERT_EQ(0, enter_cg(self, "eagain"));
+	for (k = 0; k < NCALLS; k++) {
+		ASSERT_EQ(-1, recv(self->b, buf, MSG, MSG_DONTWAIT));
+		ASSERT_EQ(EAGAIN, errno);
+	}
+	/* a read of a pipe that waits 300 ms for its byte: no socket operation */
+	ASSERT_EQ(0, enter_cg(self, "other"));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (!pid) {
+		usleep(300000);
+		_exit(write(self->pipefd[1], "x", 1) == 1 ? 0 : 1);
+	}
+	ASSERT_EQ(0, enter_cg(self, "pipe_wait"));
+	ASSERT_EQ(1, read(self->pipefd[0], buf, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_EQ(0, enter_cg(self, NULL));
 
 	ASSERT_EQ(0, kill(self->nc, SIGINT));
@@ -514,6 +580,7 @@ TEST_F(ops, every_method)
 	self->nc = -1;
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
+	memset(ex, 0xff, sizeof(ex));	/* -1: no record */
 	f = fopen(self->out, "r");
 	ASSERT_NE(NULL, f);
 	while (fgets(line, sizeof(line), f)) {
@@ -523,21 +590,10 @@ TEST_F(ops, every_method)
 			continue;
 		if (!strstr(line, self->base))
 			TH_LOG("other cgroup: %.*s", (int)strcspn(line, "\n"), line);
-		for (i = 0; i < NMETHODS; i++) {
-			snprintf(want, sizeof(want), "\"cgroup\":\"/%s/%s\"", self->base,
-				 methods[i].name);
-			if (!strstr(line, want))
-				continue;
-			got[i][0] = jnum(line, "send_ops");
-			got[i][1] = jnum(line, "recv_ops");
-			got[i][2] = jnum(line, "sock_send_ns");
-			got[i][3] = jnum(line, "sock_recv_ns");
-		}
-		snprintf(want, sizeof(want), "\"cgroup\":\"/%s/blocked\"", self->base);
-		if (strstr(line, want)) {
-			blocked[1] = jnum(line, "recv_ops");
-			blocked[3] = jnum(line, "sock_recv_ns");
-		}
+		for (i = 0; i < NMETHODS; i++)
+			cg_record(line, self->base, methods[i].name, got[i]);
+		for (i = 0; i < NEXTRA; i++)
+			cg_record(line, self->base, extras[i], ex[i]);
 	}
 	fclose(f);
 	f = fopen(self->err, "r");
@@ -552,10 +608,12 @@ TEST_F(ops, every_method)
 
 		if (methods[i].uring && !strcmp(variant->backend, "tracepoint")) {
 			/* no syscall to time: counted as untimed_ops where sock_*_length exist */
-			EXPECT_TRUE(got[i][0] <= 0 && got[i][1] <= 0);
+			EXPECT_TRUE(got[i][0] <= 0 && got[i][1] <= 0) TH_LOG("%s: timed",
+									       methods[i].name);
+			uring_calls += self->calls[i];
 			continue;
 		}
-		TH_LOG("%-12s calls %ld: send_ops %lld recv_ops %lld send_ns %lld recv_ns %lld",
+		TH_LOG("%-22s calls %ld: send_ops %lld recv_ops %lld send_ns %lld recv_ns %lld",
 		       methods[i].name, self->calls[i], got[i][0], got[i][1], got[i][2],
 		       got[i][3]);
 		EXPECT_EQ(self->calls[i], got[i][d]) TH_LOG("%s: operations", methods[i].name);
@@ -566,12 +624,20 @@ TEST_F(ops, every_method)
 	TH_LOG("untimed_ops %lld", untimed);
 	if (!strcmp(variant->backend, "tracepoint") &&
 	    !bn_probe_hook(BN_HOOK_TP_BTF, "sock_send_length"))
-		EXPECT_GE(untimed, 3 * NCALLS);
-	TH_LOG("blocked recv: recv_ops %lld, %lld ns", blocked[1], blocked[3]);
-	EXPECT_EQ(1, blocked[1]);
+		EXPECT_GE(untimed, uring_calls);
+	TH_LOG("blocked recv: recv_ops %lld, %lld ns", ex[BLOCKED][1], ex[BLOCKED][3]);
+	EXPECT_EQ(1, ex[BLOCKED][1]);
 	/* 1 s asleep in the call, on-CPU a few us: far below 50 ms even under TCG */
-	EXPECT_LT(blocked[3], 50000000);
-	EXPECT_GE(blocked[3], 0);
+	EXPECT_LT(ex[BLOCKED][3], 50000000);
+	EXPECT_GE(ex[BLOCKED][3], 0);
+	TH_LOG("eagain: recv_ops %lld send_ops %lld", ex[EAGAIN_RECV][1], ex[EAGAIN_RECV][0]);
+	EXPECT_EQ(NCALLS, ex[EAGAIN_RECV][1]);
+	EXPECT_EQ(0, ex[EAGAIN_RECV][0]);
+	/* no record, or one with no socket operation (the cgroup's other tasks) */
+	TH_LOG("pipe_wait: recv_ops %lld send_ops %lld recv_ns %lld send_ns %lld",
+	       ex[PIPE_WAIT][1], ex[PIPE_WAIT][0], ex[PIPE_WAIT][3], ex[PIPE_WAIT][2]);
+	for (i = 0; i < 4; i++)
+		EXPECT_GE(0, ex[PIPE_WAIT][i]);
 }
 
 TEST_HARNESS_MAIN
