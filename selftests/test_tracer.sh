@@ -20,13 +20,15 @@
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
 # and latency histograms), nat (one id through DNAT and masquerade on a router
-# namespace), usage, kill9 (nothing left).
+# namespace), usage, kill9 (nothing left), fpoints (fentry:FUNC and
+# kprobe:FUNC points count what the tracepoints count, with the same ids;
+# on a kernel with neither, the one-line refusal).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops nat filter rules sample reload metrics kill9)
+CASES=(usage config latency drops nat filter rules sample reload metrics kill9 fpoints)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -522,6 +524,80 @@ case_kill9()
 	check "duration: exit 0" [ $? = 0 ]
 	check "duration: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
 	TOOL_PID[k9b]=
+}
+
+# fn_progs: the ids of loaded fentry/kprobe programs of tracer (tr_fe*, tr_kp*).
+fn_progs()
+{
+	bpftool prog show 2>/dev/null | awk '/ name tr_(fe|kp)[0-9] /{ sub(":", "", $1); print $1 }' |
+		sort -n
+}
+
+# fA (198.18.30.1) fa --veth-- fb fB (198.18.30.2): fA's echo requests pass a
+# tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB.
+case_fpoints()
+{
+	local nA nB before ids
+
+	expect_usage_error "fpoints: no such function" "$TRACER" -p a=fentry:bn_no_such_fn
+	expect_usage_error "fpoints: no skb argument" "$TRACER" -p a=kprobe:schedule
+	expect_usage_error "fpoints: bad function name" "$TRACER" -p 'a=fentry:a;b'
+	before=$(fn_progs)
+	"$TRACER" -p a=rx -p b=fentry:ip_rcv -d 1 >"$TMP/fp0.out" 2>"$TMP/fp0.err"
+	if [ $? = 2 ] && grep -q 'lacks kprobes and fentry' "$TMP/fp0.err"; then
+		check "fpoints: refused in one line: $(cat "$TMP/fp0.err")" \
+			[ "$(wc -l <"$TMP/fp0.err")" = 1 -a ! -s "$TMP/fp0.out" ]
+		expect_usage_error "fpoints: kprobe refused" "$TRACER" -p a=kprobe:ip_rcv
+		check "fpoints: nothing left loaded" [ "$(fn_progs)" = "$before" ]
+		log_skip "fpoints: attach: the kernel lacks kprobes and fentry"
+		return
+	fi
+	setup_ns nA nB || return
+	veth "$nA" fa "$nB" fb || { log_fail "fpoints: veth"; return; }
+	nsip "$nA" addr add 198.18.30.1/24 dev fa
+	nsip "$nB" addr add 198.18.30.2/24 dev fb
+	tracer_run fp -p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -p f3=fentry:ip_rcv@fb%"$nB" \
+		-p f4=kprobe:icmp_rcv@fb%"$nB" -e -f 'icmp[icmptype] = icmp-echo' || return
+	ids=$(prog_ids "${TOOL_PID[fp]}")
+	nsexec "$nA" ping -c 10 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
+		log_fail "fpoints: ping fA -> fB"
+	sleep 0.8
+	tool_stop fp
+	check "fpoints: exit 0" [ "${TOOL_RC[fp]}" = 0 ]
+	check "fpoints: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
+	pycheck fpoints "$TMP/fp.out" <<'EOF'
+cfg = [r for r in recs if r["type"] == "config"][0]
+via = {p["point"]: (p["hook"], p["via"]) for p in cfg["points"]}
+check("config: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe (%s)" % via,
+      via["f3"] == ("fentry:ip_rcv", "fentry") and via["f4"] == ("kprobe:icmp_rcv", "kprobe")
+      and via["f1"] == ("tx", "tp_btf"))
+summ = [r for r in recs if r["type"] == "summary"][-1]
+pk = {p["point"]: p["packets"] for p in summ["points"]}
+check("f1..f4 each counted the 10 echo requests (%s)" % pk,
+      all(pk[p] == 10 for p in ("f1", "f2", "f3", "f4")))
+byid = {}
+for r in recs:
+    if r["type"] == "event":
+        byid.setdefault(r["pkt"], []).append(r)
+hooks = ["tx", "rx", "fentry:ip_rcv", "kprobe:icmp_rcv"]
+full = [es for es in byid.values() if [e["point"] for e in es] == ["f1", "f2", "f3", "f4"]
+        and [e["prev_point"] for e in es] == ["", "f1", "f2", "f3"]
+        and [e["hook"] for e in es] == hooks]
+check("each request kept one id f1 -> f2 -> f3 (fentry) -> f4 (kprobe) (%d of %d ids)" %
+      (len(full), len(byid)), len(full) == 10 and len(byid) == 10)
+seg = {}
+for r in recs:
+    if r["type"] == "segment":
+        k = (r["from"], r["to"])
+        seg[k] = seg.get(k, 0) + r["packets_out"]
+check("segments f1->f2, f2->f3, f3->f4 10 packets each (%s)" % seg,
+      all(seg.get(k) == 10 for k in (("f1", "f2"), ("f2", "f3"), ("f3", "f4"))))
+paths = [[(s["from"], s["to"]) for s in r["segments"]] for r in recs if r["type"] == "path"]
+check("a path record f1 -> f2 -> f3 -> f4",
+      [("f1", "f2"), ("f2", "f3"), ("f3", "f4")] in paths)
+lost = sum(r["events"] for r in recs if r["type"] == "lost")
+check("no lost events (%d)" % lost, lost == 0)
+EOF
 }
 
 run_cases "$@"
