@@ -534,30 +534,37 @@ fn_progs()
 }
 
 # fA (198.18.30.1) fa --veth-- fb fB (198.18.30.2): fA's echo requests pass a
-# tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB.
+# tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB;
+# vxlan_xmit (fentry, in the vxlan module's BTF) is attached, not counted.
 case_fpoints()
 {
-	local nA nB before ids
+	local nA nB before ids args
 
 	expect_usage_error "fpoints: no such function" "$TRACER" -p a=fentry:bn_no_such_fn
 	expect_usage_error "fpoints: no skb argument" "$TRACER" -p a=kprobe:schedule
 	expect_usage_error "fpoints: bad function name" "$TRACER" -p 'a=fentry:a;b'
-	before=$(fn_progs)
-	"$TRACER" -p a=rx -p b=fentry:ip_rcv -d 1 >"$TMP/fp0.out" 2>"$TMP/fp0.err"
-	if [ $? = 2 ] && grep -q 'lacks kprobes and fentry' "$TMP/fp0.err"; then
-		check "fpoints: refused in one line: $(cat "$TMP/fp0.err")" \
-			[ "$(wc -l <"$TMP/fp0.err")" = 1 -a ! -s "$TMP/fp0.out" ]
-		expect_usage_error "fpoints: kprobe refused" "$TRACER" -p a=kprobe:ip_rcv
-		check "fpoints: nothing left loaded" [ "$(fn_progs)" = "$before" ]
-		log_skip "fpoints: attach: the kernel lacks kprobes and fentry"
-		return
-	fi
 	setup_ns nA nB || return
 	veth "$nA" fa "$nB" fb || { log_fail "fpoints: veth"; return; }
 	nsip "$nA" addr add 198.18.30.1/24 dev fa
 	nsip "$nB" addr add 198.18.30.2/24 dev fb
-	tracer_run fp -p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -p f3=fentry:ip_rcv@fb%"$nB" \
-		-p f4=kprobe:icmp_rcv@fb%"$nB" -e -f 'icmp[icmptype] = icmp-echo' || return
+	# loads the vxlan module, whose function f5 names
+	nsip "$nA" link add vx0 type vxlan id 7 remote 198.18.30.2 dstport 4789 dev fa ||
+		{ log_fail "fpoints: vxlan"; return; }
+	args=(-p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -p f3=fentry:ip_rcv@fb%"$nB"
+	      -p f4=kprobe:icmp_rcv@fb%"$nB" -p f5=fentry:vxlan_xmit%"$nA"
+	      -e -f 'icmp[icmptype] = icmp-echo')
+	before=$(fn_progs)
+	if ! tool_start fp "$TRACER" -j -i 0.5 "${args[@]}"; then
+		if grep -q 'lacks kprobes and fentry' "$TMP/fp.err"; then
+			expect_usage_error "fpoints: refused" "$TRACER" -j "${args[@]}"
+			expect_usage_error "fpoints: kprobe refused" "$TRACER" -p a=kprobe:ip_rcv
+			check "fpoints: nothing left loaded" [ "$(fn_progs)" = "$before" ]
+			log_skip "fpoints: attach: the kernel lacks kprobes and fentry"
+		else
+			log_fail "fpoints: tracer did not start"
+		fi
+		return
+	fi
 	ids=$(prog_ids "${TOOL_PID[fp]}")
 	nsexec "$nA" ping -c 10 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
 		log_fail "fpoints: ping fA -> fB"
@@ -571,6 +578,8 @@ via = {p["point"]: (p["hook"], p["via"]) for p in cfg["points"]}
 check("config: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe (%s)" % via,
       via["f3"] == ("fentry:ip_rcv", "fentry") and via["f4"] == ("kprobe:icmp_rcv", "kprobe")
       and via["f1"] == ("tx", "tp_btf"))
+check("config: f5 fentry:vxlan_xmit (a module's function) by fentry (%s)" % (via["f5"],),
+      via["f5"] == ("fentry:vxlan_xmit", "fentry"))
 summ = [r for r in recs if r["type"] == "summary"][-1]
 pk = {p["point"]: p["packets"] for p in summ["points"]}
 check("f1..f4 each counted the 10 echo requests (%s)" % pk,
