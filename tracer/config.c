@@ -87,8 +87,8 @@ int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len
 		hook = bn_name_index(eq, hook_names, TR_HOOK_FENTRY);
 	}
 	if (hook < 0) {
-		snprintf(err, len, "invalid hook '%.32s' in point '%.64s': want %s, fentry:FUNC "
-			 "or kprobe:FUNC", eq, s,
+		snprintf(err, len, "invalid hook '%.32s' in point '%.64s': want %s; or fentry:FUNC, "
+			 "kprobe:FUNC", eq, s,
 			 bn_names_str(hook_names, TR_HOOK_FENTRY, hooks, sizeof(hooks)));
 		return -EINVAL;
 	}

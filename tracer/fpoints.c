@@ -186,7 +186,7 @@ void tr_fn_prepare(const struct tr_opts *o, struct bpf_object *obj)
 		bpf_program__set_autoload(prog, used);
 }
 
-/* Share @main's maps with @obj; its internal maps start as @main's, with fn = @fi. */
+/* Share @main's maps with @obj but .rodata: @main's, with fn = @fi. */
 static int share_maps(struct bpf_object *main, struct bpf_object *obj, size_t fn_off,
 		      const struct tr_fn_inst *fi)
 {
@@ -200,7 +200,8 @@ static int share_maps(struct bpf_object *main, struct bpf_object *obj, size_t fn
 		m = bpf_object__find_map_by_name(main, bpf_map__name(map));
 		if (!m)
 			return -ENOENT;
-		if (!bpf_map__is_internal(map)) {
+		/* .rodata is the instance's own (fn); any other map is shared */
+		if (!bpf_map__is_internal(map) || !strstr(bpf_map__name(map), ".rodata")) {
 			ret = bpf_map__reuse_fd(map, bpf_map__fd(m));
 			if (ret)
 				return ret;
@@ -213,7 +214,7 @@ static int share_maps(struct bpf_object *main, struct bpf_object *obj, size_t fn
 		if (!buf)
 			return -ENOMEM;
 		memcpy(buf, init, sz);
-		if (strstr(bpf_map__name(map), ".rodata") && fn_off + sizeof(*fi) <= sz)
+		if (fn_off + sizeof(*fi) <= sz)
 			memcpy(buf + fn_off, fi, sizeof(*fi));
 		ret = bpf_map__set_initial_value(map, buf, sz);
 		free(buf);
