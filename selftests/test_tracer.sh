@@ -536,9 +536,10 @@ fn_progs()
 # fA (198.18.30.1) fa --veth-- fb fB (198.18.30.2): fA's echo requests pass a
 # tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB;
 # vxlan_xmit (fentry, in the vxlan module's BTF) is attached, not counted.
+# A reload (SIGHUP) makes icmp_rcv an fentry point and drops vxlan_xmit.
 case_fpoints()
 {
-	local nA nB before ids args
+	local nA nB before ids1 ids2 args conf=$TMP/fp.conf
 
 	expect_usage_error "fpoints: no such function" "$TRACER" -p a=fentry:bn_no_such_fn
 	expect_usage_error "fpoints: no skb argument" "$TRACER" -p a=kprobe:schedule
@@ -550,9 +551,11 @@ case_fpoints()
 	# loads the vxlan module, whose function f5 names
 	nsip "$nA" link add vx0 type vxlan id 7 remote 198.18.30.2 dstport 4789 dev fa ||
 		{ log_fail "fpoints: vxlan"; return; }
-	args=(-p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -p f3=fentry:ip_rcv@fb%"$nB"
-	      -p f4=kprobe:icmp_rcv@fb%"$nB" -p f5=fentry:vxlan_xmit%"$nA"
-	      -e -f 'icmp[icmptype] = icmp-echo')
+	printf 'point f3=fentry:ip_rcv@fb%%%s\npoint f4=kprobe:icmp_rcv@fb%%%s\n' \
+		"$nB" "$nB" >"$conf"
+	printf 'point f5=fentry:vxlan_xmit%%%s\nfilter icmp[icmptype] = icmp-echo\n' \
+		"$nA" >>"$conf"
+	args=(-p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -c "$conf" -e)
 	before=$(fn_progs)
 	if ! tool_start fp "$TRACER" -j -i 0.5 "${args[@]}"; then
 		if grep -q 'lacks kprobes and fentry' "$TMP/fp.err"; then
@@ -565,42 +568,57 @@ case_fpoints()
 		fi
 		return
 	fi
-	ids=$(prog_ids "${TOOL_PID[fp]}")
+	ids1=$(prog_ids "${TOOL_PID[fp]}")
 	nsexec "$nA" ping -c 10 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
 		log_fail "fpoints: ping fA -> fB"
+	printf 'point f3=fentry:ip_rcv@fb%%%s\npoint f4=fentry:icmp_rcv@fb%%%s\n' \
+		"$nB" "$nB" >"$conf.new"
+	echo "filter icmp[icmptype] = icmp-echo" >>"$conf.new"
+	mv "$conf.new" "$conf"
+	kill -HUP "${TOOL_PID[fp]}"
+	wait_for_file $((10 * SLOW)) "$TMP/fp.out" '"gen":2' || log_fail "fpoints: no config gen 2"
+	ids2=$(prog_ids "${TOOL_PID[fp]}")
+	check "fpoints: reload: the old generation's programs are gone ($(echo $ids1))" \
+		progs_gone "$ids1"
+	nsexec "$nA" ping -c 5 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
+		log_fail "fpoints: ping fA -> fB after the reload"
 	sleep 0.8
 	tool_stop fp
 	check "fpoints: exit 0" [ "${TOOL_RC[fp]}" = 0 ]
-	check "fpoints: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
+	check "fpoints: its programs are gone ($(echo $ids2))" wait_until 10 progs_gone "$ids2"
 	pycheck fpoints "$TMP/fp.out" <<'EOF'
-cfg = [r for r in recs if r["type"] == "config"][0]
-via = {p["point"]: (p["hook"], p["via"]) for p in cfg["points"]}
-check("config: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe (%s)" % via,
-      via["f3"] == ("fentry:ip_rcv", "fentry") and via["f4"] == ("kprobe:icmp_rcv", "kprobe")
-      and via["f1"] == ("tx", "tp_btf"))
-check("config: f5 fentry:vxlan_xmit (a module's function) by fentry (%s)" % (via["f5"],),
-      via["f5"] == ("fentry:vxlan_xmit", "fentry"))
-summ = [r for r in recs if r["type"] == "summary"][-1]
-pk = {p["point"]: p["packets"] for p in summ["points"]}
-check("f1..f4 each counted the 10 echo requests (%s)" % pk,
-      all(pk[p] == 10 for p in ("f1", "f2", "f3", "f4")))
+cfgs = [r for r in recs if r["type"] == "config"]
+via = [{p["point"]: (p["hook"], p["via"]) for p in c["points"]} for c in cfgs]
+check("config gen 1: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe, "
+      "f5 fentry:vxlan_xmit (a module's function) by fentry (%s)" % via[0],
+      via[0]["f3"] == ("fentry:ip_rcv", "fentry") and via[0]["f1"] == ("tx", "tp_btf") and
+      via[0]["f4"] == ("kprobe:icmp_rcv", "kprobe") and
+      via[0]["f5"] == ("fentry:vxlan_xmit", "fentry"))
+check("config gen 2 after SIGHUP: f4 fentry:icmp_rcv by fentry, no f5 (%s)" % via[1:],
+      len(via) == 2 and via[1]["f4"] == ("fentry:icmp_rcv", "fentry") and "f5" not in via[1])
+pk = {}
+for r in recs:
+    if r["type"] == "point":
+        pk[r["point"]] = pk.get(r["point"], 0) + r["packets"]
+check("f1..f4 each counted the 15 echo requests across the reload (%s)" % pk,
+      all(pk.get(p) == 15 for p in ("f1", "f2", "f3", "f4")))
 byid = {}
 for r in recs:
     if r["type"] == "event":
         byid.setdefault(r["pkt"], []).append(r)
-hooks = ["tx", "rx", "fentry:ip_rcv", "kprobe:icmp_rcv"]
+hooks = [["tx", "rx", "fentry:ip_rcv", h] for h in ("kprobe:icmp_rcv", "fentry:icmp_rcv")]
 full = [es for es in byid.values() if [e["point"] for e in es] == ["f1", "f2", "f3", "f4"]
         and [e["prev_point"] for e in es] == ["", "f1", "f2", "f3"]
-        and [e["hook"] for e in es] == hooks]
-check("each request kept one id f1 -> f2 -> f3 (fentry) -> f4 (kprobe) (%d of %d ids)" %
-      (len(full), len(byid)), len(full) == 10 and len(byid) == 10)
+        and [e["hook"] for e in es] in hooks]
+check("each request kept one id f1 -> f2 -> f3 (fentry) -> f4 (kprobe, then fentry) "
+      "(%d of %d ids)" % (len(full), len(byid)), len(full) == 15 and len(byid) == 15)
 seg = {}
 for r in recs:
     if r["type"] == "segment":
         k = (r["from"], r["to"])
         seg[k] = seg.get(k, 0) + r["packets_out"]
-check("segments f1->f2, f2->f3, f3->f4 10 packets each (%s)" % seg,
-      all(seg.get(k) == 10 for k in (("f1", "f2"), ("f2", "f3"), ("f3", "f4"))))
+check("segments f1->f2, f2->f3, f3->f4 15 packets each (%s)" % seg,
+      all(seg.get(k) == 15 for k in (("f1", "f2"), ("f2", "f3"), ("f3", "f4"))))
 paths = [[(s["from"], s["to"]) for s in r["segments"]] for r in recs if r["type"] == "path"]
 check("a path record f1 -> f2 -> f3 -> f4",
       [("f1", "f2"), ("f2", "f3"), ("f3", "f4")] in paths)
