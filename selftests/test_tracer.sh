@@ -535,7 +535,8 @@ fn_progs()
 
 # fA (198.18.30.1) fa --veth-- fb fB (198.18.30.2): fA's echo requests pass a
 # tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB;
-# vxlan_xmit (fentry, in the vxlan module's BTF) is attached, not counted.
+# vxlan_xmit (fentry, in the vxlan module's BTF) and ip6_xmit (7 arguments:
+# a kprobe on 6.1) are attached, not counted.
 # A reload (SIGHUP) makes icmp_rcv an fentry point and drops vxlan_xmit.
 case_fpoints()
 {
@@ -555,9 +556,11 @@ case_fpoints()
 		"$nB" "$nB" >"$conf"
 	printf 'point f5=fentry:vxlan_xmit%%%s\nfilter icmp[icmptype] = icmp-echo\n' \
 		"$nA" >>"$conf"
+	# 7 arguments: more than 6.1's fentry takes, so a kprobe there
+	printf 'point f6=fentry:ip6_xmit%%%s\n' "$nA" >>"$conf"
 	args=(-p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -c "$conf" -e)
 	before=$(fn_progs)
-	if ! tool_start fp "$TRACER" -j -i 0.5 "${args[@]}"; then
+	if ! tool_start fp "$TRACER" -j -i 0.5 -v "${args[@]}"; then
 		if grep -q 'lacks kprobes and fentry' "$TMP/fp.err"; then
 			expect_usage_error "fpoints: refused" "$TRACER" -j "${args[@]}"
 			expect_usage_error "fpoints: kprobe refused" "$TRACER" -p a=kprobe:ip_rcv
@@ -594,8 +597,14 @@ check("config gen 1: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe, "
       via[0]["f3"] == ("fentry:ip_rcv", "fentry") and via[0]["f1"] == ("tx", "tp_btf") and
       via[0]["f4"] == ("kprobe:icmp_rcv", "kprobe") and
       via[0]["f5"] == ("fentry:vxlan_xmit", "fentry"))
-check("config gen 2 after SIGHUP: f4 fentry:icmp_rcv by fentry, no f5 (%s)" % via[1:],
-      len(via) == 2 and via[1]["f4"] == ("fentry:icmp_rcv", "fentry") and "f5" not in via[1])
+fb = via[0]["f6"][1]
+err = open(os.path.join(os.path.dirname(sys.argv[2]), "fp.err")).read()
+check("config gen 1: f6 fentry:ip6_xmit by %s (a kprobe says why with -v)" % fb,
+      fb == "fentry" or (fb == "kprobe" and
+                         "point f6: ip6_xmit attached by a kprobe: fentry failed" in err))
+check("config gen 2 after SIGHUP: f4 fentry:icmp_rcv by fentry, no f5, f6 (%s)" % via[1:],
+      len(via) == 2 and via[1]["f4"] == ("fentry:icmp_rcv", "fentry") and
+      "f5" not in via[1] and "f6" not in via[1])
 pk = {}
 for r in recs:
     if r["type"] == "point":

@@ -30,6 +30,12 @@ struct tr_fn {
 	int nobjs, nlinks;
 };
 
+/* The kernel's ENOTSUPP (524) is not in libc's table. */
+static const char *err_str(int err)
+{
+	return err == -524 ? "not supported by the kernel (ENOTSUPP)" : strerror(-err);
+}
+
 static bool is_fn(int hook)
 {
 	return hook == TR_HOOK_FENTRY || hook == TR_HOOK_KPROBE;
@@ -302,21 +308,21 @@ static int fn_attach_one(struct tr_fn *fn, struct tr_opts *o, struct tr_point_cf
 		pc->via = TR_HOOK_KPROBE;
 		if (fentry)
 			bn_info("point %s: %s attached by a kprobe: fentry failed: %s", pc->name,
-				pc->func, strerror(-fe_err));
+				pc->func, err_str(fe_err));
 		return 0;
 	}
 	pmu = !access(KPROBE_PMU, F_OK);
 	if (!pmu && fentry)
 		bn_err("point %s: cannot trace %s: the kernel lacks kprobes and fentry (fentry: %s)",
-		       pc->name, pc->func, strerror(-fe_err));
+		       pc->name, pc->func, err_str(fe_err));
 	else if (!pmu)
 		bn_err("point %s: cannot trace %s: the kernel lacks kprobes", pc->name, pc->func);
 	else if (fentry)
 		bn_err("point %s: cannot trace %s: fentry: %s, kprobe: %s", pc->name, pc->func,
-		       strerror(-fe_err), strerror(-kp_err));
+		       err_str(fe_err), err_str(kp_err));
 	else
 		bn_err("point %s: cannot attach a kprobe to %s: %s", pc->name, pc->func,
-		       strerror(-kp_err));
+		       err_str(kp_err));
 	return pmu ? kp_err : -EOPNOTSUPP;
 }
 
