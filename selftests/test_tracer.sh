@@ -572,7 +572,7 @@ case_fpoints()
 		return
 	fi
 	ids1=$(prog_ids "${TOOL_PID[fp]}")
-	nsexec "$nA" ping -c 10 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
+	nsexec "$nA" ping -c 10 -i 0.1 -W 2 198.18.30.2 >/dev/null ||
 		log_fail "fpoints: ping fA -> fB"
 	printf 'point f3=fentry:ip_rcv@fb%%%s\npoint f4=fentry:icmp_rcv@fb%%%s\n' \
 		"$nB" "$nB" >"$conf.new"
@@ -583,7 +583,7 @@ case_fpoints()
 	ids2=$(prog_ids "${TOOL_PID[fp]}")
 	check "fpoints: reload: the old generation's programs are gone ($(echo $ids1))" \
 		progs_gone "$ids1"
-	nsexec "$nA" ping -c 5 -i 0.2 -W 2 198.18.30.2 >/dev/null ||
+	nsexec "$nA" ping -c 5 -i 0.1 -W 2 198.18.30.2 >/dev/null ||
 		log_fail "fpoints: ping fA -> fB after the reload"
 	sleep 0.8
 	tool_stop fp

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * fpoints.c - fentry:FUNC and kprobe:FUNC points: find the function in the
- * kernel's BTF (vmlinux, then the modules') and its first struct sk_buff *
- * argument, its address in kallsyms, and attach to it.
+ * fpoints.c - fentry:FUNC and kprobe:FUNC points: find the function in
+ * /proc/kallsyms (its address and module), its first struct sk_buff *
+ * argument in its BTF (vmlinux's or its module's), and attach to it.
  *
  * An fentry program's target is fixed when it is loaded, so each function
  * traced by fentry gets an object of its own, opened from the same ELF bytes
@@ -12,7 +12,6 @@
  * kprobe point: the BPF side tells them by bpf_get_func_ip().
  * fentry:FUNC falls back to a kprobe where fentry cannot load or attach.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,56 +74,67 @@ static int btf_skb_arg(const struct btf *btf, const char *func)
 	return -ENOMSG;
 }
 
-/* @func in vmlinux's BTF, else in a module's: its skb argument. */
-static int find_skb_arg(struct btf *vmlinux, const char *func)
-{
-	struct dirent *de;
-	struct btf *mod;
-	char path[300];
-	int ret;
-	DIR *d;
-
-	ret = btf_skb_arg(vmlinux, func);
-	if (ret != -ENOENT)
-		return ret;
-	d = opendir("/sys/kernel/btf");
-	if (!d)
-		return ret;
-	while (ret == -ENOENT && (de = readdir(d))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "vmlinux"))
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", de->d_name);
-		mod = btf__parse_split(path, vmlinux);
-		if (!mod)
-			continue;
-		ret = btf_skb_arg(mod, func);
-		btf__free(mod);
-	}
-	closedir(d);
-	return ret;
-}
-
-/* @func's address: exactly one text symbol of that name. */
-static int func_addr(const struct bn_ksyms *ks, const char *func, __u64 *addr, int *n)
+/* @func's address and module (NULL: vmlinux); the number of text symbols of that name. */
+static int func_addr(const struct bn_ksyms *ks, const char *func, __u64 *addr,
+		     const char **module)
 {
 	size_t i;
+	int n = 0;
 
-	*n = 0;
 	for (i = 0; i < ks->n; i++) {
 		if (strcmp(ks->syms[i].name, func))
 			continue;
-		if (!(*n)++)
+		if (!n++) {
 			*addr = ks->syms[i].addr;
+			*module = ks->syms[i].module;
+		}
 	}
-	return *n == 1 ? 0 : -ENOENT;
+	return n;
+}
+
+/* @pc's function: where it is (kallsyms), then its skb argument (its BTF). */
+static int fn_resolve_one(struct tr_point_cfg *pc, const struct bn_ksyms *ks, struct btf *vmlinux,
+			  char *err, size_t len)
+{
+	const char *mod = NULL;
+	struct btf *btf = vmlinux;
+	char path[300];
+	int n, arg;
+
+	n = func_addr(ks, pc->func, &pc->p.ip, &mod);
+	if (n != 1) {
+		snprintf(err, len, "point %s: %s %s", pc->name, pc->func, n ?
+			 "is ambiguous: several functions of that name in /proc/kallsyms" :
+			 "is not a function of the running kernel");
+		return -ENOENT;
+	}
+	if (mod) {
+		snprintf(path, sizeof(path), "/sys/kernel/btf/%s", mod);
+		btf = btf__parse_split(path, vmlinux);
+	}
+	arg = btf ? btf_skb_arg(btf, pc->func) : -ENOENT;
+	if (btf != vmlinux)
+		btf__free(btf);
+	if (arg == -ENOENT)
+		snprintf(err, len, "point %s: %s is not in the BTF of %s", pc->name, pc->func,
+			 mod ? mod : "vmlinux");
+	else if (arg < 0)
+		snprintf(err, len, "point %s: %s has no struct sk_buff * argument", pc->name,
+			 pc->func);
+	else if (arg >= TR_FN_ARGS)
+		snprintf(err, len, "point %s: the skb is argument %d of %s: at most %d is "
+			 "supported", pc->name, arg + 1, pc->func, TR_FN_ARGS);
+	if (arg < 0 || arg >= TR_FN_ARGS)
+		return arg < 0 ? arg : -ENOTSUP;
+	pc->p.arg = arg;
+	return 0;
 }
 
 int tr_fn_resolve(struct tr_opts *o, char *err, size_t len)
 {
 	struct bn_ksyms ks = {};
 	struct btf *btf = NULL;
-	int i, arg, n, ret = 0;
-	bool ks_loaded = false;
+	int i, ret = 0;
 
 	for (i = 0; i < o->npoints && !ret; i++) {
 		struct tr_point_cfg *pc = &o->points[i];
@@ -132,45 +142,19 @@ int tr_fn_resolve(struct tr_opts *o, char *err, size_t len)
 		if (!is_fn(pc->p.hook))
 			continue;
 		if (!btf && !(btf = btf__load_vmlinux_btf())) {
+			ret = -errno;
 			snprintf(err, len, "point %s: no kernel BTF to find %s in: %s", pc->name,
-				 pc->func, strerror(errno));
-			ret = -ENOENT;
+				 pc->func, strerror(-ret));
 			break;
 		}
-		arg = find_skb_arg(btf, pc->func);
-		if (arg == -ENOENT) {
-			snprintf(err, len, "point %s: no function %s in the kernel's BTF", pc->name,
-				 pc->func);
-			ret = arg;
-		} else if (arg < 0) {
-			snprintf(err, len, "point %s: %s has no struct sk_buff * argument",
-				 pc->name, pc->func);
-			ret = arg;
-		} else if (arg >= TR_FN_ARGS) {
-			snprintf(err, len, "point %s: the skb is argument %d of %s: at most %d is "
-				 "supported", pc->name, arg + 1, pc->func, TR_FN_ARGS);
-			ret = -ENOTSUP;
-		}
-		if (ret)
+		if (!ks.n && (ret = bn_ksyms_load(&ks, "/proc/kallsyms", KSYMS_STALL_MS))) {
+			snprintf(err, len, "point %s: cannot read /proc/kallsyms: %s", pc->name,
+				 strerror(-ret));
 			break;
-		pc->p.arg = arg;
-		if (!ks_loaded) {
-			ret = bn_ksyms_load(&ks, "/proc/kallsyms", KSYMS_STALL_MS);
-			if (ret) {
-				snprintf(err, len, "point %s: cannot read /proc/kallsyms: %s",
-					 pc->name, strerror(-ret));
-				break;
-			}
-			ks_loaded = true;
 		}
-		ret = func_addr(&ks, pc->func, &pc->p.ip, &n);
-		if (ret)
-			snprintf(err, len, "point %s: %s is %s in /proc/kallsyms", pc->name,
-				 pc->func, n ? "ambiguous (several functions of that name)" :
-				 "not a function");
+		ret = fn_resolve_one(pc, &ks, btf, err, len);
 	}
-	if (ks_loaded)
-		bn_ksyms_free(&ks);
+	bn_ksyms_free(&ks);
 	btf__free(btf);
 	return ret;
 }
