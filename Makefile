@@ -20,7 +20,7 @@ elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched
 %/elephant-sched: LDLIBS += -ljansson -lcurl
 %/elephant_sched_test: LDLIBS += -ljansson
 tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
-	       tracer/perfetto.c tracer/flows.c
+	       tracer/perfetto.c tracer/flows.c tracer/fpoints.c
 tracer_EXTRA := tracer-merge
 tracer-merge_SRCS := tracer/mread.c tracer/perfetto.c
 %/tracer-merge: LDLIBS += -ljansson
@@ -175,7 +175,7 @@ PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 $(BIN_DIR)tracer/tracer: LDLIBS += $(PCAP_LIBS)
 $(BIN_DIR)selftests/tracer_filter_test: $(OUTPUT)/tracer/filter.o $(OUTPUT)/tracer/pcap.o
 $(BIN_DIR)selftests/tracer_filter_test: LDLIBS += $(PCAP_LIBS)
-fuzz_tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c
+fuzz_tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/fpoints.c common/kallsyms.c
 $(OUTPUT)/fuzz/fuzz_tracer: LIBBPF_LIBS += $(PCAP_LIBS)
 
 # C selftests build against the kselftest harness from linux-source-6.1.

@@ -23,14 +23,16 @@
 # namespace), merge (two instances with --host, one with a hidden clock skew
 # of +250 ms, pings both ways: tracer-merge recovers the skew within its
 # uncertainty and joins every packet across the hosts; bad input), usage,
-# kill9 (nothing left).
+# kill9 (nothing left), fpoints (fentry:FUNC and kprobe:FUNC points count
+# what the tracepoints count, with the same ids; on a kernel with neither,
+# the one-line refusal).
 
 source "$(dirname "$0")/lib.sh"
 
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops nat filter rules sample merge reload metrics kill9)
+CASES=(usage config latency drops nat filter rules sample merge reload metrics kill9 fpoints)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -625,6 +627,116 @@ case_kill9()
 	check "duration: exit 0" [ $? = 0 ]
 	check "duration: its programs are gone ($(echo $ids))" wait_until 10 progs_gone "$ids"
 	TOOL_PID[k9b]=
+}
+
+# fn_progs: the ids of loaded fentry/kprobe programs of tracer (tr_fe*, tr_kp*).
+fn_progs()
+{
+	bpftool prog show 2>/dev/null | awk '/ name tr_(fe|kp)[0-9] /{ sub(":", "", $1); print $1 }' |
+		sort -n
+}
+
+# fA (198.18.30.1) fa --veth-- fb fB (198.18.30.2): fA's echo requests pass a
+# tracepoint on each side, then ip_rcv (fentry) and icmp_rcv (kprobe) in fB;
+# vxlan_xmit (fentry, in the vxlan module's BTF) and ip6_xmit (7 arguments:
+# a kprobe on 6.1) are attached, not counted.
+# A reload (SIGHUP) makes icmp_rcv an fentry point and drops vxlan_xmit.
+case_fpoints()
+{
+	local nA nB before ids1 ids2 args conf=$TMP/fp.conf
+
+	expect_usage_error "fpoints: no such function" "$TRACER" -p a=fentry:bn_no_such_fn
+	expect_usage_error "fpoints: no skb argument" "$TRACER" -p a=kprobe:schedule
+	expect_usage_error "fpoints: bad function name" "$TRACER" -p 'a=fentry:a;b'
+	setup_ns nA nB || return
+	veth "$nA" fa "$nB" fb || { log_fail "fpoints: veth"; return; }
+	nsip "$nA" addr add 198.18.30.1/24 dev fa
+	nsip "$nB" addr add 198.18.30.2/24 dev fb
+	# loads the vxlan module, whose function f5 names
+	nsip "$nA" link add vx0 type vxlan id 7 remote 198.18.30.2 dstport 4789 dev fa ||
+		{ log_fail "fpoints: vxlan"; return; }
+	printf 'point f3=fentry:ip_rcv@fb%%%s\npoint f4=kprobe:icmp_rcv@fb%%%s\n' \
+		"$nB" "$nB" >"$conf"
+	printf 'point f5=fentry:vxlan_xmit%%%s\nfilter icmp[icmptype] = icmp-echo\n' \
+		"$nA" >>"$conf"
+	# 7 arguments: more than 6.1's fentry takes, so a kprobe there
+	printf 'point f6=fentry:ip6_xmit%%%s\n' "$nA" >>"$conf"
+	args=(-p f1=tx@fa%"$nA" -p f2=rx@fb%"$nB" -c "$conf" -e)
+	before=$(fn_progs)
+	if ! tool_start fp "$TRACER" -j -i 0.5 -v "${args[@]}"; then
+		if grep -q 'lacks kprobes and fentry' "$TMP/fp.err"; then
+			expect_usage_error "fpoints: refused" "$TRACER" -j "${args[@]}"
+			expect_usage_error "fpoints: kprobe refused" "$TRACER" -p a=kprobe:ip_rcv
+			check "fpoints: nothing left loaded" [ "$(fn_progs)" = "$before" ]
+			log_skip "fpoints: attach: the kernel lacks kprobes and fentry"
+		else
+			log_fail "fpoints: tracer did not start"
+		fi
+		return
+	fi
+	ids1=$(prog_ids "${TOOL_PID[fp]}")
+	nsexec "$nA" ping -c 10 -i 0.1 -W 2 198.18.30.2 >/dev/null ||
+		log_fail "fpoints: ping fA -> fB"
+	printf 'point f3=fentry:ip_rcv@fb%%%s\npoint f4=fentry:icmp_rcv@fb%%%s\n' \
+		"$nB" "$nB" >"$conf.new"
+	echo "filter icmp[icmptype] = icmp-echo" >>"$conf.new"
+	mv "$conf.new" "$conf"
+	kill -HUP "${TOOL_PID[fp]}"
+	wait_for_file $((10 * SLOW)) "$TMP/fp.out" '"gen":2' || log_fail "fpoints: no config gen 2"
+	ids2=$(prog_ids "${TOOL_PID[fp]}")
+	check "fpoints: reload: the old generation's programs are gone ($(echo $ids1))" \
+		progs_gone "$ids1"
+	nsexec "$nA" ping -c 5 -i 0.1 -W 2 198.18.30.2 >/dev/null ||
+		log_fail "fpoints: ping fA -> fB after the reload"
+	sleep 0.8
+	tool_stop fp
+	check "fpoints: exit 0" [ "${TOOL_RC[fp]}" = 0 ]
+	check "fpoints: its programs are gone ($(echo $ids2))" wait_until 10 progs_gone "$ids2"
+	pycheck fpoints "$TMP/fp.out" <<'EOF'
+cfgs = [r for r in recs if r["type"] == "config"]
+via = [{p["point"]: (p["hook"], p["via"]) for p in c["points"]} for c in cfgs]
+check("config gen 1: f3 fentry:ip_rcv by fentry, f4 kprobe:icmp_rcv by kprobe, "
+      "f5 fentry:vxlan_xmit (a module's function) by fentry (%s)" % via[0],
+      via[0]["f3"] == ("fentry:ip_rcv", "fentry") and via[0]["f1"] == ("tx", "tp_btf") and
+      via[0]["f4"] == ("kprobe:icmp_rcv", "kprobe") and
+      via[0]["f5"] == ("fentry:vxlan_xmit", "fentry"))
+fb = via[0]["f6"][1]
+err = open(os.path.join(os.path.dirname(sys.argv[2]), "fp.err")).read()
+check("config gen 1: f6 fentry:ip6_xmit by %s (a kprobe says why with -v)" % fb,
+      fb == "fentry" or (fb == "kprobe" and
+                         "point f6: ip6_xmit attached by a kprobe: fentry failed" in err))
+check("config gen 2 after SIGHUP: f4 fentry:icmp_rcv by fentry, no f5, f6 (%s)" % via[1:],
+      len(via) == 2 and via[1]["f4"] == ("fentry:icmp_rcv", "fentry") and
+      "f5" not in via[1] and "f6" not in via[1])
+pk = {}
+for r in recs:
+    if r["type"] == "point":
+        pk[r["point"]] = pk.get(r["point"], 0) + r["packets"]
+check("f1..f4 each counted the 15 echo requests across the reload (%s)" % pk,
+      all(pk.get(p) == 15 for p in ("f1", "f2", "f3", "f4")))
+byid = {}
+for r in recs:
+    if r["type"] == "event":
+        byid.setdefault(r["pkt"], []).append(r)
+hooks = [["tx", "rx", "fentry:ip_rcv", h] for h in ("kprobe:icmp_rcv", "fentry:icmp_rcv")]
+full = [es for es in byid.values() if [e["point"] for e in es] == ["f1", "f2", "f3", "f4"]
+        and [e["prev_point"] for e in es] == ["", "f1", "f2", "f3"]
+        and [e["hook"] for e in es] in hooks]
+check("each request kept one id f1 -> f2 -> f3 (fentry) -> f4 (kprobe, then fentry) "
+      "(%d of %d ids)" % (len(full), len(byid)), len(full) == 15 and len(byid) == 15)
+seg = {}
+for r in recs:
+    if r["type"] == "segment":
+        k = (r["from"], r["to"])
+        seg[k] = seg.get(k, 0) + r["packets_out"]
+check("segments f1->f2, f2->f3, f3->f4 15 packets each (%s)" % seg,
+      all(seg.get(k) == 15 for k in (("f1", "f2"), ("f2", "f3"), ("f3", "f4"))))
+paths = [[(s["from"], s["to"]) for s in r["segments"]] for r in recs if r["type"] == "path"]
+check("a path record f1 -> f2 -> f3 -> f4",
+      [("f1", "f2"), ("f2", "f3"), ("f3", "f4")] in paths)
+lost = sum(r["events"] for r in recs if r["type"] == "lost")
+check("no lost events (%d)" % lost, lost == 0)
+EOF
 }
 
 run_cases "$@"

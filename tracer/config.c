@@ -24,6 +24,8 @@ static const char *const hook_names[TR_HOOK_MAX] = {
 	[TR_HOOK_QDISC] = "qdisc",
 	[TR_HOOK_DROP] = "drop",
 	[TR_HOOK_RETRANS] = "tcp-retrans",
+	[TR_HOOK_FENTRY] = "fentry",
+	[TR_HOOK_KPROBE] = "kprobe",
 };
 
 const char *tr_hook_name(int hook)
@@ -74,13 +76,24 @@ int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len
 	if (!safe_name(buf, TR_NAME_LEN - 1, false) || !strcmp(buf, "drop"))
 		goto bad;
 	strcpy(pc->name, buf);
-	hook = bn_name_index(eq, hook_names, TR_HOOK_MAX);
+	if (!strncmp(eq, "fentry:", 7) || !strncmp(eq, "kprobe:", 7)) {
+		hook = eq[0] == 'f' ? TR_HOOK_FENTRY : TR_HOOK_KPROBE;
+		if (!safe_name(eq + 7, TR_FUNC_LEN - 1, false)) {
+			snprintf(err, len, "invalid function '%.64s' in point '%.64s'", eq + 7, s);
+			return -EINVAL;
+		}
+		strcpy(pc->func, eq + 7);
+	} else {
+		hook = bn_name_index(eq, hook_names, TR_HOOK_FENTRY);
+	}
 	if (hook < 0) {
-		snprintf(err, len, "invalid hook '%.32s' in point '%.64s': want %s", eq, s,
-			 bn_names_str(hook_names, TR_HOOK_MAX, hooks, sizeof(hooks)));
+		snprintf(err, len, "invalid hook '%.32s' in point '%.64s': want %s; or fentry:FUNC, "
+			 "kprobe:FUNC", eq, s,
+			 bn_names_str(hook_names, TR_HOOK_FENTRY, hooks, sizeof(hooks)));
 		return -EINVAL;
 	}
 	pc->p.hook = hook;
+	strcpy(pc->hook, eq);
 	if (at) {
 		if (!safe_name(at, IF_NAMESIZE - 1, false) || hook == TR_HOOK_RETRANS)
 			goto bad;
@@ -367,8 +380,11 @@ int tr_points_resolve(struct tr_opts *o, char *err, size_t len)
 {
 	char path[300];
 	struct stat st;
-	int i, idx;
+	int i, idx, ret;
 
+	ret = tr_fn_resolve(o, err, len);
+	if (ret)
+		return ret;
 	for (i = 0; i < o->npoints; i++) {
 		struct tr_point_cfg *pc = &o->points[i];
 		bool ns = pc->netns[0];

@@ -123,7 +123,7 @@ static void event_json(struct tr_state *s, const struct tr_opts *o, const struct
 	bn_json_str(&j, "pkt", id);
 	bn_json_str(&j, "point", tr_point_name(o, e->point));
 	if (!drop)
-		bn_json_str(&j, "hook", tr_hook_name(o->points[e->point].p.hook));
+		bn_json_str(&j, "hook", o->points[e->point].hook);
 	bn_json_str(&j, "dev", dev_str(o, e, d));
 	bn_json_u64(&j, "netns", e->netns);
 	bn_json_u64(&j, "len", e->len);

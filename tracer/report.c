@@ -565,9 +565,14 @@ void tr_report_config(struct tr_state *s, int gen)
 	int i;
 
 	if (!s->cli.json) {
-		printf("%-12s config gen %d: %d points, %d rules, filter '%s', sample 1/%u\n",
+		printf("%-12s config gen %d: %d points, %d rules, filter '%s', sample 1/%u",
 		       bn_time_str(tr_realtime_ns(s), t, sizeof(t)), gen, s->o.npoints,
 		       s->o.nrules, s->o.filter, s->o.sample_n ? s->o.sample_n : 1);
+		for (i = 0; i < s->o.npoints; i++)
+			if (s->o.points[i].via)
+				printf(", %s by %s", s->o.points[i].name,
+				       tr_hook_name(s->o.points[i].via));
+		printf("\n");
 		return;
 	}
 	tr_rec_begin(s, &j, "config", tr_realtime_ns(s));
@@ -576,7 +581,9 @@ void tr_report_config(struct tr_state *s, int gen)
 	for (i = 0; i < s->o.npoints; i++) {
 		bn_json_obj_begin(&j, NULL);
 		bn_json_str(&j, "point", s->o.points[i].name);
-		bn_json_str(&j, "hook", tr_hook_name(s->o.points[i].p.hook));
+		bn_json_str(&j, "hook", s->o.points[i].hook);
+		bn_json_str(&j, "via", s->o.points[i].via ? tr_hook_name(s->o.points[i].via) :
+				       "tp_btf");
 		bn_json_str(&j, "dev", s->o.points[i].dev);
 		bn_json_u64(&j, "netns", s->o.points[i].p.netns);
 		bn_json_obj_end(&j);

@@ -22,11 +22,16 @@
 #define TR_FILTER_LEN	1024
 #define TR_MAX_RULES	32
 
+#define TR_FUNC_LEN	128		/* KSYM_NAME_LEN */
+
 struct tr_point_cfg {
 	char name[TR_NAME_LEN];
+	char hook[TR_FUNC_LEN + 8];	/* as records show it: rx, fentry:ip_rcv, ... */
+	char func[TR_FUNC_LEN];		/* fentry, kprobe: the function */
 	char dev[IF_NAMESIZE];		/* "" : any */
 	char netns[256];		/* as given, "" : any */
-	struct tr_point p;		/* resolved: hook, ifindex, netns inode */
+	struct tr_point p;		/* resolved: hook, ifindex, netns inode, skb arg, ip */
+	int via;			/* attached as: TR_HOOK_FENTRY, TR_HOOK_KPROBE; 0: tracepoint */
 };
 
 struct tr_opts {
@@ -74,6 +79,7 @@ struct tr_state {
 	int64_t skew_ns;		/* BPFNET_TRACER_SKEW_NS (tests only) */
 	int64_t rt_off;			/* realtime - monotonic (+ skew), at the last sync */
 	struct tracer_bpf *skel;
+	struct tr_fn *fn;		/* fentry and kprobe points of this generation */
 	struct ring_buffer *rb;
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
@@ -103,6 +109,22 @@ int tr_points_resolve(struct tr_opts *o, char *err, size_t len);
 int tr_rules_resolve(const struct tr_opts *o, uint64_t *rule_ns, char *err, size_t len);
 const char *tr_hook_name(int hook);
 const char *tr_point_name(const struct tr_opts *o, int pt);
+
+/* fpoints.c */
+struct tr_fn;
+/* The function of a fentry or kprobe point: its skb argument and address. */
+int tr_fn_resolve(struct tr_opts *o, char *err, size_t len);
+/* Before load: which of @obj's fentry/kprobe programs load. */
+void tr_fn_prepare(const struct tr_opts *o, struct bpf_object *obj);
+/*
+ * After @obj (opened from @elf) is loaded: attach every function point, fentry
+ * programs in objects of their own sharing @obj's maps (@fn_off: where `fn` is
+ * in .rodata). Sets each point's via. -EOPNOTSUPP: the kernel lacks what a
+ * point needs. Errors are printed; *@out is set even then.
+ */
+int tr_fn_attach(struct tr_opts *o, struct bpf_object *obj, const void *elf, size_t elf_sz,
+		 size_t fn_off, struct tr_fn **out);
+void tr_fn_destroy(struct tr_fn *fn);
 
 /* filter.c */
 int tr_filter_xlate(const struct sock_filter *prog, int n, struct bpf_insn *out, int max,

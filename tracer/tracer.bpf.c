@@ -41,6 +41,7 @@ const volatile __u8 gen = 1;		/* config generation, stamped on events */
 const volatile bool flows_on = false;	/* count per flow and point (--top) */
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
+const volatile struct tr_fn_inst fn = {};	/* an fentry instance: its function */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -284,15 +285,28 @@ static __always_inline bool filter(struct tr_info *in)
 	return run_filter(fb, n + 14);
 }
 
-static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns)
+static __always_inline bool is_fn(__u32 hook)
+{
+	return hook == TR_HOOK_FENTRY || hook == TR_HOOK_KPROBE;
+}
+
+/*
+ * The first point of @hook on @ifindex in @netns; for fentry and kprobe
+ * points, of the function at @ip (a kprobe's ip may be past an ENDBR).
+ */
+static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns, __u64 ip)
 {
 	int i;
 
 	for (i = 0; i < TR_MAX_POINTS; i++) {
 		if (i >= npoints)
 			break;
-		if (points[i].hook != hook)
+		if (is_fn(hook)) {
+			if (!is_fn(points[i].hook) || ip - points[i].ip >= 16)
+				continue;
+		} else if (points[i].hook != hook) {
 			continue;
+		}
 		if (points[i].ifindex && points[i].ifindex != ifindex)
 			continue;
 		if (points[i].netns && points[i].netns != netns)
@@ -433,7 +447,29 @@ static __always_inline void *skb_l3(struct sk_buff *skb)
 	return BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
 }
 
-static __always_inline int handle(struct sk_buff *skb, __u32 hook)
+/*
+ * Where a function's skb starts: its network header where that is set near
+ * data (data is at L2 on output, at L3 or L4 on input), else data.
+ */
+static __always_inline void *fn_start(struct sk_buff *skb, bool *l2, __u16 *proto)
+{
+	unsigned char *head = BPF_CORE_READ(skb, head), *data = BPF_CORE_READ(skb, data);
+	__u16 nh = BPF_CORE_READ(skb, network_header), mh = BPF_CORE_READ(skb, mac_header);
+	__u8 v = 0;
+
+	*l2 = false;
+	if (nh && nh != (__u16)~0U && head + nh + 128 >= data && head + nh <= data + 128)
+		data = head + nh;
+	else if (mh != (__u16)~0U && head + mh == data &&
+		 BPF_CORE_READ(skb, dev, type) == ARPHRD_ETHER)
+		*l2 = true;
+	if (!*l2 && *proto != ETH_P_IP && *proto != ETH_P_IPV6 &&
+	    !bpf_probe_read_kernel(&v, 1, data))
+		*proto = v >> 4 == 4 ? ETH_P_IP : v >> 4 == 6 ? ETH_P_IPV6 : *proto;
+	return data;
+}
+
+static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 {
 	struct net_device *dev = BPF_CORE_READ(skb, dev);
 	__u32 ifindex = BPF_CORE_READ(dev, ifindex);
@@ -443,19 +479,26 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 	struct tr_pkt *st, nst;
 	__u64 key = (__u64)skb, now, hop = 0;
 	__u32 pt, prev = TR_NO_POINT;
+	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	bool l2, rule = false;
+	void *data;
 	int i;
 
-	i = match(hook, ifindex, netns);
+	i = match(hook, ifindex, netns, ip);
 	if (i < 0)
 		return 0;
 	pt = i;
 	ps = bpf_map_lookup_elem(&pstats, &pt);
 	if (!ps)
 		return 0;
-	l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
-	     BPF_CORE_READ(dev, type) == ARPHRD_ETHER;
-	if (parse(BPF_CORE_READ(skb, data), l2, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in))
+	if (is_fn(hook)) {
+		data = fn_start(skb, &l2, &proto);
+	} else {
+		data = BPF_CORE_READ(skb, data);
+		l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
+		     BPF_CORE_READ(dev, type) == ARPHRD_ETHER;
+	}
+	if (parse(data, l2, proto, &in))
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
@@ -510,31 +553,31 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook)
 SEC("tp_btf/netif_receive_skb")
 int BPF_PROG(tr_rx, struct sk_buff *skb)
 {
-	return handle(skb, TR_HOOK_RX);
+	return handle(skb, TR_HOOK_RX, 0);
 }
 
 SEC("tp_btf/netif_rx")
 int BPF_PROG(tr_rxq, struct sk_buff *skb)
 {
-	return handle(skb, TR_HOOK_RXQ);
+	return handle(skb, TR_HOOK_RXQ, 0);
 }
 
 SEC("tp_btf/napi_gro_receive_entry")
 int BPF_PROG(tr_gro, struct sk_buff *skb)
 {
-	return handle(skb, TR_HOOK_RXQ);
+	return handle(skb, TR_HOOK_RXQ, 0);
 }
 
 SEC("tp_btf/net_dev_queue")
 int BPF_PROG(tr_txq, struct sk_buff *skb)
 {
-	return handle(skb, TR_HOOK_TXQ);
+	return handle(skb, TR_HOOK_TXQ, 0);
 }
 
 SEC("tp_btf/net_dev_start_xmit")
 int BPF_PROG(tr_tx, struct sk_buff *skb)
 {
-	return handle(skb, TR_HOOK_TX);
+	return handle(skb, TR_HOOK_TX, 0);
 }
 
 SEC("tp_btf/qdisc_dequeue")
@@ -543,7 +586,7 @@ int BPF_PROG(tr_qdisc, struct Qdisc *q, const struct netdev_queue *txq, int n,
 {
 	if (!skb)
 		return 0;
-	return handle(skb, TR_HOOK_QDISC);
+	return handle(skb, TR_HOOK_QDISC, 0);
 }
 
 SEC("tp_btf/kfree_skb")
@@ -570,7 +613,7 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	in.id = st->id;
 	netns = dev ? BPF_CORE_READ(dev, nd_net.net, ns.inum) :
 		      BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-	i = match(TR_HOOK_DROP, ifindex, netns);
+	i = match(TR_HOOK_DROP, ifindex, netns, 0);
 	pt = i < 0 ? TR_MAX_POINTS : i;
 	ps = bpf_map_lookup_elem(&pstats, &pt);
 	if (!ps)
@@ -607,7 +650,7 @@ int BPF_PROG(tr_retrans, const struct sock *sk, const struct sk_buff *skb)
 	__u32 pt;
 	int i;
 
-	i = match(TR_HOOK_RETRANS, 0, netns);
+	i = match(TR_HOOK_RETRANS, 0, netns, 0);
 	if (i < 0)
 		return 0;
 	pt = i;
@@ -617,4 +660,42 @@ int BPF_PROG(tr_retrans, const struct sock *sk, const struct sk_buff *skb)
 	ps->packets++;
 	ps->bytes += BPF_CORE_READ(skb, len);
 	return 0;
+}
+
+/*
+ * fentry:FUNC and kprobe:FUNC points. The fentry program is loaded once per
+ * function, in an object of its own (fn set, the maps shared); the kprobe
+ * program serves every kprobe point, told apart by bpf_get_func_ip().
+ */
+SEC("fentry")
+int tr_fe(void *ctx)
+{
+	__u64 skb;
+
+	if (bpf_get_func_arg(ctx, fn.arg, &skb))
+		return 0;
+	return handle((struct sk_buff *)skb, TR_HOOK_FENTRY, fn.ip);
+}
+
+SEC("kprobe")
+int tr_kp(struct pt_regs *ctx)
+{
+	__u64 regs[TR_FN_ARGS] = { PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx),
+				   PT_REGS_PARM4(ctx), PT_REGS_PARM5(ctx) };
+	__u64 ip = bpf_get_func_ip(ctx);
+	__u32 arg = TR_FN_ARGS;
+	int i;
+
+	/* the skb's position in this function (each point of it says) */
+	for (i = 0; i < TR_MAX_POINTS; i++) {
+		if (i >= npoints)
+			break;
+		if (is_fn(points[i].hook) && ip - points[i].ip < 16) {
+			arg = points[i].arg;
+			break;
+		}
+	}
+	if (arg >= TR_FN_ARGS)
+		return 0;
+	return handle((struct sk_buff *)regs[arg], TR_HOOK_KPROBE, ip);
 }

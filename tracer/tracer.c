@@ -11,6 +11,7 @@
  * report.c the per-interval records.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,8 @@ enum {
 
 static const struct argp_option opts[] = {
 	{ "point", 'p', "NAME=HOOK[@DEV][%NETNS]", 0,
-	  "A point: HOOK is rx, rxq, txq, tx, qdisc, drop or tcp-retrans; DEV an "
+	  "A point: HOOK is rx, rxq, txq, tx, qdisc, drop, tcp-retrans, fentry:FUNC or "
+	  "kprobe:FUNC (a kernel function with a struct sk_buff * argument); DEV an "
 	  "interface in NETNS (an ip netns name, a netns inode or a /proc/PID/ns/net "
 	  "path); omitted: any. Repeatable", 0 },
 	{ "config", 'c', "FILE", 0, "Read points and options from FILE (one directive a "
@@ -194,10 +196,13 @@ static int setup_filter(const struct tr_opts *o, struct tracer_bpf *skel)
  * Open, configure, load and attach @o's programs (only the hooks its points
  * use) as generation @gen; @rb_fd >= 0: share that ring buffer map.
  */
-static int setup_load(const struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf **out)
+static int setup_load(struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf **out,
+		      struct tr_fn **fn)
 {
 	struct tracer_bpf *skel;
 	bool used[TR_HOOK_MAX] = {};
+	const void *elf;
+	size_t elf_sz;
 	int i, ret;
 
 	*out = skel = tracer_bpf__open();
@@ -223,6 +228,7 @@ static int setup_load(const struct tr_opts *o, int gen, int rb_fd, struct tracer
 	bpf_program__set_autoload(skel->progs.tr_tx, used[TR_HOOK_TX]);
 	bpf_program__set_autoload(skel->progs.tr_qdisc, used[TR_HOOK_QDISC]);
 	bpf_program__set_autoload(skel->progs.tr_retrans, used[TR_HOOK_RETRANS]);
+	tr_fn_prepare(o, skel->obj);
 	bpf_map__set_max_entries(skel->maps.rb, o->buffer);
 	bpf_map__set_max_entries(skel->maps.pkts, o->track);
 	if (rb_fd >= 0 && (ret = bpf_map__reuse_fd(skel->maps.rb, rb_fd))) {
@@ -236,6 +242,13 @@ static int setup_load(const struct tr_opts *o, int gen, int rb_fd, struct tracer
 	if (ret) {
 		bn_err("cannot load the BPF programs: %s", strerror(-ret));
 		return ret;
+	}
+	if (used[TR_HOOK_FENTRY] || used[TR_HOOK_KPROBE]) {
+		elf = tracer_bpf__elf_bytes(&elf_sz);
+		ret = tr_fn_attach(o, skel->obj, elf, elf_sz,
+				   offsetof(struct tracer_bpf__rodata, fn), fn);
+		if (ret)
+			return ret;
 	}
 	ret = tracer_bpf__attach(skel);
 	if (ret) {
@@ -256,6 +269,7 @@ static int reload(void *ctx)
 	struct tr_state *s = ctx;
 	struct signalfd_siginfo si;
 	struct tracer_bpf *skel = NULL;
+	struct tr_fn *fn = NULL;
 	struct tr_opts *o;
 	char err[512];
 
@@ -270,16 +284,19 @@ static int reload(void *ctx)
 	}
 	o->buffer = s->o.buffer;	/* the ring buffer is shared: it keeps its size */
 	s->next_o = o;
-	if (setup_load(o, (s->gen + 1) & 0xff, bpf_map__fd(s->skel->maps.rb), &skel)) {
+	if (setup_load(o, (s->gen + 1) & 0xff, bpf_map__fd(s->skel->maps.rb), &skel, &fn)) {
 		bn_err("reload refused, still running generation %d", s->gen);
+		tr_fn_destroy(fn);
 		tracer_bpf__destroy(skel);
 		s->next_o = NULL;
 		goto out;
 	}
 	ring_buffer__consume(s->rb);
 	tr_report_tick(s, false);
+	tr_fn_destroy(s->fn);
 	tracer_bpf__destroy(s->skel);
 	s->skel = skel;
+	s->fn = fn;
 	ring_buffer__consume(s->rb);	/* the old generation's last events */
 	s->o = *o;
 	s->next_o = NULL;
@@ -415,12 +432,12 @@ int main(int argc, char **argv)
 		bn_warn("no drop reason names (kernel BTF: %s): numbers used", strerror(-err));
 	err = tr_report_init(s);
 	if (!err)
-		err = setup_load(&s->o, s->gen, -1, &s->skel);
-	if (!err) {
+		err = setup_load(&s->o, s->gen, -1, &s->skel, &s->fn);
+	if (!err)
 		err = setup_loop(s, &l);
-	}
 	if (err) {
-		ret = BN_EXIT_ERR;
+		/* a point the kernel cannot trace is a usage error */
+		ret = err == -EOPNOTSUPP ? BN_EXIT_USAGE : BN_EXIT_ERR;
 		goto cleanup;
 	}
 	if (s->perfetto && (err = pf_open(&s->pf, s->perfetto))) {
@@ -455,6 +472,7 @@ cleanup:
 	if (s->http)
 		bn_http_close(s->http);
 	pf_abort(s->pf);
+	tr_fn_destroy(s->fn);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);
 	bn_ksyms_free(&s->syms);

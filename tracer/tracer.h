@@ -38,6 +38,8 @@ enum tr_hook {
 	TR_HOOK_QDISC,		/* qdisc_dequeue: out of a real qdisc */
 	TR_HOOK_DROP,		/* kfree_skb, with the reason */
 	TR_HOOK_RETRANS,	/* tcp_retransmit_skb */
+	TR_HOOK_FENTRY,		/* fentry:FUNC, a function with a struct sk_buff * argument */
+	TR_HOOK_KPROBE,		/* kprobe:FUNC, or fentry:FUNC where fentry cannot attach */
 	TR_HOOK_MAX,
 };
 
@@ -45,8 +47,18 @@ struct tr_point {
 	__u32 hook;		/* enum tr_hook */
 	__u32 ifindex;		/* 0: any device */
 	__u32 netns;		/* netns inode, 0: any */
+	__u32 arg;		/* fentry, kprobe: position of the skb argument */
+	__u64 ip;		/* fentry, kprobe: the function's address */
+};
+
+/* What one fentry program instance traces. */
+struct tr_fn_inst {
+	__u64 ip;		/* the function's address */
+	__u32 arg;		/* position of its skb argument */
 	__u32 pad;
 };
+
+#define TR_FN_ARGS	5	/* the skb among the first 5 arguments (kprobe: registers) */
 
 /* Per packet, keyed by the skb's address; fp tells a reused address. */
 struct tr_pkt {

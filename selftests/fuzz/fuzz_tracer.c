@@ -28,7 +28,9 @@ static void check(const struct tr_opts *o)
 	if (o->npoints > TR_MAX_POINTS || o->nrules > TR_MAX_RULES)
 		abort();
 	for (i = 0; i < o->npoints; i++)
-		if (strlen(o->points[i].name) >= TR_NAME_LEN || o->points[i].p.hook >= TR_HOOK_MAX)
+		if (strlen(o->points[i].name) >= TR_NAME_LEN || o->points[i].p.hook >= TR_HOOK_MAX ||
+		    strlen(o->points[i].func) >= TR_FUNC_LEN || !o->points[i].hook[0] ||
+		    (o->points[i].p.hook >= TR_HOOK_FENTRY) != !!o->points[i].func[0])
 			abort();
 	memset(rule_ns, 0, sizeof(rule_ns));
 	tr_rules_resolve(o, rule_ns, err, sizeof(err));
