@@ -15,7 +15,7 @@
 # Cases: latency (the delayed segment within 2.0-2.3 ms, the others far
 # below; one id from p1 to p6 through encap and decap; no lost events),
 # drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
-# filter, rules (latency>DUR emit fires on the delayed segment only), sample
+# tcp (iperf3 TCP: every packet over every segment once, bytes), filter, rules (latency>DUR emit fires on the delayed segment only), sample
 # (two instances, one per host, sample 1/4 and follow the same ids), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
@@ -32,7 +32,7 @@ source "$(dirname "$0")/lib.sh"
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops nat filter rules sample merge reload metrics kill9 fpoints)
+CASES=(usage config latency drops tcp nat filter rules sample merge reload metrics kill9 fpoints)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -246,6 +246,54 @@ check("clock record every interval", len(clk) == len(lost) and
       all(abs(r["realtime_ns"] / 1e9 - r["time"]) < 1 for r in clk))
 check("records: type first, numeric time", all(list(r)[0] == "type" and
       isinstance(r["time"], float) for r in recs))
+EOF
+}
+
+# TCP: iperf3 TCP (8 MB) from c1 to c2 through the bridges and the VXLAN,
+# every packet to the server's port followed over the six points in summary
+# mode: each segment carries what p1 saw (no packet lost or split), p1's bytes
+# are iperf3's plus headers, no event lost.
+case_tcp()
+{
+	topo || return
+	nsexec "$c2" iperf3 -s -1 -p 5202 >/dev/null 2>&1 &
+	wait_listen 5 "$c2" 5202 || { log_fail "tcp: no iperf3 server"; return; }
+	# shellcheck disable=SC2046
+	tracer_run tcp $(points) -f 'tcp and dst port 5202' || return
+	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5202 -n 8M -J >"$TMP/tcp.json"
+	sleep 1.2
+	tool_stop tcp
+	pycheck tcp "$TMP/tcp.out" "$TMP/tcp.json" <<'EOF'
+ip = json.load(open(sys.argv[3]))
+sent = ip["end"]["sum_sent"]["bytes"]
+pts = {}
+for r in recs:
+    if r["type"] == "point":
+        c = pts.setdefault(r["point"], [0, 0])
+        c[0] += r["packets"]
+        c[1] += r["bytes"]
+segs = {}
+for r in recs:
+    if r["type"] == "segment":
+        k = r["from"] + "->" + r["to"]
+        c = segs.setdefault(k, [0, 0, 0, True])
+        c[0] += r["packets_in"]
+        c[1] += r["packets_out"]
+        c[2] += r["lost"]
+        c[3] = c[3] and r["complete"]
+print("# points %s; segments %s; iperf3 sent %d bytes, %d retransmits" %
+      (pts, segs, sent, ip["end"]["sum_sent"].get("retransmits", -1)))
+n1 = pts.get("p1", [0, 0])[0]
+check("p1 saw iperf3's packets (%d)" % n1, n1 > 100)
+chain = ["p1->p2", "p2->p3", "p3->p4", "p4->p5", "p5->p6"]
+check("every segment p1 .. p6 carried each of them once, none lost",
+      all(segs.get(k, [0, 0, 1, False])[1] == n1 and segs[k][2] == 0 and segs[k][3]
+          for k in chain))
+by = pts.get("p1", [0, 0])[1]
+check("bytes at p1 are iperf3's plus headers (%d, iperf3 %d)" % (by, sent),
+      sent <= by <= sent * 1.08 + 20000)
+summ = [r for r in recs if r["type"] == "summary"]
+check("summary: no event lost", len(summ) == 1 and summ[0]["lost"] == 0)
 EOF
 }
 
