@@ -87,10 +87,12 @@ case_tools()
 	san_run elephant ip netns exec "$node" "$b/elephant/elephant" --backend tc -j -i 1 -d 4 \
 		--min-bytes 1M --min-duration 1s --metrics $port
 	wait
-	( sleep 1; ping -c 20 -i 0.05 -q 127.0.0.1 >/dev/null
-	  curl -s "http://127.0.0.1:$port/metrics" >/dev/null ) &
-	san_run netcost "$b/netcost/netcost" -j -i 1 -d 3 --breakdown --freq 199 \
-		--metrics $port
+	# netcost sees the whole machine from any netns: serve its metrics in
+	# the test's own, where no other program can hold the port
+	( sleep 1; ip netns exec "$node" ping -c 20 -i 0.05 -q 127.0.0.1 >/dev/null
+	  ip netns exec "$node" curl -s "http://127.0.0.1:$port/metrics" >/dev/null ) &
+	san_run netcost ip netns exec "$node" "$b/netcost/netcost" -j -i 1 -d 3 --breakdown \
+		--freq 199 --metrics $port
 	wait
 	setup_ns rc rs
 	add_veth "$rc" san-c "$rs" san-s 2 || { log_fail "veth"; return; }
