@@ -183,14 +183,19 @@ for s in chain:
     check("segment %s->%s saw the 20 requests (%d)" % (s[0], s[1], n), n == 20)
 d = segs.get(("p2", "p3"), [])
 p50 = [r["p50_us"] for r in d]
-check("delayed segment p2->p3 p50 within 1950..2300 us: %s" % p50,
-      p50 and all(1950 <= v <= 2300 for v in p50))
+# never below the 2 ms spin; above it by the histogram's error and what the
+# machine adds: under emulation (the VM stages, single-threaded TCG on a busy
+# host) a vCPU stalls for hundreds of us now and then (2.3-2.9 ms p50s seen)
+vm = os.environ.get("BPFNET_VM") == "1"
+hi = 3200 if vm else 2300
+check("delayed segment p2->p3 p50 within 1950..%d us: %s" % (hi, p50),
+      p50 and all(1950 <= v <= hi for v in p50))
 for s in chain:
     if s == ("p2", "p3"):
         continue
     v = [r["p50_us"] for r in segs.get(s, [])]
     # far below the 2 ms: a quarter of it, half under emulation (the VM stage)
-    lim = 1000 if os.environ.get("BPFNET_VM") == "1" else 500
+    lim = 1000 if vm else 500
     check("segment %s->%s far below (p50 < %d us): %s" % (s[0], s[1], lim, v),
           v and all(x < lim for x in v))
 ev = [r for r in recs if r["type"] == "event"]
@@ -210,7 +215,7 @@ hop = [e["hop_ns"] for i in full for e in byid[i] if e["point"] == "p3"]
 # never below the 2 ms spin; above it only by what the machine adds (a slow
 # one, the VM under TCG, stalls a hop now and then): the median about 2 ms
 check("event hop_ns p2->p3 at least 1.9 ms, median about 2 ms",
-      hop and min(hop) >= 1.9e6 and 1.9e6 <= sorted(hop)[len(hop) // 2] <= 2.6e6)
+      hop and min(hop) >= 1.9e6 and 1.9e6 <= sorted(hop)[len(hop) // 2] <= hi * 1e3)
 lost = [r for r in recs if r["type"] == "lost"]
 check("lost record every interval, all zero", lost and all(r["events"] == 0 for r in lost))
 summ = [r for r in recs if r["type"] == "summary"]
@@ -224,7 +229,7 @@ check("perfetto: a track per point", threads == ["p%d" % i for i in range(1, 7)]
 x = [e for e in tr if e["ph"] == "X"]
 d23 = [e["dur"] for e in x if e["name"] == "p2->p3"]
 check("perfetto: 120 slices, 20 p2->p3 of about 2 ms", len(x) == 120 and len(d23) == 20 and
-      min(d23) > 1900 and sorted(d23)[len(d23) // 2] < 2600)
+      min(d23) > 1900 and sorted(d23)[len(d23) // 2] < hi)
 fl = [e["ph"] for e in tr if e.get("cat") == "pkt"]
 check("perfetto: flows join each packet's slices", fl.count("s") == 20 and fl.count("t") == 100)
 check("perfetto: rate counters", any(e["ph"] == "C" for e in tr))
