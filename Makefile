@@ -20,7 +20,7 @@ elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched
 %/elephant-sched: LDLIBS += -ljansson -lcurl
 %/elephant_sched_test: LDLIBS += -ljansson
 tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
-	       tracer/perfetto.c tracer/flows.c tracer/fpoints.c
+	       tracer/perfetto.c tracer/flows.c tracer/fpoints.c tracer/stamp.c
 tracer_EXTRA := tracer-merge
 tracer-merge_SRCS := tracer/mread.c tracer/perfetto.c
 %/tracer-merge: LDLIBS += -ljansson

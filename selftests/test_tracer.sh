@@ -32,7 +32,8 @@ source "$(dirname "$0")/lib.sh"
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops tcp nat filter rules sample merge reload metrics kill9 fpoints)
+CASES=(usage config latency drops tcp nat filter rules sample stamp merge reload metrics kill9
+       fpoints)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -111,6 +112,9 @@ case_usage()
 	expect_usage_error "bad host name" "$TRACER" -p a=rx --host 'a_b'
 	expect_usage_error "host name too long" "$TRACER" -p a=rx --host "$(printf 'a%.0s' {1..254})"
 	BPFNET_TRACER_SKEW_NS=1x expect_usage_error "bad test skew" "$TRACER" -p a=rx
+	expect_usage_error "stamp without a device" "$TRACER" -p a=tx -p b=rx@lo --stamp
+	expect_usage_error "stamp at an rx point" "$TRACER" -p a=rx@lo --stamp
+	expect_usage_error "stamp at a drop point" "$TRACER" -p a=drop@lo --stamp
 }
 
 case_config()
@@ -438,6 +442,115 @@ print("[ OK ]" if ok else "[FAIL]", "sample: both hosts followed the same %d of 
 sys.exit(0 if ok else 1)
 EOF
 	[ $? = 0 ] || RET=$ksft_fail
+}
+
+# UDP receiver in c2 (ARGS: out file, count): what the application got, one
+# hex line per datagram, and the length and last 12 bytes of each IP packet a
+# raw socket saw (the trailer).
+STAMP_RX='import binascii, select, socket, sys, time
+out, n = sys.argv[1], int(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("198.18.10.2", 5300))
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+open(out + ".ready", "w").close()
+got, raw, end = [], [], time.time() + float(sys.argv[3])
+while (len(got) < n or len(raw) < n) and time.time() < end:
+    for s in select.select([u, r], [], [], 0.2)[0]:
+        d = s.recv(65536)
+        if s is u:
+            got.append(d.hex())
+        elif d[20 + 2:20 + 4] == (5300).to_bytes(2, "big"):
+            raw.append("%d %s" % (len(d), d[-12:].hex()))
+with open(out, "w") as f:
+    f.write("\n".join("app " + g for g in got) + "\n")
+    f.write("\n".join("raw " + g for g in raw) + "\n")
+'
+
+# stamp: 40 UDP datagrams alike in every byte (IP ID 0: unconnected, DF), so
+# alike in the hash id; --stamp at p1 gives each its own id at every point,
+# also for a second instance without --stamp on hB; the application gets the
+# bytes sent; what cannot be stamped is counted; only tracer's filter leaves
+# the device.
+case_stamp()
+{
+	local n=40 id other rx
+
+	topo || return
+	rm -f "$TMP/stamp.rx" "$TMP/stamp.rx.ready"
+	nsexec "$c2" python3 -c "$STAMP_RX" "$TMP/stamp.rx" $n $((6 * SLOW)) &
+	rx=$!
+	wait_until $((5 * SLOW)) test -e "$TMP/stamp.rx.ready" ||
+		{ log_fail "stamp: no receiver"; return; }
+	tracer_run stA $(points) -e -f 'udp and dst port 5300' --stamp || return
+	tracer_run stB -p b1=rx@uB%"$hB" -p b2=tx@v2%"$hB" -e -f 'udp and dst port 5300' ||
+		return
+	id=$(tc -n "$c1" filter show dev eth0 egress | sed -n 's/.*tr_stamp.* id \([0-9]*\).*/\1/p')
+	check "stamp: tracer's filter on c1's eth0 egress (program id ${id:-none})" [ -n "$id" ]
+	# another tool's filter on the clsact tracer made: it stays after tracer exits
+	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
+	nsexec "$c1" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)		# IP_MTU_DISCOVER: IP_PMTUDISC_DO
+for i in range(int(sys.argv[1])):
+    s.sendto(b"same bytes every time " * 4, ("198.18.10.2", 5300))
+    time.sleep(0.005)
+# not stamped, counted: one that the trailer would take over the MTU (1400),
+# one in two fragments, one GSO packet of 3 segments (UDP_SEGMENT)
+s.sendto(b"m" * (1400 - 28 - 6), ("198.18.10.2", 5301))
+f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+f.sendto(b"f" * 2000, ("198.18.10.2", 5301))
+s.setsockopt(17, 103, 500)			# UDP_SEGMENT
+s.sendto(b"g" * 1500, ("198.18.10.2", 5301))' $n
+	wait $rx
+	sleep 0.6
+	tool_stop stA
+	tool_stop stB
+	check "stamp: both tracers exit 0 (${TOOL_RC[stA]}, ${TOOL_RC[stB]})" \
+		[ "${TOOL_RC[stA]}" = 0 ] && [ "${TOOL_RC[stB]}" = 0 ]
+	N=$n pycheck stamp "$TMP/stA.out" "$TMP/stB.out" "$TMP/stamp.rx" <<'PY'
+n = int(os.environ["N"])
+recB = [json.loads(l) for l in open(sys.argv[3])]
+def paths(rs):
+    p = {}
+    for r in rs:
+        if r["type"] == "event" and r["dport"] == 5300:
+            p.setdefault(r["pkt"], []).append(r["point"])
+    return p
+a, b = paths(recs), paths(recB)
+want = ["p1", "p2", "p3", "p4", "p5", "p6"]
+check("%d distinct ids for %d datagrams alike, each p1..p6 once in order (%d do)" %
+      (len(a), n, sum(v == want for v in a.values())),
+      len(a) == n and all(v == want for v in a.values()))
+check("the instance without --stamp on hB saw the same %d ids (%d in common), b1 b2 each" %
+      (len(b), len(set(a) & set(b))),
+      set(a) == set(b) and all(v == ["b1", "b2"] for v in b.values()))
+summ = [r for r in recs if r["type"] == "summary"]
+st = summ[0].get("stamp", {}) if summ else {}
+check("summary: %d stamped; not: 1 gso, 1 over the mtu, 2 fragments: %s" % (n, st),
+      st.get("stamped") == n and st.get("gso") == 1 and st.get("mtu") == 1 and
+      st.get("fragment") == 2 and st.get("other") == 0)
+lost = sum(r["events"] for r in recs + recB if r["type"] == "lost")
+check("no event lost (%d)" % lost, lost == 0)
+rx = [l.split() for l in open(sys.argv[4]) if l.strip()]
+app = [x[1] for x in rx if x[0] == "app"]
+raw = [x[1:] for x in rx if x[0] == "raw"]
+sent = (b"same bytes every time " * 4).hex()
+check("the application got the %d datagrams, exactly the bytes sent (%d, %d alike)" %
+      (n, len(app), sum(x == sent for x in app)), len(app) == n and all(x == sent for x in app))
+ln = 20 + 8 + len(sent) // 2 + 12
+check("a raw socket saw each packet %d bytes long, ending in the trailer (magic b57a)" % ln,
+      len(raw) == n and all(int(x[0]) == ln and x[1].startswith("b57a") for x in raw))
+PY
+	other=$(tc -n "$c1" filter show dev eth0 egress)
+	check "stamp: tracer's filter gone, the other tool's stays" \
+		eval '! grep -q tr_stamp <<<"$other" && grep -q tr_delay <<<"$other"'
+	check "stamp: tracer's program unloaded" eval '! bpftool prog show id "$id" >/dev/null 2>&1'
+	tc -n "$c1" qdisc del dev eth0 clsact
+	# with nothing else on it, the clsact qdisc tracer made goes too
+	tracer_run stC -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return
+	tool_stop stC
+	check "stamp: the clsact qdisc tracer made is gone" \
+		eval '! tc -n "$c1" qdisc show dev eth0 | grep -q clsact'
 }
 
 # merge: hA's instance sees requests leave and replies arrive on the underlay,
