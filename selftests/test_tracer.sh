@@ -16,7 +16,9 @@
 # below; one id from p1 to p6 through encap and decap; no lost events),
 # drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
 # tcp (iperf3 TCP: every packet over every segment once, bytes), filter, rules (latency>DUR emit fires on the delayed segment only), sample
-# (two instances, one per host, sample 1/4 and follow the same ids), config
+# (two instances, one per host, sample 1/4 and follow the same ids), stamp
+# (--stamp: datagrams alike keep distinct ids on both hosts, the application
+# gets exactly what was sent, skips counted, only tracer's filter goes), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
 # and latency histograms), nat (one id through DNAT and masquerade on a router
