@@ -446,26 +446,30 @@ EOF
 	[ $? = 0 ] || RET=$ksft_fail
 }
 
-# UDP receiver in c2 (ARGS: out file, count): what the application got, one
-# hex line per datagram, and the length and last 12 bytes of each IP packet a
-# raw socket saw (the trailer).
-STAMP_RX='import binascii, select, socket, sys, time
+# UDP receiver in c2 (ARGS: out file, count, seconds): what the application
+# got, one hex line per datagram, and the length and last 12 bytes of each
+# packet a raw socket saw (IPv4: from the IP header, IPv6: from UDP's).
+STAMP_RX='import select, socket, sys, time
 out, n = sys.argv[1], int(sys.argv[2])
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.bind(("198.18.10.2", 5300))
-r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u4.bind(("198.18.10.2", 5300))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u6.bind(("2001:db8:10::2", 5300))
+r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_UDP)
 open(out + ".ready", "w").close()
 got, raw, end = [], [], time.time() + float(sys.argv[3])
+port = (5300).to_bytes(2, "big")
 while (len(got) < n or len(raw) < n) and time.time() < end:
-    for s in select.select([u, r], [], [], 0.2)[0]:
+    for s in select.select([u4, u6, r4, r6], [], [], 0.2)[0]:
         d = s.recv(65536)
-        if s is u:
-            got.append(d.hex())
-        elif d[20 + 2:20 + 4] == (5300).to_bytes(2, "big"):
-            raw.append("%d %s" % (len(d), d[-12:].hex()))
-with open(out, "w") as f:
-    f.write("\n".join("app " + g for g in got) + "\n")
-    f.write("\n".join("raw " + g for g in raw) + "\n")
+        if s in (u4, u6):
+            got.append("app %d %s" % (4 if s is u4 else 6, d.hex()))
+        elif s is r4 and d[22:24] == port:	# from the IP header
+            raw.append("raw 4 %d %s" % (len(d), d[-12:].hex()))
+        elif s is r6 and d[2:4] == port:	# from the UDP header
+            raw.append("raw 6 %d %s" % (len(d), d[-12:].hex()))
+open(out, "w").write("".join(l + "\n" for l in got + raw))
 '
 
 # stamp: 40 UDP datagrams alike in every byte (IP ID 0: unconnected, DF), so
@@ -475,11 +479,13 @@ with open(out, "w") as f:
 # the device.
 case_stamp()
 {
-	local n=40 id other rx
+	local n=40 n6=10 id other rx
 
 	topo || return
+	nsip "$c1" addr add 2001:db8:10::1/64 dev eth0 nodad
+	nsip "$c2" addr add 2001:db8:10::2/64 dev eth0 nodad
 	rm -f "$TMP/stamp.rx" "$TMP/stamp.rx.ready"
-	nsexec "$c2" python3 -c "$STAMP_RX" "$TMP/stamp.rx" $n $((6 * SLOW)) &
+	nsexec "$c2" python3 -c "$STAMP_RX" "$TMP/stamp.rx" $((n + n6)) $((6 * SLOW)) &
 	rx=$!
 	wait_until $((5 * SLOW)) test -e "$TMP/stamp.rx.ready" ||
 		{ log_fail "stamp: no receiver"; return; }
@@ -496,58 +502,68 @@ s.setsockopt(socket.IPPROTO_IP, 10, 2)		# IP_MTU_DISCOVER: IP_PMTUDISC_DO
 for i in range(int(sys.argv[1])):
     s.sendto(b"same bytes every time " * 4, ("198.18.10.2", 5300))
     time.sleep(0.005)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    s6.sendto(b"same bytes every time " * 4, ("2001:db8:10::2", 5300))
+    time.sleep(0.005)
 # not stamped, counted: one that the trailer would take over the MTU (1400),
 # one in two fragments, one GSO packet of 3 segments (UDP_SEGMENT)
 s.sendto(b"m" * (1400 - 28 - 6), ("198.18.10.2", 5301))
 f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 f.sendto(b"f" * 2000, ("198.18.10.2", 5301))
 s.setsockopt(17, 103, 500)			# UDP_SEGMENT
-s.sendto(b"g" * 1500, ("198.18.10.2", 5301))' $n
+s.sendto(b"g" * 1500, ("198.18.10.2", 5301))' $n $n6
 	wait $rx
 	sleep 0.6
 	tool_stop stA
 	tool_stop stB
 	check "stamp: both tracers exit 0 (${TOOL_RC[stA]}, ${TOOL_RC[stB]})" \
 		[ "${TOOL_RC[stA]}" = 0 ] && [ "${TOOL_RC[stB]}" = 0 ]
-	N=$n pycheck stamp "$TMP/stA.out" "$TMP/stB.out" "$TMP/stamp.rx" <<'PY'
-n = int(os.environ["N"])
+	N=$n N6=$n6 pycheck stamp "$TMP/stA.out" "$TMP/stB.out" "$TMP/stamp.rx" <<'PY'
+n, n6 = int(os.environ["N"]), int(os.environ["N6"])
 recB = [json.loads(l) for l in open(sys.argv[3])]
 def paths(rs):
     p = {}
     for r in rs:
         if r["type"] == "event" and r["dport"] == 5300:
-            p.setdefault(r["pkt"], []).append(r["point"])
+            p.setdefault(r["pkt"], []).append((r["point"], r["dst"]))
     return p
 a, b = paths(recs), paths(recB)
 want = ["p1", "p2", "p3", "p4", "p5", "p6"]
-check("%d distinct ids for %d datagrams alike, each p1..p6 once in order (%d do)" %
-      (len(a), n, sum(v == want for v in a.values())),
-      len(a) == n and all(v == want for v in a.values()))
+for fam, dst, k in ((4, "198.18.10.2", n), (6, "2001:db8:10::2", n6)):
+    af = {i: [e[0] for e in v] for i, v in a.items() if v[0][1] == dst}
+    check("IPv%d: %d distinct ids for %d datagrams alike, each p1..p6 once in order (%d do)" %
+          (fam, len(af), k, sum(v == want for v in af.values())),
+          len(af) == k and all(v == want for v in af.values()))
 check("the instance without --stamp on hB saw the same %d ids (%d in common), b1 b2 each" %
       (len(b), len(set(a) & set(b))),
-      set(a) == set(b) and all(v == ["b1", "b2"] for v in b.values()))
+      set(a) == set(b) and all([e[0] for e in v] == ["b1", "b2"] for v in b.values()))
 summ = [r for r in recs if r["type"] == "summary"]
 st = summ[0].get("stamp", {}) if summ else {}
-check("summary: %d stamped; not: 1 gso, 1 over the mtu, 2 fragments: %s" % (n, st),
-      st.get("stamped") == n and st.get("gso") == 1 and st.get("mtu") == 1 and
+check("summary: %d stamped; not: 1 gso, 1 over the mtu, 2 fragments: %s" % (n + n6, st),
+      st.get("stamped") == n + n6 and st.get("gso") == 1 and st.get("mtu") == 1 and
       st.get("fragment") == 2 and st.get("other") == 0)
 lost = sum(r["events"] for r in recs + recB if r["type"] == "lost")
 check("no event lost (%d)" % lost, lost == 0)
 rx = [l.split() for l in open(sys.argv[4]) if l.strip()]
-app = [x[1] for x in rx if x[0] == "app"]
-raw = [x[1:] for x in rx if x[0] == "raw"]
 sent = (b"same bytes every time " * 4).hex()
-check("the application got the %d datagrams, exactly the bytes sent (%d, %d alike)" %
-      (n, len(app), sum(x == sent for x in app)), len(app) == n and all(x == sent for x in app))
-ln = 20 + 8 + len(sent) // 2 + 12
-check("a raw socket saw each packet %d bytes long, ending in the trailer (magic b57a)" % ln,
-      len(raw) == n and all(int(x[0]) == ln and x[1].startswith("b57a") for x in raw))
+for fam, k, ln in ((4, n, 20 + 8 + len(sent) // 2 + 12), (6, n6, 8 + len(sent) // 2 + 12)):
+    app = [x[2] for x in rx if x[0] == "app" and x[1] == str(fam)]
+    raw = [x[2:] for x in rx if x[0] == "raw" and x[1] == str(fam)]
+    check("IPv%d: the application got the %d datagrams, exactly the bytes sent (%d, %d alike)" %
+          (fam, k, len(app), sum(x == sent for x in app)),
+          len(app) == k and all(x == sent for x in app))
+    check("IPv%d: a raw socket saw each %d bytes long, ending in the trailer (magic b57a)" %
+          (fam, ln), len(raw) == k and all(int(x[0]) == ln and x[1].startswith("b57a")
+                                           for x in raw))
 PY
 	other=$(tc -n "$c1" filter show dev eth0 egress)
 	check "stamp: tracer's filter gone, the other tool's stays" \
 		eval '! grep -q tr_stamp <<<"$other" && grep -q tr_delay <<<"$other"'
 	check "stamp: tracer's program unloaded" eval '! bpftool prog show id "$id" >/dev/null 2>&1'
 	tc -n "$c1" qdisc del dev eth0 clsact
+	nsip "$c1" addr del 2001:db8:10::1/64 dev eth0
+	nsip "$c2" addr del 2001:db8:10::2/64 dev eth0
 	# with nothing else on it, the clsact qdisc tracer made goes too
 	tracer_run stC -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return
 	tool_stop stC
