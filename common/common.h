@@ -198,7 +198,7 @@ int bn_netns_enter(const char *path, int *self);
 /* Back into *@self (from bn_netns_enter()), closing it. */
 int bn_netns_leave(int *self);
 
-/* ---- tc (tc.c): one BPF filter on a device's clsact qdisc ---- */
+/* ---- tc (tc.c): a BPF program at tc ingress or egress, by tcx or clsact ---- */
 
 struct bn_tc {
 	int ifindex;
@@ -221,6 +221,14 @@ int bn_tc_attach(const struct bn_tc *t, int prog_fd);
  * on either side: what other tools attached stays.
  */
 void bn_tc_detach(const struct bn_tc *t, uint32_t prog_id, const char *prog_name);
+/*
+ * Attach @prog_fd by tcx (6.6+) to @ifindex's ingress or egress in this
+ * netns, after the tcx programs there: a bpf_link, so it goes when its fd
+ * closes, even on kill -9. The link's fd, or -errno (-EINVAL: no tcx).
+ */
+int bn_tcx_attach(int ifindex, bool egress, int prog_fd);
+/* Whether the filter at @t's handle and priority runs @prog_id (0: one named @name). */
+bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name);
 /* Filters under @parent (a clsact minor) on @ifindex: a count or -errno. */
 int bn_tc_filters(int ifindex, uint32_t parent);
 

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tc.c - one BPF filter on a device's clsact qdisc, through libbpf's
- * bpf_tc_*, removed again without touching what other tools attached.
+ * tc.c - a BPF program at a device's tc ingress or egress: by tcx (a
+ * bpf_link) where the kernel has it, else as a filter on the clsact qdisc
+ * through libbpf's bpf_tc_*, removed again without touching what other
+ * tools attached.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,10 +15,24 @@
 
 #include "common.h"
 
+/* enum bpf_attach_type's tcx values (6.6), which the 6.1 uapi headers lack */
+#define BN_TCX_INGRESS	46
+#define BN_TCX_EGRESS	47
+
+int bn_tcx_attach(int ifindex, bool egress, int prog_fd)
+{
+	int fd;
+
+	fd = bpf_link_create(prog_fd, ifindex, egress ? BN_TCX_EGRESS : BN_TCX_INGRESS, NULL);
+	return fd < 0 ? -errno : fd;
+}
+
+/* A filter's own message (a handle); its classifier's instance comes without. */
 static int filter_cb(const struct nlmsghdr *nh, void *arg)
 {
 	if (nh->nlmsg_type == RTM_NEWTFILTER &&
-	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
+	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)) &&
+	    ((struct tcmsg *)NLMSG_DATA(nh))->tcm_handle)
 		(*(int *)arg)++;
 	return 0;
 }
@@ -43,17 +59,17 @@ int bn_tc_filters(int ifindex, uint32_t parent)
 	return err ? err : n;
 }
 
-/* Whether the filter at @t's handle and priority runs @prog_id (0: named @name). */
-static bool tc_ours(struct bpf_tc_hook *hook, const struct bn_tc *t, uint32_t prog_id,
-		    const char *name)
+bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name)
 {
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = t->ifindex,
+		    .attach_point = t->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = t->handle, .priority = t->prio);
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 	bool ours;
 	int fd;
 
-	if (bpf_tc_query(hook, &o))
+	if (bpf_tc_query(&hook, &o))
 		return false;
 	if (prog_id)
 		return o.prog_id == prog_id;
@@ -75,7 +91,7 @@ void bn_tc_detach(const struct bn_tc *t, uint32_t prog_id, const char *prog_name
 	/* the interface may be gone, or its index reused by another one */
 	if (bn_ifname(t->ifindex, now) || strcmp(now, t->dev))
 		return;
-	if (tc_ours(&hook, t, prog_id, prog_name))
+	if (bn_tc_runs(t, prog_id, prog_name))
 		bpf_tc_detach(&hook, &o);
 	if (!t->created)
 		return;

@@ -492,9 +492,10 @@ case_stamp()
 	tracer_run stA $(points) -e -f 'udp and dst port 5300' --stamp || return
 	tracer_run stB -p b1=rx@uB%"$hB" -p b2=tx@v2%"$hB" -e -f 'udp and dst port 5300' ||
 		return
-	id=$(tc -n "$c1" filter show dev eth0 egress | sed -n 's/.*tr_stamp.* id \([0-9]*\).*/\1/p')
-	check "stamp: tracer's filter on c1's eth0 egress (program id ${id:-none})" [ -n "$id" ]
-	# another tool's filter on the clsact tracer made: it stays after tracer exits
+	stamp_at stA
+	id=$STAMP_ID
+	# another tool's filter (on the clsact qdisc tracer made, without tcx): it stays
+	tc -n "$c1" qdisc add dev eth0 clsact 2>/dev/null
 	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
 	nsexec "$c1" python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -564,11 +565,39 @@ PY
 	tc -n "$c1" qdisc del dev eth0 clsact
 	nsip "$c1" addr del 2001:db8:10::1/64 dev eth0
 	nsip "$c2" addr del 2001:db8:10::2/64 dev eth0
-	# with nothing else on it, the clsact qdisc tracer made goes too
-	tracer_run stC -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return
-	tool_stop stC
-	check "stamp: the clsact qdisc tracer made is gone" \
-		eval '! tc -n "$c1" qdisc show dev eth0 | grep -q clsact'
+	# kill -9: by tcx nothing stays; a clsact filter (no tcx, or forced by
+	# BPFNET_TRACER_NO_TCX) stays, and the next start replaces it and removes
+	# it on exit, with the qdisc, which has nothing else on it
+	if [ "$STAMP_VIA" = tcx ]; then
+		tracer_run stE -p p1=tx@eth0%"$c1" --stamp || return
+		stamp_at stE
+		tool_stop stE KILL
+		check "stamp: kill -9: the tcx link went with tracer, its program unloaded" \
+			wait_until $((5 * SLOW)) eval '! bpftool prog show id "$STAMP_ID" >/dev/null 2>&1'
+	fi
+	BPFNET_TRACER_NO_TCX=1 tracer_run stC -p p1=tx@eth0%"$c1" --stamp || return
+	stamp_at stC
+	tool_stop stC KILL
+	check "stamp: kill -9 left the clsact filter" \
+		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_stamp.* id $STAMP_ID "'
+	BPFNET_TRACER_NO_TCX=1 tracer_run stD -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return
+	tool_stop stD
+	other=$(tc -n "$c1" filter show dev eth0 egress; tc -n "$c1" qdisc show dev eth0)
+	check "stamp: then nothing of tracer's on c1's eth0 (no filter, no clsact)" \
+		eval '! grep -q "tr_stamp\|clsact" <<<"$other"'
+}
+
+# stamp_at NAME: STAMP_VIA and STAMP_ID from instance NAME's config record.
+stamp_at()
+{
+	local rec
+
+	wait_until $((5 * SLOW)) grep -q '"type":"config"' "$TMP/$1.out"
+	rec=$(grep -m1 '"type":"config"' "$TMP/$1.out")
+	STAMP_VIA=$(sed -n 's/.*"stamp":{.*"via":"\([a-z]*\)".*/\1/p' <<<"$rec")
+	STAMP_ID=$(sed -n 's/.*"stamp":{.*"prog_id":\([0-9]*\).*/\1/p' <<<"$rec")
+	check "stamp: $1 stamps at eth0 by ${STAMP_VIA:-?} (program ${STAMP_ID:-?})" \
+		[ -n "$STAMP_VIA" ] && [ "${STAMP_ID:-0}" != 0 ]
 }
 
 # merge: hA's instance sees requests leave and replies arrive on the underlay,

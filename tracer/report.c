@@ -586,7 +586,9 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 void tr_report_config(struct tr_state *s, int gen)
 {
 	char t[BN_TIMESTRLEN];
+	const char *via;
 	struct bn_json j;
+	uint32_t id;
 	int i;
 
 	if (!s->cli.json) {
@@ -597,6 +599,10 @@ void tr_report_config(struct tr_state *s, int gen)
 			if (s->o.points[i].via)
 				printf(", %s by %s", s->o.points[i].name,
 				       tr_hook_name(s->o.points[i].via));
+		if (s->stamp_on) {
+			tr_stamp_info(s->stamp, &via, &id);
+			printf(", stamp at %s by %s", s->stamp_pt.dev, via);
+		}
 		printf("\n");
 		return;
 	}
@@ -617,6 +623,16 @@ void tr_report_config(struct tr_state *s, int gen)
 	bn_json_str(&j, "filter", s->o.filter);
 	bn_json_u64(&j, "sample", s->o.sample_n ? s->o.sample_n : 1);
 	bn_json_u64(&j, "rules", s->o.nrules);
+	if (s->stamp_on) {
+		/* where it started: a reload keeps it there */
+		tr_stamp_info(s->stamp, &via, &id);
+		bn_json_obj_begin(&j, "stamp");
+		bn_json_str(&j, "point", s->stamp_pt.name);
+		bn_json_str(&j, "dev", s->stamp_pt.dev);
+		bn_json_str(&j, "via", via);
+		bn_json_u64(&j, "prog_id", id);
+		bn_json_obj_end(&j);
+	}
 	bn_json_end(&j);
 }
 

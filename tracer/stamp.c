@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * stamp.c - tracer --stamp: load stamp.bpf.c and attach it by tc at the
- * first point's device (egress: the point is tx, txq or qdisc, which the
- * kernel runs after tc egress), in that point's netns; on exit remove the
- * filter, and the clsact qdisc if tracer created it and nothing else uses it.
+ * stamp.c - tracer --stamp: load stamp.bpf.c and attach it at the first
+ * point's device (egress: the point is tx, txq or qdisc, which the kernel
+ * runs after tc egress), in that point's netns: by tcx where the kernel has
+ * it, else as a clsact filter; on exit remove the filter, and the clsact
+ * qdisc if tracer created it and nothing else uses it.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <net/if_arp.h>
+#include <linux/pkt_sched.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -20,12 +22,14 @@
 
 #define TR_TC_HANDLE	0x7a5
 #define TR_TC_PRIO	1		/* first: the filters after it see the stamp */
+#define TR_STAMP_PROG	"tr_stamp"	/* its program's name, as the kernel keeps it */
 
 struct tr_stamp {
 	struct stamp_bpf *skel;
 	struct bn_tc tc;
 	char nspath[300];		/* "": tracer's own netns */
 	uint32_t prog_id;
+	int link_fd;			/* attached by tcx; -1: by a clsact filter */
 	bool attached;
 };
 
@@ -98,7 +102,29 @@ static int stamp_attach(struct tr_stamp *st, const struct tr_point_cfg *pc)
 		goto out;
 	}
 	st->prog_id = info.id;
+	/*
+	 * A bpf_link where the kernel has tcx (6.6+): gone with tracer, even on
+	 * kill -9. BPFNET_TRACER_NO_TCX (tests only): the clsact filter anyway.
+	 */
+	st->link_fd = getenv("BPFNET_TRACER_NO_TCX") ? -EINVAL :
+		      bn_tcx_attach(pc->p.ifindex, true, fd);
+	if (st->link_fd >= 0) {
+		st->attached = true;
+		bn_dbg("--stamp: attached to %s egress by tcx", pc->dev);
+		goto out;
+	}
+	bn_dbg("--stamp: no tcx (%s): a filter on the clsact qdisc", strerror(-st->link_fd));
 	err = bn_tc_hook_create(&st->tc);
+	/*
+	 * A tracer killed by -9 left its filter (and the qdisc it made): replaced
+	 * below; the qdisc is tracer's if that filter is all there is on it.
+	 */
+	if (!err && !st->tc.created && bn_tc_runs(&st->tc, 0, TR_STAMP_PROG) &&
+	    !bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) &&
+	    bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 1) {
+		bn_info("--stamp: replacing the filter a previous tracer left on %s", pc->dev);
+		st->tc.created = true;
+	}
 	if (!err)
 		err = bn_tc_attach(&st->tc, fd);
 	if (err) {
@@ -107,7 +133,7 @@ static int stamp_attach(struct tr_stamp *st, const struct tr_point_cfg *pc)
 		goto out;
 	}
 	st->attached = true;
-	bn_dbg("--stamp: attached to %s egress%s", pc->dev,
+	bn_dbg("--stamp: attached to %s egress by tc%s", pc->dev,
 	       st->tc.created ? " (clsact qdisc created)" : "");
 out:
 	if (bn_netns_leave(&self) && !err)
@@ -124,6 +150,7 @@ int tr_stamp_start(struct tr_stamp **out, const struct tr_point_cfg *pc)
 	*out = st = calloc(1, sizeof(*st));
 	if (!st)
 		return -ENOMEM;
+	st->link_fd = -1;
 	if (pc->netns[0] &&
 	    (err = tr_netns_resolve(pc->netns, st->nspath, sizeof(st->nspath), &ino))) {
 		bn_err("--stamp: no netns '%s': %s", pc->netns, strerror(-err));
@@ -149,7 +176,9 @@ void tr_stamp_stop(struct tr_stamp *st)
 
 	if (!st)
 		return;
-	if (st->attached && (!st->nspath[0] || !bn_netns_enter(st->nspath, &self))) {
+	if (st->link_fd >= 0)
+		close(st->link_fd);
+	else if (st->attached && (!st->nspath[0] || !bn_netns_enter(st->nspath, &self))) {
 		bn_tc_detach(&st->tc, st->prog_id, NULL);
 		bn_netns_leave(&self);
 	}
@@ -166,4 +195,10 @@ int tr_stamp_read(const struct tr_stamp *st, struct tr_stamp_stats *sum)
 		return -ENOENT;
 	return bn_percpu_sum(bpf_map__fd(st->skel->maps.stamp_stats), &zero, (uint64_t *)sum,
 			     sizeof(*sum) / sizeof(uint64_t));
+}
+
+void tr_stamp_info(const struct tr_stamp *st, const char **via, uint32_t *prog_id)
+{
+	*via = !st ? "" : st->link_fd >= 0 ? "tcx" : "tc";
+	*prog_id = st ? st->prog_id : 0;
 }

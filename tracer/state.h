@@ -82,6 +82,7 @@ struct tr_state {
 	struct tr_fn *fn;		/* fentry and kprobe points of this generation */
 	bool stamp_on;			/* --stamp */
 	struct tr_stamp *stamp;		/* its program, attached at start for the run */
+	struct tr_point_cfg stamp_pt;	/* the first point at start: where it stamps */
 	struct ring_buffer *rb;
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
@@ -137,6 +138,8 @@ int tr_stamp_check(const struct tr_opts *o, char *err, size_t len);
 /* Load and attach at @pc's device; errors printed. *@out is set even then. */
 int tr_stamp_start(struct tr_stamp **out, const struct tr_point_cfg *pc);
 void tr_stamp_stop(struct tr_stamp *st);
+/* How it is attached ("tcx", "tc") and its program's id. */
+void tr_stamp_info(const struct tr_stamp *st, const char **via, uint32_t *prog_id);
 /* The counters summed over CPUs. */
 int tr_stamp_read(const struct tr_stamp *st, struct tr_stamp_stats *sum);
 

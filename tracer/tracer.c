@@ -441,8 +441,10 @@ int main(int argc, char **argv)
 	err = tr_report_init(s);
 	if (!err)
 		err = setup_load(&s->o, s->gen, -1, &s->skel, &s->fn);
-	if (!err && s->stamp_on)
-		err = tr_stamp_start(&s->stamp, &s->o.points[0]);
+	if (!err && s->stamp_on) {
+		s->stamp_pt = s->o.points[0];
+		err = tr_stamp_start(&s->stamp, &s->stamp_pt);
+	}
 	if (!err)
 		err = setup_loop(s, &l);
 	if (err) {
