@@ -200,6 +200,7 @@ FUZZ_SECONDS ?= 600
 fuzz_csv_SRCS := rss/plot.c rss/model.c
 fuzz_kallsyms_SRCS := common/kallsyms.c
 fuzz_state_SRCS := elephant/footprint.c
+fuzz_nl_SRCS := common/nl.c
 fuzz_ctl_SRCS := rss/ctlmsg.c
 fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
 	elephant/sched_policy.c

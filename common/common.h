@@ -185,6 +185,7 @@ int bn_ifname(int ifindex, char *buf);
 /* ---- netlink (nl.c): raw sockets, no library ---- */
 
 struct nlmsghdr;
+#define BN_NL_BUF	(64 * 1024)	/* what bn_nl_talk() reads at once */
 /* A NETLINK_* socket (non-blocking, extended acks), joined to @groups. */
 int bn_nl_socket(int proto, unsigned int groups);
 /* Send @nh and wait for the answer (2 s at most); @cb sees each message. */

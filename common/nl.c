@@ -12,8 +12,6 @@
 
 #include "common.h"
 
-#define NL_BUF	(64 * 1024)
-
 int bn_nl_socket(int proto, unsigned int groups)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
@@ -42,7 +40,7 @@ int bn_nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, v
 	char *buf;
 	int err = 0, done = 0;
 
-	buf = malloc(NL_BUF);
+	buf = malloc(BN_NL_BUF);
 	if (!buf)
 		return -ENOMEM;
 	nh->nlmsg_seq = 1;
@@ -52,7 +50,7 @@ int bn_nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, v
 	}
 	while (!done) {
 		struct nlmsghdr *h;
-		ssize_t n = recv(fd, buf, NL_BUF, 0);
+		ssize_t n = recv(fd, buf, BN_NL_BUF, 0);
 
 		if (n < 0) {
 			if (errno == EINTR)

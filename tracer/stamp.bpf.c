@@ -51,6 +51,7 @@ int tr_stamp(struct __sk_buff *skb)
 {
 	__u32 zero = 0, mtu = 0, l4, ip_len, new_len;
 	struct tr_stamp_stats *st;
+	bool v6 = false;
 	__u8 t[TR_STAMP_LEN];
 	struct udphdr uh;
 	__u64 id;
@@ -85,6 +86,7 @@ int tr_stamp(struct __sk_buff *skb)
 			goto not_udp;
 		ip_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
 		l4 = sizeof(ip6);
+		v6 = true;
 	} else {
 		goto not_udp;
 	}
@@ -99,7 +101,7 @@ int tr_stamp(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	new_len = ip_len + TR_STAMP_LEN;
-	if (new_len > 0xffff + (l4 == sizeof(struct ipv6hdr) ? l4 : 0) ||
+	if (new_len > 0xffff + (v6 ? sizeof(struct ipv6hdr) : 0) ||
 	    bpf_check_mtu(skb, 0, &mtu, ETH_HLEN + ip_len + TR_STAMP_LEN - skb->len, 0)) {
 		st->mtu++;
 		return TC_ACT_UNSPEC;
@@ -110,7 +112,7 @@ int tr_stamp(struct __sk_buff *skb)
 	if (bpf_skb_change_tail(skb, ETH_HLEN + new_len, 0) ||
 	    bpf_skb_store_bytes(skb, ETH_HLEN + ip_len, t, TR_STAMP_LEN, 0))
 		goto fail;
-	if (l4 == sizeof(struct ipv6hdr)) {
+	if (v6) {
 		__be16 pl = bpf_htons(new_len - sizeof(struct ipv6hdr));
 
 		if (bpf_skb_store_bytes(skb, ETH_HLEN + offsetof(struct ipv6hdr, payload_len),
