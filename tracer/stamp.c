@@ -87,13 +87,12 @@ static int stamp_attach(struct tr_stamp *st, const struct tr_point_cfg *pc)
 		return err;
 	}
 	err = dev_ether(pc->dev);
-	if (err) {
+	if (err == -EOPNOTSUPP)	/* exit 2: a point tracer cannot stamp at */
 		bn_err("--stamp: %s is not an Ethernet device: not supported", pc->dev);
-		if (err != -EOPNOTSUPP)
-			bn_err("--stamp: cannot tell the type of %s: %s", pc->dev,
-			       strerror(-err));
+	else if (err)
+		bn_err("--stamp: cannot tell the type of %s: %s", pc->dev, strerror(-err));
+	if (err)
 		goto out;
-	}
 	fd = bpf_program__fd(st->skel->progs.tr_stamp);
 	err = bpf_obj_get_info_by_fd(fd, &info, &len);
 	if (err) {
