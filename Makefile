@@ -20,7 +20,7 @@ elephant-sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched
 %/elephant-sched: LDLIBS += -ljansson -lcurl
 %/elephant_sched_test: LDLIBS += -ljansson
 tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/events.c tracer/report.c \
-	       tracer/perfetto.c tracer/flows.c tracer/fpoints.c
+	       tracer/perfetto.c tracer/flows.c tracer/fpoints.c tracer/stamp.c
 tracer_EXTRA := tracer-merge
 tracer-merge_SRCS := tracer/mread.c tracer/perfetto.c
 %/tracer-merge: LDLIBS += -ljansson
@@ -200,6 +200,7 @@ FUZZ_SECONDS ?= 600
 fuzz_csv_SRCS := rss/plot.c rss/model.c
 fuzz_kallsyms_SRCS := common/kallsyms.c
 fuzz_state_SRCS := elephant/footprint.c
+fuzz_nl_SRCS := common/nl.c
 fuzz_ctl_SRCS := rss/ctlmsg.c
 fuzz_sched_SRCS := elephant/sched_api.c elephant/sched_expo.c elephant/sched_snap.c \
 	elephant/sched_policy.c

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
+#include <sched.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,6 +504,40 @@ int bn_ifname(int ifindex, char *buf)
 		return 0;
 	strcpy(buf, "?");
 	return -ENODEV;
+}
+
+/* ---- network namespaces ---- */
+
+int bn_netns_enter(const char *path, int *self)
+{
+	int fd, err = 0;
+
+	*self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (*self < 0)
+		return -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || setns(fd, CLONE_NEWNET))
+		err = -errno;
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		close(*self);
+		*self = -1;
+	}
+	return err;
+}
+
+int bn_netns_leave(int *self)
+{
+	int err = 0;
+
+	if (*self < 0)
+		return 0;
+	if (setns(*self, CLONE_NEWNET))
+		err = -errno;	/* cannot happen: we were there */
+	close(*self);
+	*self = -1;
+	return err;
 }
 
 /* ---- privileges ---- */

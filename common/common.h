@@ -182,6 +182,57 @@ int bn_ifindex(const char *name);
 /* Name of @ifindex into @buf (IF_NAMESIZE); "?" and -ENODEV if unknown. */
 int bn_ifname(int ifindex, char *buf);
 
+/* ---- netlink (nl.c): raw sockets, no library ---- */
+
+struct nlmsghdr;
+#define BN_NL_BUF	(64 * 1024)	/* what bn_nl_talk() reads at once */
+/* A NETLINK_* socket (non-blocking, extended acks), joined to @groups. */
+int bn_nl_socket(int proto, unsigned int groups);
+/* Send @nh and wait for the answer (2 s at most); @cb sees each message. */
+int bn_nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, void *),
+	       void *arg);
+
+/* ---- network namespaces (common.c) ---- */
+
+/* Enter the netns of file @path; *@self keeps the one to go back to. */
+int bn_netns_enter(const char *path, int *self);
+/* Back into *@self (from bn_netns_enter()), closing it. */
+int bn_netns_leave(int *self);
+
+/* ---- tc (tc.c): a BPF program at tc ingress or egress, by tcx or clsact ---- */
+
+struct bn_tc {
+	int ifindex;
+	char dev[IF_NAMESIZE];		/* checked again before detaching */
+	bool egress;			/* else ingress */
+	uint32_t handle, prio;
+	bool created;			/* bn_tc_attach() created the clsact qdisc */
+};
+
+/* The clsact qdisc on @t's device: created (t->created) unless it is there. */
+int bn_tc_hook_create(struct bn_tc *t);
+/*
+ * Attach @prog_fd (direct action) at @t's handle and priority, replacing a
+ * filter there; on failure, bn_tc_detach() removes a qdisc @t created.
+ */
+int bn_tc_attach(const struct bn_tc *t, int prog_fd);
+/*
+ * Remove @t's filter if it runs program @prog_id (0: a program named
+ * @prog_name), then the clsact qdisc if @t created it and no filter is left
+ * on either side: what other tools attached stays.
+ */
+void bn_tc_detach(const struct bn_tc *t, uint32_t prog_id, const char *prog_name);
+/*
+ * Attach @prog_fd by tcx (6.6+) to @ifindex's ingress or egress in this
+ * netns, after the tcx programs there: a bpf_link, so it goes when its fd
+ * closes, even on kill -9. The link's fd, or -errno (-EINVAL: no tcx).
+ */
+int bn_tcx_attach(int ifindex, bool egress, int prog_fd);
+/* Whether the filter at @t's handle and priority runs @prog_id (0: one named @name). */
+bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name);
+/* Filters under @parent (a clsact minor) on @ifindex: a count or -errno. */
+int bn_tc_filters(int ifindex, uint32_t parent);
+
 /* ---- privileges ---- */
 
 /*

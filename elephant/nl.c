@@ -17,29 +17,8 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 
+#include "common.h"
 #include "nl.h"
-
-#define NL_BUF	(64 * 1024)
-
-static int nl_socket(int proto, unsigned int groups)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = groups };
-	int fd, sz = 8 << 20, one = 1;
-
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
-	if (fd < 0)
-		return -errno;
-	if (groups && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 /* ---- attribute helpers ---- */
 
@@ -121,7 +100,7 @@ int ctnl_open_events(bool new)
 
 	if (new)
 		groups |= NF_NETLINK_CONNTRACK_NEW;
-	return nl_socket(NETLINK_NETFILTER, groups);
+	return bn_nl_socket(NETLINK_NETFILTER, groups);
 }
 
 static int parse_tuple(const struct nlattr *a, struct el_key *key)
@@ -223,70 +202,6 @@ static void nest_end(struct nlbuf *b, struct nlattr *a)
 	a->nla_len = b->p + b->len - (char *)a;
 }
 
-/* Send @nh and wait for the answer; @cb sees each message. Returns 0/-errno. */
-static int nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, void *),
-		   void *arg)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char *buf;
-	int err = 0, done = 0;
-
-	buf = malloc(NL_BUF);
-	if (!buf)
-		return -ENOMEM;
-	nh->nlmsg_seq = 1;
-	if (sendto(fd, nh, nh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		struct nlmsghdr *h;
-		ssize_t n = recv(fd, buf, NL_BUF, 0);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct timeval tv = { .tv_sec = 2 };
-				fd_set rd;
-
-				FD_ZERO(&rd);
-				FD_SET(fd, &rd);
-				if (select(fd + 1, &rd, NULL, NULL, &tv) <= 0) {
-					err = -ETIMEDOUT;
-					break;
-				}
-				continue;
-			}
-			err = -errno;
-			break;
-		}
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				struct nlmsgerr *e = NLMSG_DATA(h);
-
-				if (h->nlmsg_len < NLMSG_LENGTH(sizeof(e->error)))
-					err = -EBADMSG;
-				else if (!err)
-					err = e->error;
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (cb && !err)
-				err = cb(h, arg);
-			if (!(h->nlmsg_flags & NLM_F_MULTI))
-				done = 1;
-		}
-	}
-out:
-	free(buf);
-	return err;
-}
-
 /* A ctnetlink request of @type (GET, DELETE) for @key; 0 or a negative errno. */
 static int ctnl_req(const struct el_key *key, int type)
 {
@@ -328,10 +243,10 @@ static int ctnl_req(const struct el_key *key, int type)
 	put(&b, CTA_ZONE, &zone, 2);
 	nh->nlmsg_len = b.len;
 
-	fd = nl_socket(NETLINK_NETFILTER, 0);
+	fd = bn_nl_socket(NETLINK_NETFILTER, 0);
 	if (fd < 0)
 		return fd;
-	err = nl_talk(fd, nh, NULL, NULL);
+	err = bn_nl_talk(fd, nh, NULL, NULL);
 	close(fd);
 	return err;
 }
@@ -496,10 +411,10 @@ static int rtnl_dump(int type, int family, int (*cb)(const struct nlmsghdr *, vo
 		req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifa));
 		req.ifa.ifa_family = family;
 	}
-	fd = nl_socket(NETLINK_ROUTE, 0);
+	fd = bn_nl_socket(NETLINK_ROUTE, 0);
 	if (fd < 0)
 		return fd;
-	err = nl_talk(fd, &req.nh, cb, arg);
+	err = bn_nl_talk(fd, &req.nh, cb, arg);
 	close(fd);
 	return err;
 }
@@ -551,47 +466,17 @@ int rtnl_nsid(int nsfd)
 	b.cap = sizeof(msg);
 	put(&b, NETNSA_FD, &v, 4);
 	nh->nlmsg_len = b.len;
-	fd = nl_socket(NETLINK_ROUTE, 0);
+	fd = bn_nl_socket(NETLINK_ROUTE, 0);
 	if (fd < 0)
 		return fd;
-	err = nl_talk(fd, nh, nsid_cb, &nsid);
+	err = bn_nl_talk(fd, nh, nsid_cb, &nsid);
 	close(fd);
 	return err ? err : nsid;
 }
 
-static int filter_cb(const struct nlmsghdr *nh, void *arg)
-{
-	if (nh->nlmsg_type == RTM_NEWTFILTER &&
-	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct tcmsg)))
-		(*(int *)arg)++;
-	return 0;
-}
-
-int rtnl_tc_filters(int ifindex, __u32 parent)
-{
-	struct {
-		struct nlmsghdr nh;
-		struct tcmsg tc;
-	} req = {};
-	int fd, err, n = 0;
-
-	req.nh.nlmsg_type = RTM_GETTFILTER;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.tc));
-	req.tc.tcm_family = AF_UNSPEC;
-	req.tc.tcm_ifindex = ifindex;
-	req.tc.tcm_parent = parent;
-	fd = nl_socket(NETLINK_ROUTE, 0);
-	if (fd < 0)
-		return fd;
-	err = nl_talk(fd, &req.nh, filter_cb, &n);
-	close(fd);
-	return err ? err : n;
-}
-
 int rtnl_open_link_monitor(void)
 {
-	return nl_socket(NETLINK_ROUTE, RTMGRP_LINK);
+	return bn_nl_socket(NETLINK_ROUTE, RTMGRP_LINK);
 }
 
 int nl_drain(int fd)

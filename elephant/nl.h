@@ -61,7 +61,7 @@ int rtnl_nsid(int fd);
  * Number of tc filters (of any kind, any chain) on @ifindex under @parent,
  * e.g. TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS); or a negative errno.
  */
-int rtnl_tc_filters(int ifindex, __u32 parent);
+
 /* Socket subscribed to link changes. */
 int rtnl_open_link_monitor(void);
 

@@ -42,25 +42,6 @@ static int sysctl_set(const char *path, const char *val, char *orig, size_t len,
 	return err;
 }
 
-/* Whether the filter at elephant's handle and priority on @hook is its program. */
-static bool tc_ours(struct bpf_tc_hook *hook)
-{
-	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	bool ours;
-	int fd;
-
-	if (bpf_tc_query(hook, &o))
-		return false;
-	fd = bpf_prog_get_fd_by_id(o.prog_id);
-	if (fd < 0)
-		return false;
-	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && !strcmp(info.name, EL_TC_PROG);
-	close(fd);
-	return ours;
-}
-
 /*
  * Remove elephant's filter from @ifindex, and the clsact qdisc if elephant
  * created it (@created) and no other filter is left on it, ingress or
@@ -68,24 +49,13 @@ static bool tc_ours(struct bpf_tc_hook *hook)
  */
 static void tc_detach_one(int ifindex, const char *name, bool created)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
-	char now[IF_NAMESIZE];
+	struct bn_tc t = { .ifindex = ifindex, .handle = EL_TC_HANDLE, .prio = EL_TC_PRIO,
+			   .created = created };
 
-	/* the interface may be gone, or its index reused by another one */
-	if (bn_ifname(ifindex, now) || strcmp(now, name))
-		return;
-	if (tc_ours(&hook))
-		bpf_tc_detach(&hook, &o);
-	if (!created)
-		return;
-	if (rtnl_tc_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) ||
-	    rtnl_tc_filters(ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS))) {
-		bn_dbg("tc: clsact on %s left: other filters use it", name);
-		return;
-	}
-	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-	bpf_tc_hook_destroy(&hook);
+	if (strlen(name) >= sizeof(t.dev))
+		return;		/* no interface has that name */
+	strcpy(t.dev, name);
+	bn_tc_detach(&t, 0, EL_TC_PROG);
 }
 
 /*
@@ -354,10 +324,8 @@ static bool tc_skip(const struct el_tc *t, const struct nl_link *l)
 
 static int tc_attach_one(struct el_tc *t, int ifindex, const char *name)
 {
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, o, .handle = EL_TC_HANDLE, .priority = EL_TC_PRIO);
+	struct bn_tc tc = { .ifindex = ifindex, .handle = EL_TC_HANDLE, .prio = EL_TC_PRIO };
 	struct el_tc_att *a;
-	bool created = false;
 	int err, i;
 
 	for (i = 0; i < t->natt; i++)
@@ -365,22 +333,19 @@ static int tc_attach_one(struct el_tc *t, int ifindex, const char *name)
 			return 0;
 	if (t->natt == EL_MAX_TC)
 		return -E2BIG;
-	err = bpf_tc_hook_create(&hook);
-	if (!err)
-		created = true;
-	else if (err != -EEXIST)
+	snprintf(tc.dev, sizeof(tc.dev), "%s", name);
+	err = bn_tc_hook_create(&tc);
+	if (err)
 		return err;
 	/* record first: a kill -9 right after attach is then still undone */
 	a = &t->att[t->natt++];
 	a->ifindex = ifindex;
 	snprintf(a->name, sizeof(a->name), "%s", name);
-	a->created = created;
+	a->created = tc.created;
 	run_file_write(t);
-	o.prog_fd = t->prog_fd;
-	o.flags = BPF_TC_F_REPLACE;
-	err = bpf_tc_attach(&hook, &o);
+	err = bn_tc_attach(&tc, t->prog_fd);
 	if (err) {
-		tc_detach_one(ifindex, name, created);
+		bn_tc_detach(&tc, 0, EL_TC_PROG);
 		t->natt--;
 		run_file_write(t);
 		return err;

@@ -16,7 +16,9 @@
 # below; one id from p1 to p6 through encap and decap; no lost events),
 # drops (at p6 -> drop, NETFILTER_DROP, the count iptables and iperf3 saw),
 # tcp (iperf3 TCP: every packet over every segment once, bytes), filter, rules (latency>DUR emit fires on the delayed segment only), sample
-# (two instances, one per host, sample 1/4 and follow the same ids), config
+# (two instances, one per host, sample 1/4 and follow the same ids), stamp
+# (--stamp: datagrams alike keep distinct ids on both hosts, the application
+# gets exactly what was sent, skips counted, only tracer's filter goes), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
 # and latency histograms), nat (one id through DNAT and masquerade on a router
@@ -32,7 +34,8 @@ source "$(dirname "$0")/lib.sh"
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops tcp nat filter rules sample merge reload metrics kill9 fpoints)
+CASES=(usage config latency drops tcp nat filter rules sample stamp merge reload metrics kill9
+       fpoints)
 
 require_root
 require_cmd python3 iperf3 iptables tc bpftool curl
@@ -111,6 +114,9 @@ case_usage()
 	expect_usage_error "bad host name" "$TRACER" -p a=rx --host 'a_b'
 	expect_usage_error "host name too long" "$TRACER" -p a=rx --host "$(printf 'a%.0s' {1..254})"
 	BPFNET_TRACER_SKEW_NS=1x expect_usage_error "bad test skew" "$TRACER" -p a=rx
+	expect_usage_error "stamp without a device" "$TRACER" -p a=tx -p b=rx@lo --stamp
+	expect_usage_error "stamp at an rx point" "$TRACER" -p a=rx@lo --stamp
+	expect_usage_error "stamp at a drop point" "$TRACER" -p a=drop@lo --stamp
 }
 
 case_config()
@@ -443,6 +449,160 @@ print("[ OK ]" if ok else "[FAIL]", "sample: both hosts followed the same %d of 
 sys.exit(0 if ok else 1)
 EOF
 	[ $? = 0 ] || RET=$ksft_fail
+}
+
+# UDP receiver in c2 (ARGS: out file, count, seconds): what the application
+# got, one hex line per datagram, and the length and last 12 bytes of each
+# packet a raw socket saw (IPv4: from the IP header, IPv6: from UDP's).
+STAMP_RX='import select, socket, sys, time
+out, n = sys.argv[1], int(sys.argv[2])
+u4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u4.bind(("198.18.10.2", 5300))
+u6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u6.bind(("2001:db8:10::2", 5300))
+r4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+r6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_UDP)
+open(out + ".ready", "w").close()
+got, raw, end = [], [], time.time() + float(sys.argv[3])
+port = (5300).to_bytes(2, "big")
+while (len(got) < n or len(raw) < n) and time.time() < end:
+    for s in select.select([u4, u6, r4, r6], [], [], 0.2)[0]:
+        d = s.recv(65536)
+        if s in (u4, u6):
+            got.append("app %d %s" % (4 if s is u4 else 6, d.hex()))
+        elif s is r4 and d[22:24] == port:	# from the IP header
+            raw.append("raw 4 %d %s" % (len(d), d[-12:].hex()))
+        elif s is r6 and d[2:4] == port:	# from the UDP header
+            raw.append("raw 6 %d %s" % (len(d), d[-12:].hex()))
+open(out, "w").write("".join(l + "\n" for l in got + raw))
+'
+
+# stamp: 40 UDP datagrams alike in every byte (IP ID 0: unconnected, DF), so
+# alike in the hash id; --stamp at p1 gives each its own id at every point,
+# also for a second instance without --stamp on hB; the application gets the
+# bytes sent; what cannot be stamped is counted; only tracer's filter leaves
+# the device.
+case_stamp()
+{
+	local n=40 n6=10 id other rx
+
+	topo || return
+	nsip "$c1" addr add 2001:db8:10::1/64 dev eth0 nodad
+	nsip "$c2" addr add 2001:db8:10::2/64 dev eth0 nodad
+	rm -f "$TMP/stamp.rx" "$TMP/stamp.rx.ready"
+	nsexec "$c2" python3 -c "$STAMP_RX" "$TMP/stamp.rx" $((n + n6)) $((6 * SLOW)) &
+	rx=$!
+	wait_until $((5 * SLOW)) test -e "$TMP/stamp.rx.ready" ||
+		{ log_fail "stamp: no receiver"; return; }
+	tracer_run stA $(points) -e -f 'udp and dst port 5300' --stamp || return
+	tracer_run stB -p b1=rx@uB%"$hB" -p b2=tx@v2%"$hB" -e -f 'udp and dst port 5300' ||
+		return
+	stamp_at stA
+	id=$STAMP_ID
+	# another tool's filter (on the clsact qdisc tracer made, without tcx): it stays
+	tc -n "$c1" qdisc add dev eth0 clsact 2>/dev/null
+	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
+	nsexec "$c1" python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)		# IP_MTU_DISCOVER: IP_PMTUDISC_DO
+for i in range(int(sys.argv[1])):
+    s.sendto(b"same bytes every time " * 4, ("198.18.10.2", 5300))
+    time.sleep(0.005)
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[2])):
+    s6.sendto(b"same bytes every time " * 4, ("2001:db8:10::2", 5300))
+    time.sleep(0.005)
+# not stamped, counted: one that the trailer would take over the MTU (1400),
+# one in two fragments, one GSO packet of 3 segments (UDP_SEGMENT)
+s.sendto(b"m" * (1400 - 28 - 6), ("198.18.10.2", 5301))
+f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+f.sendto(b"f" * 2000, ("198.18.10.2", 5301))
+s.setsockopt(17, 103, 500)			# UDP_SEGMENT
+s.sendto(b"g" * 1500, ("198.18.10.2", 5301))' $n $n6
+	wait $rx
+	sleep 0.6
+	tool_stop stA
+	tool_stop stB
+	check "stamp: both tracers exit 0 (${TOOL_RC[stA]}, ${TOOL_RC[stB]})" \
+		[ "${TOOL_RC[stA]}" = 0 ] && [ "${TOOL_RC[stB]}" = 0 ]
+	N=$n N6=$n6 pycheck stamp "$TMP/stA.out" "$TMP/stB.out" "$TMP/stamp.rx" <<'PY'
+n, n6 = int(os.environ["N"]), int(os.environ["N6"])
+recB = [json.loads(l) for l in open(sys.argv[3])]
+def paths(rs):
+    p = {}
+    for r in rs:
+        if r["type"] == "event" and r["dport"] == 5300:
+            p.setdefault(r["pkt"], []).append((r["point"], r["dst"]))
+    return p
+a, b = paths(recs), paths(recB)
+want = ["p1", "p2", "p3", "p4", "p5", "p6"]
+for fam, dst, k in ((4, "198.18.10.2", n), (6, "2001:db8:10::2", n6)):
+    af = {i: [e[0] for e in v] for i, v in a.items() if v[0][1] == dst}
+    check("IPv%d: %d distinct ids for %d datagrams alike, each p1..p6 once in order (%d do)" %
+          (fam, len(af), k, sum(v == want for v in af.values())),
+          len(af) == k and all(v == want for v in af.values()))
+check("the instance without --stamp on hB saw the same %d ids (%d in common), b1 b2 each" %
+      (len(b), len(set(a) & set(b))),
+      set(a) == set(b) and all([e[0] for e in v] == ["b1", "b2"] for v in b.values()))
+summ = [r for r in recs if r["type"] == "summary"]
+st = summ[0].get("stamp", {}) if summ else {}
+check("summary: %d stamped; not: 1 gso, 1 over the mtu, 2 fragments: %s" % (n + n6, st),
+      st.get("stamped") == n + n6 and st.get("gso") == 1 and st.get("mtu") == 1 and
+      st.get("fragment") == 2 and st.get("other") == 0)
+lost = sum(r["events"] for r in recs + recB if r["type"] == "lost")
+check("no event lost (%d)" % lost, lost == 0)
+rx = [l.split() for l in open(sys.argv[4]) if l.strip()]
+sent = (b"same bytes every time " * 4).hex()
+for fam, k, ln in ((4, n, 20 + 8 + len(sent) // 2 + 12), (6, n6, 8 + len(sent) // 2 + 12)):
+    app = [x[2] for x in rx if x[0] == "app" and x[1] == str(fam)]
+    raw = [x[2:] for x in rx if x[0] == "raw" and x[1] == str(fam)]
+    check("IPv%d: the application got the %d datagrams, exactly the bytes sent (%d, %d alike)" %
+          (fam, k, len(app), sum(x == sent for x in app)),
+          len(app) == k and all(x == sent for x in app))
+    check("IPv%d: a raw socket saw each %d bytes long, ending in the trailer (magic b57a)" %
+          (fam, ln), len(raw) == k and all(int(x[0]) == ln and x[1].startswith("b57a")
+                                           for x in raw))
+PY
+	other=$(tc -n "$c1" filter show dev eth0 egress)
+	check "stamp: tracer's filter gone, the other tool's stays" \
+		eval '! grep -q tr_stamp <<<"$other" && grep -q tr_delay <<<"$other"'
+	check "stamp: tracer's program unloaded" eval '! bpftool prog show id "$id" >/dev/null 2>&1'
+	tc -n "$c1" qdisc del dev eth0 clsact
+	nsip "$c1" addr del 2001:db8:10::1/64 dev eth0
+	nsip "$c2" addr del 2001:db8:10::2/64 dev eth0
+	# kill -9: by tcx nothing stays; a clsact filter (no tcx, or forced by
+	# BPFNET_TRACER_NO_TCX) stays, and the next start replaces it and removes
+	# it on exit, with the qdisc, which has nothing else on it
+	if [ "$STAMP_VIA" = tcx ]; then
+		tracer_run stE -p p1=tx@eth0%"$c1" --stamp || return
+		stamp_at stE
+		tool_stop stE KILL
+		check "stamp: kill -9: the tcx link went with tracer, its program unloaded" \
+			wait_until $((5 * SLOW)) eval '! bpftool prog show id "$STAMP_ID" >/dev/null 2>&1'
+	fi
+	BPFNET_TRACER_NO_TCX=1 tracer_run stC -p p1=tx@eth0%"$c1" --stamp || return
+	stamp_at stC
+	tool_stop stC KILL
+	check "stamp: kill -9 left the clsact filter" \
+		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_stamp.* id $STAMP_ID "'
+	BPFNET_TRACER_NO_TCX=1 tracer_run stD -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return
+	tool_stop stD
+	other=$(tc -n "$c1" filter show dev eth0 egress; tc -n "$c1" qdisc show dev eth0)
+	check "stamp: then nothing of tracer's on c1's eth0 (no filter, no clsact)" \
+		eval '! grep -q "tr_stamp\|clsact" <<<"$other"'
+}
+
+# stamp_at NAME: STAMP_VIA and STAMP_ID from instance NAME's config record.
+stamp_at()
+{
+	local rec
+
+	wait_until $((5 * SLOW)) grep -q '"type":"config"' "$TMP/$1.out"
+	rec=$(grep -m1 '"type":"config"' "$TMP/$1.out")
+	STAMP_VIA=$(sed -n 's/.*"stamp":{.*"via":"\([a-z]*\)".*/\1/p' <<<"$rec")
+	STAMP_ID=$(sed -n 's/.*"stamp":{.*"prog_id":\([0-9]*\).*/\1/p' <<<"$rec")
+	check "stamp: $1 stamps at eth0 by ${STAMP_VIA:-?} (program ${STAMP_ID:-?})" \
+		[ -n "$STAMP_VIA" ] && [ "${STAMP_ID:-0}" != 0 ]
 }
 
 # merge: hA's instance sees requests leave and replies arrive on the underlay,

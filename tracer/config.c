@@ -328,8 +328,7 @@ static int netns_by_inode(uint64_t ino, char *path, size_t len)
 	return -ENOENT;
 }
 
-/* The netns file of @spec (a name, an inode or a path) and its inode. */
-static int netns_resolve(const char *spec, char *path, size_t len, uint32_t *ino)
+int tr_netns_resolve(const char *spec, char *path, size_t len, uint32_t *ino)
 {
 	struct stat st;
 	uint64_t v;
@@ -353,27 +352,15 @@ static int netns_resolve(const char *spec, char *path, size_t len, uint32_t *ino
 /* ifindex of @dev in the netns of file @nspath (NULL: the current one). */
 static int dev_resolve(const char *nspath, const char *dev)
 {
-	int self = -1, fd = -1, idx;
+	int self = -1, idx, err;
 
-	if (nspath) {
-		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-		fd = open(nspath, O_RDONLY | O_CLOEXEC);
-		if (self < 0 || fd < 0 || setns(fd, CLONE_NEWNET)) {
-			idx = -errno;
-			goto out;
-		}
-	}
+	if (nspath && (err = bn_netns_enter(nspath, &self)))
+		return err;
 	idx = if_nametoindex(dev);
 	if (!idx)
 		idx = -ENODEV;
-	if (nspath && setns(self, CLONE_NEWNET))
-		idx = -errno;	/* cannot happen: we were there */
-out:
-	if (fd >= 0)
-		close(fd);
-	if (self >= 0)
-		close(self);
-	return idx;
+	err = bn_netns_leave(&self);
+	return err ? err : idx;
 }
 
 int tr_points_resolve(struct tr_opts *o, char *err, size_t len)
@@ -389,7 +376,7 @@ int tr_points_resolve(struct tr_opts *o, char *err, size_t len)
 		struct tr_point_cfg *pc = &o->points[i];
 		bool ns = pc->netns[0];
 
-		if (ns && netns_resolve(pc->netns, path, sizeof(path), &pc->p.netns)) {
+		if (ns && tr_netns_resolve(pc->netns, path, sizeof(path), &pc->p.netns)) {
 			snprintf(err, len, "point %s: no netns '%.200s'", pc->name, pc->netns);
 			return -ENOENT;
 		}

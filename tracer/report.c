@@ -529,6 +529,29 @@ static void lost_rec(struct tr_state *s, uint64_t rt)
 	}
 }
 
+/* --stamp's counters: what was stamped, and why the rest was not. */
+static void stamp_summary(struct tr_state *s, struct bn_json *j)
+{
+	struct tr_stamp_stats ss;
+	const char *names[] = { "stamped", "gso", "mtu", "fragment", "not_udp", "other" };
+	const __u64 *v = &ss.stamped;
+	size_t i;
+
+	if (!s->stamp_on || tr_stamp_read(s->stamp, &ss))
+		return;
+	if (!j) {
+		printf("stamp:");
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			printf(" %s %llu", names[i], (unsigned long long)v[i]);
+		printf("\n");
+		return;
+	}
+	bn_json_obj_begin(j, "stamp");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		bn_json_u64(j, names[i], v[i]);
+	bn_json_obj_end(j);
+}
+
 static void summary_rec(struct tr_state *s, uint64_t rt)
 {
 	struct bn_json j;
@@ -538,6 +561,7 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 		printf("summary: %.1f s, %llu events, %llu drops, %llu events lost\n",
 		       (bn_now_ns() - s->start_ns) / 1e9, (unsigned long long)s->events,
 		       (unsigned long long)s->drops, (unsigned long long)s->lost_events);
+		stamp_summary(s, NULL);
 		return;
 	}
 	tr_rec_begin(s, &j, "summary", rt);
@@ -545,6 +569,7 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 	bn_json_u64(&j, "events", s->events);
 	bn_json_u64(&j, "drops", s->drops);
 	bn_json_u64(&j, "lost", s->lost_events);
+	stamp_summary(s, &j);
 	bn_json_arr_begin(&j, "points");
 	for (pt = 0; pt < s->o.npoints; pt++) {
 		bn_json_obj_begin(&j, NULL);
@@ -561,7 +586,9 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 void tr_report_config(struct tr_state *s, int gen)
 {
 	char t[BN_TIMESTRLEN];
+	const char *via;
 	struct bn_json j;
+	uint32_t id;
 	int i;
 
 	if (!s->cli.json) {
@@ -572,6 +599,10 @@ void tr_report_config(struct tr_state *s, int gen)
 			if (s->o.points[i].via)
 				printf(", %s by %s", s->o.points[i].name,
 				       tr_hook_name(s->o.points[i].via));
+		if (s->stamp_on) {
+			tr_stamp_info(s->stamp, &via, &id);
+			printf(", stamp at %s by %s", s->stamp_pt.dev, via);
+		}
 		printf("\n");
 		return;
 	}
@@ -592,6 +623,16 @@ void tr_report_config(struct tr_state *s, int gen)
 	bn_json_str(&j, "filter", s->o.filter);
 	bn_json_u64(&j, "sample", s->o.sample_n ? s->o.sample_n : 1);
 	bn_json_u64(&j, "rules", s->o.nrules);
+	if (s->stamp_on) {
+		/* where it started: a reload keeps it there */
+		tr_stamp_info(s->stamp, &via, &id);
+		bn_json_obj_begin(&j, "stamp");
+		bn_json_str(&j, "point", s->stamp_pt.name);
+		bn_json_str(&j, "dev", s->stamp_pt.dev);
+		bn_json_str(&j, "via", via);
+		bn_json_u64(&j, "prog_id", id);
+		bn_json_obj_end(&j);
+	}
 	bn_json_end(&j);
 }
 

@@ -80,6 +80,9 @@ struct tr_state {
 	int64_t rt_off;			/* realtime - monotonic (+ skew), at the last sync */
 	struct tracer_bpf *skel;
 	struct tr_fn *fn;		/* fentry and kprobe points of this generation */
+	bool stamp_on;			/* --stamp */
+	struct tr_stamp *stamp;		/* its program, attached at start for the run */
+	struct tr_point_cfg stamp_pt;	/* the first point at start: where it stamps */
 	struct ring_buffer *rb;
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
@@ -105,6 +108,8 @@ int tr_point_parse(const char *s, struct tr_point_cfg *pc, char *err, size_t len
 int tr_opt_set(struct tr_opts *o, const char *name, const char *val, char *err, size_t len);
 int tr_config_load(struct tr_opts *o, const char *path, char *err, size_t len);
 int tr_points_resolve(struct tr_opts *o, char *err, size_t len);
+/* The netns file of @spec (a name, an inode or a path) and its inode. */
+int tr_netns_resolve(const char *spec, char *path, size_t len, uint32_t *ino);
 /* The rules' thresholds by segment (from * TR_MAX_POINTS + to), once points are known. */
 int tr_rules_resolve(const struct tr_opts *o, uint64_t *rule_ns, char *err, size_t len);
 const char *tr_hook_name(int hook);
@@ -125,6 +130,18 @@ void tr_fn_prepare(const struct tr_opts *o, struct bpf_object *obj);
 int tr_fn_attach(struct tr_opts *o, struct bpf_object *obj, const void *elf, size_t elf_sz,
 		 size_t fn_off, struct tr_fn **out);
 void tr_fn_destroy(struct tr_fn *fn);
+
+/* stamp.c: --stamp */
+struct tr_stamp;
+/* Whether the first point can stamp (a device, an egress hook); else -EINVAL, @err set. */
+int tr_stamp_check(const struct tr_opts *o, char *err, size_t len);
+/* Load and attach at @pc's device; errors printed. *@out is set even then. */
+int tr_stamp_start(struct tr_stamp **out, const struct tr_point_cfg *pc);
+void tr_stamp_stop(struct tr_stamp *st);
+/* How it is attached ("tcx", "tc") and its program's id. */
+void tr_stamp_info(const struct tr_stamp *st, const char **via, uint32_t *prog_id);
+/* The counters summed over CPUs. */
+int tr_stamp_read(const struct tr_stamp *st, struct tr_stamp_stats *sum);
 
 /* filter.c */
 int tr_filter_xlate(const struct sock_filter *prog, int n, struct bpf_insn *out, int max,

@@ -130,6 +130,31 @@ static __always_inline __u64 mix(__u64 h, __u64 w)
 }
 
 /*
+ * The id tracer --stamp wrote after the UDP datagram at @udp (tracer.h), if
+ * the packet holds exactly the datagram (@udp_len) and a trailer; else 0.
+ */
+static __always_inline __u64 stamp_read(void *udp, __u32 l4_len, __u32 udp_len)
+{
+	__u8 t[TR_STAMP_LEN];
+	__u32 sum = 0, i;
+	__u64 id = 0;
+
+	if (l4_len != udp_len + TR_STAMP_LEN ||
+	    bpf_probe_read_kernel(t, sizeof(t), udp + udp_len) ||
+	    ((t[0] << 8) | t[1]) != TR_STAMP_MAGIC)
+		return 0;
+	for (i = 0; i < TR_STAMP_LEN; i += 2)
+		sum += (t[i] << 8) | t[i + 1];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	if (sum != 0xffff)
+		return 0;
+	for (i = 4; i < TR_STAMP_LEN; i++)
+		id = (id << 8) | t[i];
+	return id;
+}
+
+/*
  * Parse the L3 header at @p (ethertype @proto) and its L4 header into @in,
  * hashing the fields that identify the packet into in->id. Returns the
  * offset of the VXLAN payload (the inner Ethernet frame) from @p, or 0.
@@ -139,6 +164,7 @@ static __always_inline __u32 parse_l3(void *p, __u16 proto, struct tr_info *in)
 	__u64 h = 0x6a09e667f3bcc909ULL;
 	__u32 l4_off, l4_len, vx = 0;
 	__u8 l4[16] = {};
+	__u64 stamp;
 
 	in->l3 = p;
 	in->eth_proto = proto;
@@ -196,6 +222,9 @@ static __always_inline __u32 parse_l3(void *p, __u16 proto, struct tr_info *in)
 		in->dport = (l4[2] << 8) | l4[3];
 		h = mix(h, *(__u16 *)&l4[4]);
 		h = mix(h, *(__u64 *)&l4[8]);
+		stamp = stamp_read(p + l4_off, l4_len, (l4[4] << 8) | l4[5]);
+		if (stamp)
+			h = stamp;
 		if ((in->dport == VXLAN_PORT || in->dport == VXLAN_PORT_OLD) &&
 		    (l4[8] & 0x08) && l4_len >= 8 + 8 + 14)
 			vx = l4_off + 16;

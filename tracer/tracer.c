@@ -33,6 +33,7 @@ enum {
 	OPT_PERFETTO,
 	OPT_TOP,
 	OPT_HOST,
+	OPT_STAMP,
 };
 
 static const struct argp_option opts[] = {
@@ -61,6 +62,9 @@ static const struct argp_option opts[] = {
 	  "0: none, and no per-flow counting)", 0 },
 	{ "host", OPT_HOST, "NAME", 0, "This host's name in every JSON record, for "
 	  "tracer-merge (default: the hostname; a Kubernetes node name)", 0 },
+	{ "stamp", OPT_STAMP, NULL, 0, "Write a packet id into every UDP datagram at the "
+	  "first point (a tx, txq or qdisc point with @DEV), as a trailer the receiving "
+	  "application never sees, so datagrams alike keep distinct ids on every host", 0 },
 	{ "sample", OPT_SAMPLE, "1/N", 0, "Follow one packet in N, chosen by its id (every "
 	  "host picks the same packets)", 0 },
 	{},
@@ -98,6 +102,9 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 		return 0;
 	case OPT_PERFETTO:
 		s->perfetto = arg;
+		return 0;
+	case OPT_STAMP:
+		s->stamp_on = true;
 		return 0;
 	case OPT_HOST:
 		if (!bn_node_name_valid(arg))
@@ -163,7 +170,8 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	if (skew && bn_parse_s64(skew, -BN_MAX_DURATION_NS, BN_MAX_DURATION_NS, &s->skew_ns))
 		bn_usage("invalid BPFNET_TRACER_SKEW_NS '%.32s'", skew);
 	s->cli_o = s->o;
-	if (build_opts(s, &s->o, err, sizeof(err)))
+	if (build_opts(s, &s->o, err, sizeof(err)) ||
+	    (s->stamp_on && tr_stamp_check(&s->o, err, sizeof(err))))
 		bn_usage("%s", err);
 }
 
@@ -433,6 +441,10 @@ int main(int argc, char **argv)
 	err = tr_report_init(s);
 	if (!err)
 		err = setup_load(&s->o, s->gen, -1, &s->skel, &s->fn);
+	if (!err && s->stamp_on) {
+		s->stamp_pt = s->o.points[0];
+		err = tr_stamp_start(&s->stamp, &s->stamp_pt);
+	}
 	if (!err)
 		err = setup_loop(s, &l);
 	if (err) {
@@ -472,6 +484,7 @@ cleanup:
 	if (s->http)
 		bn_http_close(s->http);
 	pf_abort(s->pf);
+	tr_stamp_stop(s->stamp);
 	tr_fn_destroy(s->fn);
 	tracer_bpf__destroy(s->skel);
 	tr_report_free(s);

@@ -144,4 +144,23 @@ struct tr_drop_key {
 	__u32 reason;
 };
 
+/*
+ * --stamp: a trailer after a UDP datagram, inside its IP packet (the IP
+ * length grows, the UDP length stays): a magic, a word that makes the
+ * trailer's ones' complement sum 0xffff (so a checksum over it does not
+ * change) and the packet id, all big-endian.
+ */
+#define TR_STAMP_LEN	12
+#define TR_STAMP_MAGIC	0xb57a
+
+/* What the stamping program did, per CPU. */
+struct tr_stamp_stats {
+	__u64 stamped;
+	__u64 gso;		/* GSO packets (UDP_SEGMENT, UFO): not stamped */
+	__u64 mtu;		/* would exceed the device's MTU */
+	__u64 frag;		/* IP fragments */
+	__u64 not_udp;		/* not UDP, or not IP, or IPv6 extension headers */
+	__u64 other;		/* data after the datagram already, or the write failed */
+};
+
 #endif /* TRACER_H */

@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* the static parsers and callbacks too */
+/* the static parsers and callbacks too (tc.c: the tc filter dump's) */
 #include "../../elephant/nl.c"
+#include "../../common/tc.c"
 
 static void check_links(const struct links_ctx *c)
 {
@@ -33,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int n = size, nsid = -1, filters = 0;
 	void *buf;
 
-	if (size > NL_BUF)
+	if (size > BN_NL_BUF)
 		return 0;
 	/* a socket's buffer is aligned; the parsers may rely on that */
 	buf = aligned_alloc(8, size ? (size + 7) / 8 * 8 : 8);
