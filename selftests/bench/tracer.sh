@@ -91,7 +91,7 @@ run_cfg()
 	echo "$g $ev $lost ${st[0]} ${st[1]} $ticks"
 }
 
-CFGS=(summary summary-top0 events sample100 tcpdump)
+read -r -a CFGS <<<"${CFGS:-summary summary-top0 events sample100 tcpdump}"
 cost_init	# bpf_stats on, the old value restored at cleanup
 for ((r = 0; r < REPEATS; r++)); do
 	base=$(run_cfg base)
