@@ -11,8 +11,10 @@
 #   events       tracer --events (JSON to a file): every packet at every point
 #   sample100    tracer --events --sample 1/100
 #   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
-# Beside them: events written and lost (tracer's summary), BPF ns per program
-# run (kernel.bpf_stats_enabled, tracer's programs only) and tracer's CPU during the iperf3 run.
+# CFGS="summary events" runs only those. Beside them: events written and lost
+# (tracer's summary), BPF ns per program run (kernel.bpf_stats_enabled,
+# tracer's programs only) and the tool's CPU during the iperf3 run (% of one
+# CPU; TRACER=PATH measures another build).
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
