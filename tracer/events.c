@@ -6,6 +6,7 @@
  * symbol+offset from /proc/kallsyms.
  */
 #include <errno.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
@@ -156,19 +157,20 @@ static void event_text(struct tr_state *s, const struct tr_opts *o, const struct
 {
 	char t[BN_TIMESTRLEN], a[BN_ADDRSTRLEN], b[BN_ADDRSTRLEN], p[8], d[IF_NAMESIZE + 8];
 	char loc[300];
+	FILE *f = s->out ? s->out : stdout;
 
-	printf("%-12s %-5s %016llx %-12s %-10s %-6s %s:%u > %s:%u len %u hop %.1fus",
-	       bn_time_str(now_rt, t, sizeof(t)), e->kind == TR_EV_DROP ? "DROP" : "EVENT",
-	       (unsigned long long)e->id, tr_point_name(o, e->point), dev_str(o, e, d),
-	       proto_str(e->proto, p, sizeof(p)), bn_addr_str(e->family, e->src, a, sizeof(a)),
-	       e->sport, bn_addr_str(e->family, e->dst, b, sizeof(b)), e->dport, e->len,
-	       e->hop_ns / 1000.0);
+	fprintf(f, "%-12s %-5s %016llx %-12s %-10s %-6s %s:%u > %s:%u len %u hop %.1fus",
+		bn_time_str(now_rt, t, sizeof(t)), e->kind == TR_EV_DROP ? "DROP" : "EVENT",
+		(unsigned long long)e->id, tr_point_name(o, e->point), dev_str(o, e, d),
+		proto_str(e->proto, p, sizeof(p)), bn_addr_str(e->family, e->src, a, sizeof(a)),
+		e->sport, bn_addr_str(e->family, e->dst, b, sizeof(b)), e->dport, e->len,
+		e->hop_ns / 1000.0);
 	if (e->rule)
-		printf(" RULE");
+		fprintf(f, " RULE");
 	if (e->kind == TR_EV_DROP)
-		printf(" after %s reason %s at %s", tr_point_name(o, e->prev_point),
-		       tr_reason_name(s, e->reason), sym_str(s, e->location, loc, sizeof(loc)));
-	printf("\n");
+		fprintf(f, " after %s reason %s at %s", tr_point_name(o, e->prev_point),
+			tr_reason_name(s, e->reason), sym_str(s, e->location, loc, sizeof(loc)));
+	fputc('\n', f);
 }
 
 int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns)
@@ -230,4 +232,29 @@ int tr_event(void *ctx, void *data, size_t size)
 	else
 		event_text(s, o, e, rt);
 	return 0;
+}
+
+/*
+ * Drain the ring buffer, its records written out together: stdout is
+ * line-buffered when not a terminal, and a write(2) per event was most of
+ * the reader's time. The batch holds whole lines only.
+ */
+int tr_events_consume(struct tr_state *s)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	int n;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return ring_buffer__consume(s->rb);
+	__fsetlocking(f, FSETLOCKING_BYCALLER);	/* one thread: no lock per fputc */
+	s->out = f;
+	n = ring_buffer__consume(s->rb);
+	s->out = NULL;
+	if (!fclose(f) && len)
+		fwrite(buf, 1, len, stdout);
+	free(buf);
+	return n;
 }

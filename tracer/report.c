@@ -660,7 +660,7 @@ void tr_clock_sync(struct tr_state *s)
 
 void tr_rec_begin(struct tr_state *s, struct bn_json *j, const char *type, uint64_t rt)
 {
-	bn_rec_begin(j, stdout, type, rt);
+	bn_rec_begin(j, s->out ? s->out : stdout, type, rt);
 	bn_json_str(j, "host", s->host);
 }
 

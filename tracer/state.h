@@ -84,6 +84,7 @@ struct tr_state {
 	struct tr_stamp *stamp;		/* its program, attached at start for the run */
 	struct tr_point_cfg stamp_pt;	/* the first point at start: where it stamps */
 	struct ring_buffer *rb;
+	FILE *out;			/* where records go: stdout, or a drain's batch */
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
 	int nreasons;
@@ -154,6 +155,7 @@ int tr_filter_patch(struct bpf_program *prog, const struct bpf_insn *f, int n);
 int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
+int tr_events_consume(struct tr_state *s);
 /* --perfetto: the process of netns @netns (named after point @pt's netns). */
 int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns);
 

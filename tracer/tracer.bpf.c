@@ -29,6 +29,7 @@
 #define VXLAN_PORT_OLD	8472
 #define ARPHRD_ETHER	1
 #define IP_OFFSET	0x1fff
+#define TR_HDR		192	/* bytes of headers parse() reads at once */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -91,10 +92,11 @@ struct {
 } flows SEC(".maps");
 
 struct tr_fbuf {
-	__u8 data[TR_FBUF];
+	__u8 data[TR_FBUF];	/* the filter's frame, at offset 0 (see filter.c) */
 	__u32 mem[TR_FMEM];
 	__u32 wirelen;		/* the frame's length (classic BPF's len) */
 	__u32 pad;
+	__u8 hdr[TR_HDR];	/* the headers parse() reads */
 };
 
 struct {
@@ -155,61 +157,73 @@ static __always_inline __u64 stamp_read(void *udp, __u32 l4_len, __u32 udp_len)
 }
 
 /*
- * Parse the L3 header at @p (ethertype @proto) and its L4 header into @in,
+ * Parse the L3 header at @off in the headers read (fb->hdr, a copy of the
+ * packet from @p on) with ethertype @proto, and its L4 header, into @in,
  * hashing the fields that identify the packet into in->id. Returns the
- * offset of the VXLAN payload (the inner Ethernet frame) from @p, or 0.
+ * offset in fb->hdr of the VXLAN payload (the inner Ethernet frame), or 0.
  */
-static __always_inline __u32 parse_l3(void *p, __u16 proto, struct tr_info *in)
+static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __u16 proto,
+				      struct tr_info *in)
 {
 	__u64 h = 0x6a09e667f3bcc909ULL;
 	__u32 l4_off, l4_len, vx = 0;
-	__u8 l4[16] = {};
+	__u8 *l4;
 	__u64 stamp;
 
-	in->l3 = p;
+	in->l3 = p + off;
 	in->eth_proto = proto;
 	in->family = 0;
 	if (proto == ETH_P_IP) {
-		struct iphdr ip;
+		struct iphdr *ip;
 
-		if (bpf_probe_read_kernel(&ip, sizeof(ip), p) || ip.version != 4 || ip.ihl < 5)
+		if (off > TR_HDR - sizeof(*ip))
+			return 0;
+		ip = (void *)fb->hdr + off;
+		if (ip->version != 4 || ip->ihl < 5)
 			return 0;
 		in->family = AF_INET;
-		in->proto = ip.protocol;
+		in->proto = ip->protocol;
 		__builtin_memset(in->src, 0, 16);
 		__builtin_memset(in->dst, 0, 16);
-		__builtin_memcpy(in->src, &ip.saddr, 4);
-		__builtin_memcpy(in->dst, &ip.daddr, 4);
-		in->l3_len = bpf_ntohs(ip.tot_len);
-		h = mix(h, ((__u64)bpf_ntohs(ip.id) << 32) | ((__u64)ip.protocol << 16) |
-			   bpf_ntohs(ip.tot_len));
-		if (bpf_ntohs(ip.frag_off) & IP_OFFSET) {
-			h = mix(h, bpf_ntohs(ip.frag_off));
+		__builtin_memcpy(in->src, &ip->saddr, 4);
+		__builtin_memcpy(in->dst, &ip->daddr, 4);
+		in->l3_len = bpf_ntohs(ip->tot_len);
+		h = mix(h, ((__u64)bpf_ntohs(ip->id) << 32) | ((__u64)ip->protocol << 16) |
+			   bpf_ntohs(ip->tot_len));
+		if (bpf_ntohs(ip->frag_off) & IP_OFFSET) {
+			h = mix(h, bpf_ntohs(ip->frag_off));
 			goto out;
 		}
-		l4_off = ip.ihl * 4;
+		l4_off = ip->ihl * 4;
 	} else if (proto == ETH_P_IPV6) {
-		struct ipv6hdr ip6;
+		struct ipv6hdr *ip6;
 
-		if (bpf_probe_read_kernel(&ip6, sizeof(ip6), p) || ip6.version != 6)
+		if (off > TR_HDR - sizeof(*ip6))
+			return 0;
+		ip6 = (void *)fb->hdr + off;
+		if (ip6->version != 6)
 			return 0;
 		in->family = AF_INET6;
-		in->proto = ip6.nexthdr;
-		__builtin_memcpy(in->src, &ip6.saddr, 16);
-		__builtin_memcpy(in->dst, &ip6.daddr, 16);
-		in->l3_len = bpf_ntohs(ip6.payload_len) + sizeof(ip6);
-		h = mix(h, ((__u64)ip6.flow_lbl[0] << 56) | ((__u64)ip6.flow_lbl[1] << 48) |
-			   ((__u64)ip6.flow_lbl[2] << 40) | ((__u64)ip6.nexthdr << 16) |
-			   bpf_ntohs(ip6.payload_len));
-		l4_off = sizeof(ip6);
+		in->proto = ip6->nexthdr;
+		__builtin_memcpy(in->src, &ip6->saddr, 16);
+		__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		in->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		h = mix(h, ((__u64)ip6->flow_lbl[0] << 56) | ((__u64)ip6->flow_lbl[1] << 48) |
+			   ((__u64)ip6->flow_lbl[2] << 40) | ((__u64)ip6->nexthdr << 16) |
+			   bpf_ntohs(ip6->payload_len));
+		l4_off = sizeof(*ip6);
 	} else {
 		return 0;
 	}
 	l4_len = in->l3_len > l4_off ? in->l3_len - l4_off : 0;
 	in->sport = 0;
 	in->dport = 0;
-	if (bpf_probe_read_kernel(l4, sizeof(l4), p + l4_off))
+	l4_off += off;
+	/* One register for the check and the index (see seg_count()). */
+	asm volatile("" : "+r"(l4_off));
+	if (l4_off > TR_HDR - 16)
 		goto out;
+	l4 = fb->hdr + l4_off;
 	if (in->proto == IPPROTO_TCP) {
 		/* seq, ack, offset and flags: what a retransmission repeats */
 		in->sport = (l4[0] << 8) | l4[1];
@@ -238,33 +252,39 @@ out:
 	return vx;
 }
 
-/* Parse from @p (Ethernet if @l2, else L3 with ethertype @proto), into VXLAN. */
+/*
+ * Parse from @p (Ethernet if @l2, else L3 with ethertype @proto), into VXLAN.
+ * One read copies the headers (TR_HDR bytes: room for Ethernet, IP with
+ * options, UDP and VXLAN twice) into the per-CPU scratch; parsing reads that.
+ */
 static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in)
 {
+	struct tr_fbuf *fb;
+	__u32 zero = 0, off = 0, vx;
 	__u16 inner;
-	__u32 vx;
 
 	in->outer_family = 0;
+	fb = bpf_map_lookup_elem(&fbuf, &zero);
+	if (!fb || bpf_probe_read_kernel(fb->hdr, TR_HDR, p))
+		return -1;
 	if (l2) {
-		if (bpf_probe_read_kernel(&proto, sizeof(proto), p + 12))
-			return -1;
-		proto = bpf_ntohs(proto);
-		p += 14;
+		proto = (fb->hdr[12] << 8) | fb->hdr[13];
+		off = 14;
 	}
-	vx = parse_l3(p, proto, in);
+	vx = parse_l3(fb, off, p, proto, in);
 	if (!in->family)
 		return -1;
-	if (!vx)
+	asm volatile("" : "+r"(vx));
+	if (!vx || vx > TR_HDR - 14)
 		return 0;
-	if (bpf_probe_read_kernel(&inner, sizeof(inner), p + vx + 12))
-		return 0;
+	inner = (fb->hdr[vx + 12] << 8) | fb->hdr[vx + 13];
 	in->outer_family = in->family;
 	__builtin_memcpy(in->outer_src, in->src, 16);
 	__builtin_memcpy(in->outer_dst, in->dst, 16);
-	parse_l3(p + vx + 14, bpf_ntohs(inner), in);
+	parse_l3(fb, vx + 14, p, inner, in);
 	if (!in->family) {	/* not IP inside: keep the outer packet */
 		in->outer_family = 0;
-		parse_l3(p, proto, in);
+		parse_l3(fb, off, p, proto, in);
 	}
 	return 0;
 }
@@ -408,11 +428,12 @@ struct tr_where {
 	__u32 ifindex;
 	__u32 netns;
 	__u32 reason;
+	__u32 len;
 	bool rule;
 };
 
 static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
-				 struct tr_where *w, struct sk_buff *skb)
+				 struct tr_where *w)
 {
 	struct tr_event *e;
 	__u64 flags;
@@ -430,7 +451,7 @@ static __always_inline void emit(struct tr_point_stats *ps, struct tr_info *in,
 	e->kind = w->kind;
 	e->ifindex = w->ifindex;
 	e->netns = w->netns;
-	e->len = BPF_CORE_READ(skb, len);
+	e->len = w->len;
 	e->vni = in->outer_family ? in->vni : 0;
 	e->point = w->pt;
 	e->prev_point = w->prev;
@@ -498,22 +519,58 @@ static __always_inline void *fn_start(struct sk_buff *skb, bool *l2, __u16 *prot
 	return data;
 }
 
+/* The skb's fields handle() needs. */
+struct tr_skb {
+	void *data;
+	__u32 len;
+	__u32 ifindex;
+	__u32 netns;
+	__u16 proto;
+	__u16 type;		/* the device's ARPHRD_* (tracepoints only) */
+};
+
+/*
+ * Load them directly where @skb is a typed pointer (@btf: the tracepoints'
+ * argument; a NULL device reads as 0), else (fentry, kprobe) with
+ * bpf_probe_read_kernel(), one helper call per field.
+ */
+static __always_inline void skb_get(struct sk_buff *skb, bool btf, struct tr_skb *f)
+{
+	struct net_device *dev;
+
+	if (btf) {
+		dev = skb->dev;
+		f->data = skb->data;
+		f->len = skb->len;
+		f->proto = bpf_ntohs(skb->protocol);
+		f->ifindex = dev->ifindex;
+		f->netns = dev->nd_net.net->ns.inum;
+		f->type = dev->type;
+		return;
+	}
+	dev = BPF_CORE_READ(skb, dev);
+	f->data = BPF_CORE_READ(skb, data);
+	f->len = BPF_CORE_READ(skb, len);
+	f->proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
+	f->ifindex = BPF_CORE_READ(dev, ifindex);
+	f->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	f->type = 0;
+}
+
 static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 {
-	struct net_device *dev = BPF_CORE_READ(skb, dev);
-	__u32 ifindex = BPF_CORE_READ(dev, ifindex);
-	__u32 netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	struct tr_point_stats *ps;
 	struct tr_info in = {};
 	struct tr_pkt *st, nst;
+	struct tr_skb f;
 	__u64 key = (__u64)skb, now, hop = 0;
 	__u32 pt, prev = TR_NO_POINT;
-	__u16 proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	bool l2, rule = false;
 	void *data;
 	int i;
 
-	i = match(hook, ifindex, netns, ip);
+	skb_get(skb, !is_fn(hook), &f);
+	i = match(hook, f.ifindex, f.netns, ip);
 	if (i < 0)
 		return 0;
 	pt = i;
@@ -521,13 +578,13 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 	if (!ps)
 		return 0;
 	if (is_fn(hook)) {
-		data = fn_start(skb, &l2, &proto);
+		data = fn_start(skb, &l2, &f.proto);
 	} else {
-		data = BPF_CORE_READ(skb, data);
+		data = f.data;
 		l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
-		     BPF_CORE_READ(dev, type) == ARPHRD_ETHER;
+		     f.type == ARPHRD_ETHER;
 	}
-	if (parse(data, l2, proto, &in))
+	if (parse(data, l2, f.proto, &in))
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
@@ -557,24 +614,30 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 				bpf_map_delete_elem(&pkts, &key);
 			return 0;
 		}
-		nst.id = in.id;
-		nst.ts = now;
-		nst.point = pt;
-		if (bpf_map_update_elem(&pkts, &key, &nst, BPF_ANY)) {
-			ps->track_fail++;
-			return 0;
+		if (st) {	/* in place: no second hash walk */
+			st->id = in.id;
+			st->ts = now;
+			st->point = pt;
+		} else {
+			nst.id = in.id;
+			nst.ts = now;
+			nst.point = pt;
+			if (bpf_map_update_elem(&pkts, &key, &nst, BPF_ANY)) {
+				ps->track_fail++;
+				return 0;
+			}
 		}
 	}
 	ps->packets++;
-	ps->bytes += BPF_CORE_READ(skb, len);
+	ps->bytes += f.len;
 	if (flows_on)
-		flow_count(&in, pt, BPF_CORE_READ(skb, len));
+		flow_count(&in, pt, f.len);
 	if (events_on || rule) {
 		struct tr_where w = { .now = now, .hop = hop, .kind = TR_EV_PASS, .pt = pt,
-				      .prev = prev, .ifindex = ifindex, .netns = netns,
-				      .rule = rule };
+				      .prev = prev, .ifindex = f.ifindex, .netns = f.netns,
+				      .len = f.len, .rule = rule };
 
-		emit(ps, &in, &w, skb);
+		emit(ps, &in, &w);
 	}
 	return 0;
 }
@@ -666,7 +729,8 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	w.ifindex = ifindex;
 	w.netns = netns;
 	w.reason = reason;
-	emit(ps, &in, &w, skb);
+	w.len = BPF_CORE_READ(skb, len);
+	emit(ps, &in, &w);
 	bpf_map_delete_elem(&pkts, &key);
 	return 0;
 }

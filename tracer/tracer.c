@@ -299,13 +299,13 @@ static int reload(void *ctx)
 		s->next_o = NULL;
 		goto out;
 	}
-	ring_buffer__consume(s->rb);
+	tr_events_consume(s);
 	tr_report_tick(s, false);
 	tr_fn_destroy(s->fn);
 	tracer_bpf__destroy(s->skel);
 	s->skel = skel;
 	s->fn = fn;
-	ring_buffer__consume(s->rb);	/* the old generation's last events */
+	tr_events_consume(s);	/* the old generation's last events */
 	s->o = *o;
 	s->next_o = NULL;
 	s->gen++;
@@ -325,7 +325,15 @@ static int drain(void *ctx)
 	if (read(fd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
 		return -errno;
 	tr_clock_sync(s);
-	n = ring_buffer__consume(s->rb);
+	n = tr_events_consume(s);
+	return n < 0 && n != -EINTR ? n : 0;
+}
+
+/* The ring buffer woke us: a quarter full. */
+static int rb_wake(void *ctx)
+{
+	int n = tr_events_consume(ctx);
+
 	return n < 0 && n != -EINTR ? n : 0;
 }
 
@@ -352,7 +360,7 @@ static int tick(void *ctx)
 	int n;
 
 	tr_clock_sync(s);
-	n = ring_buffer__consume(s->rb);
+	n = tr_events_consume(s);
 	if (n < 0 && n != -EINTR)
 		return n;
 	tr_report_tick(s, false);
@@ -388,7 +396,7 @@ static int setup_loop(struct tr_state *s, struct bn_loop *l)
 		goto fail;
 	ret = bn_loop_init(l, s->cli.interval_ns, s->cli.duration_ns);
 	if (!ret)
-		ret = bn_loop_add_rb(l, s->rb);
+		ret = bn_loop_add(l, ring_buffer__epoll_fd(s->rb), rb_wake, s);
 	if (!ret)
 		ret = bn_loop_add(l, s->hup_fd, reload, s);
 	if (!ret)
@@ -465,7 +473,7 @@ int main(int argc, char **argv)
 	if (err)
 		bn_err("stopped: %s", strerror(-err));
 	tr_clock_sync(s);
-	ring_buffer__consume(s->rb);
+	tr_events_consume(s);
 	tr_report_tick(s, true);
 	ret = err ? BN_EXIT_ERR : BN_EXIT_OK;
 	err = pf_close(s->pf);

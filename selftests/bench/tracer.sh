@@ -11,8 +11,10 @@
 #   events       tracer --events (JSON to a file): every packet at every point
 #   sample100    tracer --events --sample 1/100
 #   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
-# Beside them: events written and lost (tracer's summary), BPF ns per program
-# run (kernel.bpf_stats_enabled, tracer's programs only) and tracer's CPU.
+# CFGS="summary events" runs only those. Beside them: events written and lost
+# (tracer's summary), BPF ns per program run (kernel.bpf_stats_enabled,
+# tracer's programs only) and the tool's CPU during the iperf3 run (% of one
+# CPU; TRACER=PATH measures another build).
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
@@ -54,10 +56,12 @@ iperf()
 
 
 # run_cfg NAME: one measured iperf3 run under configuration NAME; prints
-# "gbps events lost bpf_ns runs cpu_ticks".
+# "gbps events lost bpf_ns runs cpu_ns" (cpu_ns: the tool's CPU time during
+# the iperf3 run only, not its start: loading and verifying are not the cost
+# per packet).
 run_cfg()
 {
-	local pid=0 g st=(0 0) ticks=0 ev=0 lost=0
+	local pid=0 g st=(0 0) cpu=0 ev=0 lost=0
 
 	case $1 in
 	base) ;;
@@ -76,10 +80,11 @@ run_cfg()
 		wait_until 20 grep -q 'ready' "$TMP/t.err" || { kill $pid; echo "0 0 0 0 0 0"; return; }
 		;;
 	esac
+	[ "$pid" != 0 ] && cpu=$(cost_user $pid)
 	g=$(iperf)
 	if [ "$pid" != 0 ]; then
 		[ "$1" != tcpdump ] && read -r -a st < <(cost_bpf $pid)
-		ticks=$(awk '{ print $14 + $15 }' /proc/$pid/stat 2>/dev/null || echo 0)
+		cpu=$(($(cost_user $pid) - cpu))
 		kill -INT $pid
 		wait $pid 2>/dev/null
 		if [ "$1" != tcpdump ]; then
@@ -88,10 +93,10 @@ run_cfg()
 		fi
 		rm -f "$TMP/cap.pcap" "$TMP/t.out"
 	fi
-	echo "$g $ev $lost ${st[0]} ${st[1]} $ticks"
+	echo "$g $ev $lost ${st[0]} ${st[1]} $cpu"
 }
 
-CFGS=(summary summary-top0 events sample100 tcpdump)
+read -r -a CFGS <<<"${CFGS:-summary summary-top0 events sample100 tcpdump}"
 cost_init	# bpf_stats on, the old value restored at cleanup
 for ((r = 0; r < REPEATS; r++)); do
 	base=$(run_cfg base)
@@ -100,10 +105,10 @@ for ((r = 0; r < REPEATS; r++)); do
 		echo "$c $(run_cfg "$c") ${base%% *}" >>"$TMP/runs"
 	done
 done
-python3 - "$TMP/runs" "$SECS" "$(getconf CLK_TCK)" <<'EOF'
+python3 - "$TMP/runs" "$SECS" <<'EOF'
 import sys, statistics as st
 runs = [l.split() for l in open(sys.argv[1])]
-secs, hz = float(sys.argv[2]), float(sys.argv[3])
+secs = float(sys.argv[2])
 base = [float(r[1]) for r in runs if r[0] == "base"]
 print("tracer bench: iperf3 TCP cli -> bridge -> srv, 8 points, %d repeats of %g s; "
       "baseline median %.2f Gbit/s (%.2f-%.2f)" % (len(base), secs, st.median(base),
@@ -116,7 +121,7 @@ for c in ["summary", "summary-top0", "events", "sample100", "tcpdump"]:
     ev = [int(r[2]) for r in rs]
     lost = [int(r[3]) for r in rs]
     ns = sum(int(r[4]) for r in rs) / max(1, sum(int(r[5]) for r in rs))
-    cpu = st.median(int(r[6]) for r in rs) / hz / secs * 100
+    cpu = st.median(int(r[6]) for r in rs) / 1e9 / secs * 100
     print("%-13s %.3f of baseline (%.3f-%.3f), %.2f Gbit/s; events %d/s, lost %d; "
           "BPF %.0f ns/run; tool CPU %.1f %%" % (c, st.median(ratio), min(ratio), max(ratio),
           st.median(float(r[1]) for r in rs), st.median(ev) / secs, sum(lost), ns, cpu))
