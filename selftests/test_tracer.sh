@@ -759,13 +759,14 @@ case_metrics()
 	topo || return
 	# in hA's netns, so its port is private to this test
 	# shellcheck disable=SC2046
-	tool_start met nsexec "$hA" "$TRACER" -j $(points) -f 'icmp[icmptype] = icmp-echo' \
+	tool_start met ip netns exec "$hA" "$TRACER" -j $(points) -f 'icmp[icmptype] = icmp-echo' \
 		--metrics 9464 || { log_fail "metrics: tracer did not start"; return; }
 	nsexec "$c1" ping -c 10 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	sleep 1.2
 	nsexec "$hA" curl -sf http://127.0.0.1:9464/metrics >"$TMP/metrics.txt" ||
 		log_fail "metrics: no answer on /metrics"
 	tool_stop met
+	check "metrics: SIGINT ended it, exit 0" [ "${TOOL_RC[met]}" = 0 ]
 	python3 - "$TMP/metrics.txt" <<'EOF' || RET=$ksft_fail
 import os, re, sys
 m = {}
