@@ -46,7 +46,7 @@ fi
 # order, once all have ended.
 vm_stages()
 {
-	local first quick k i n=0 running=0 desc=() args=() logs=()
+	local first quick k i n=1 running=0 desc=() args=() logs=()
 
 	read -r -a quick <<< "$(make -s print-vm-quick)"
 	for k in ${VM_KERNELS:-6.1 6.12}; do
@@ -75,7 +75,7 @@ vm_stages()
 	done
 	wait
 	for i in "${!args[@]}"; do
-		n=$((n + 2))
+		n=$((n + 1))
 		echo "# stage $n: ${desc[i]}"
 		cat "${logs[i]}"
 		cp "${logs[i]}" "$log"
