@@ -12,9 +12,10 @@
 #   sample100    tracer --events --sample 1/100
 #   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
 # CFGS="summary events" runs only those. Beside them: events written and lost
-# (tracer's summary), BPF ns per program run (kernel.bpf_stats_enabled,
-# tracer's programs only) and the tool's CPU during the iperf3 run (% of one
-# CPU; TRACER=PATH measures another build).
+# (tracer's summary), BPF ns per program run (kernel.bpf_stats_enabled, in
+# one extra run per configuration: the pairs run without it; tracer's programs
+# only) and the tool's CPU during the iperf3 run (% of one CPU; TRACER=PATH
+# measures another build).
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
 
 source "$(dirname "$0")/../lib.sh"
@@ -97,13 +98,21 @@ run_cfg()
 }
 
 read -r -a CFGS <<<"${CFGS:-summary summary-top0 events sample100 tcpdump}"
-cost_init	# bpf_stats on, the old value restored at cleanup
+cost_init	# the old bpf_stats value restored at cleanup
+# The throughput pairs run without bpf_stats: its accounting (two clock reads
+# per program run, 8 points per packet) is not tracer's cost. BPF ns per run
+# comes from one more run of each configuration with bpf_stats on.
+sysctl -qw kernel.bpf_stats_enabled=0
 for ((r = 0; r < REPEATS; r++)); do
 	base=$(run_cfg base)
 	echo "base $base" >>"$TMP/runs"
 	for c in "${CFGS[@]}"; do
 		echo "$c $(run_cfg "$c") ${base%% *}" >>"$TMP/runs"
 	done
+done
+sysctl -qw kernel.bpf_stats_enabled=1
+for c in "${CFGS[@]}"; do
+	echo "cost-$c $(run_cfg "$c") 0" >>"$TMP/runs"
 done
 python3 - "$TMP/runs" "$SECS" <<'EOF'
 import sys, statistics as st
@@ -120,7 +129,8 @@ for c in ["summary", "summary-top0", "events", "sample100", "tcpdump"]:
     ratio = [float(r[1]) / float(r[7]) for r in rs if float(r[7]) > 0]
     ev = [int(r[2]) for r in rs]
     lost = [int(r[3]) for r in rs]
-    ns = sum(int(r[4]) for r in rs) / max(1, sum(int(r[5]) for r in rs))
+    cs = [r for r in runs if r[0] == "cost-" + c]
+    ns = sum(int(r[4]) for r in cs) / max(1, sum(int(r[5]) for r in cs))
     cpu = st.median(int(r[6]) for r in rs) / 1e9 / secs * 100
     print("%-13s %.3f of baseline (%.3f-%.3f), %.2f Gbit/s; events %d/s, lost %d; "
           "BPF %.0f ns/run; tool CPU %.1f %%" % (c, st.median(ratio), min(ratio), max(ratio),
