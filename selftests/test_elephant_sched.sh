@@ -414,24 +414,33 @@ case_stale()
 	tool_stop es
 }
 
+# prom_start NAME NS PORT TARGET...: a Prometheus in NS on 127.0.0.1:PORT
+# scraping the TARGETs every second (config, data and log under $TMP/NAME).
 PROM_PID=
 prom_start()
 {
-	cat >"$TMP/prom.yml" <<-EOC
+	local name=$1 ns=$2 port=$3 t targets=
+
+	shift 3
+	for t in "$@"; do
+		targets+="${targets:+, }'$t'"
+	done
+	cat >"$TMP/$name.yml" <<-EOC
 	global:
 	  scrape_interval: 1s
 	  scrape_timeout: 1s
 	scrape_configs:
 	  - job_name: elephant
 	    static_configs:
-	      - targets: ['127.0.0.1:19461', '127.0.0.1:19462', '127.0.0.1:19463']
+	      - targets: [$targets]
 	EOC
-	mkdir -p "$TMP/prom"
-	ip netns exec "$sch" prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/prom" \
-		--web.listen-address=127.0.0.1:19090 >"$TMP/prom.log" 2>&1 &
+	mkdir -p "$TMP/$name"
+	ip netns exec "$ns" prometheus --config.file="$TMP/$name.yml" \
+		--storage.tsdb.path="$TMP/$name" --web.listen-address="127.0.0.1:$port" \
+		>"$TMP/$name.log" 2>&1 &
 	PROM_PID=$!
 	on_cleanup "kill -9 $PROM_PID"
-	wait_listen $((30 * SLOW)) "$sch" 19090
+	wait_listen $((30 * SLOW)) "$ns" "$port"
 }
 
 case_prometheus()
@@ -439,7 +448,8 @@ case_prometheus()
 	local got
 
 	srv_start n1 && srv_start n2 && srv_start n3 || return
-	prom_start || { log_fail "prometheus did not start: $(tail -3 "$TMP/prom.log")"; return; }
+	prom_start prom "$sch" 19090 127.0.0.1:19461 127.0.0.1:19462 127.0.0.1:19463 ||
+		{ log_fail "prometheus did not start: $(tail -3 "$TMP/prom.log")"; return; }
 	es_start --prometheus http://127.0.0.1:19090/ --isolate --max-elephants 2 --stale 10s -j ||
 		return
 	wait_until $((20 * SLOW)) sh -c "ip netns exec $sch curl -s $URL/state |
@@ -572,21 +582,8 @@ case_elephants()
 		"nodea=0 nodeb=10"
 
 	# the same through a real Prometheus scraping both elephants
-	cat >"$TMP/prom-el.yml" <<-EOC
-	global:
-	  scrape_interval: 1s
-	  scrape_timeout: 1s
-	scrape_configs:
-	  - job_name: elephant
-	    static_configs:
-	      - targets: ['$(addr4 3 1):19464', '$(addr4 3 2):19464', '$(addr4 4 3):19464']
-	EOC
-	mkdir -p "$TMP/prom-el"
-	ip netns exec "$na" prometheus --config.file="$TMP/prom-el.yml" \
-		--storage.tsdb.path="$TMP/prom-el" --web.listen-address=127.0.0.1:19091 \
-		>"$TMP/prom-el.log" 2>&1 &
-	on_cleanup "kill -9 $!"
-	if ! wait_listen $((30 * SLOW)) "$na" 19091; then
+	if ! prom_start prom-el "$na" 19091 "$(addr4 3 1):19464" "$(addr4 3 2):19464" \
+		"$(addr4 4 3):19464"; then
 		log_fail "elephants: prometheus did not start: $(tail -3 "$TMP/prom-el.log")"
 		return
 	fi
