@@ -4,9 +4,9 @@
  * that talk to the kernel without a netlink library (elephant, tracer).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <sys/select.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 
@@ -56,12 +56,10 @@ int bn_nl_talk(int fd, struct nlmsghdr *nh, int (*cb)(const struct nlmsghdr *, v
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				struct timeval tv = { .tv_sec = 2 };
-				fd_set rd;
+				struct pollfd p = { .fd = fd, .events = POLLIN };
 
-				FD_ZERO(&rd);
-				FD_SET(fd, &rd);
-				if (select(fd + 1, &rd, NULL, NULL, &tv) <= 0) {
+				/* poll, not select: an fd over FD_SETSIZE is fine */
+				if (poll(&p, 1, 2000) <= 0) {
 					err = -ETIMEDOUT;
 					break;
 				}
