@@ -486,18 +486,56 @@ while (len(got) < n or len(raw) < n) and time.time() < end:
 open(out, "w").write("".join(l + "\n" for l in got + raw))
 '
 
-# stamp: 40 UDP datagrams alike in every byte (IP ID 0: unconnected, DF), so
-# alike in the hash id; --stamp at p1 gives each its own id at every point,
-# also for a second instance without --stamp on hB; the application gets the
-# bytes sent; what cannot be stamped is counted; only tracer's filter leaves
-# the device.
+# STAMP_TX N N6 EXTRA (in c1): N and N6 UDP datagrams to c2's port 5300,
+# alternately 88 and 89 bytes, so alike in every byte in two groups (IP ID 0:
+# unconnected, DF); with EXTRA, three more to port 5301 that tracer cannot
+# stamp: one the trailer would take over the MTU (1400), one in two fragments,
+# one GSO packet of 3 segments (UDP_SEGMENT).
+STAMP_TX='import socket, sys, time
+n, n6 = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)		# IP_MTU_DISCOVER: IP_PMTUDISC_DO
+s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(n + n6):
+    d = b"same bytes every time " * 4 + b"!" * (i % 2)
+    if i < n:
+        s.sendto(d, ("198.18.10.2", 5300))
+    else:
+        s6.sendto(d, ("2001:db8:10::2", 5300))
+    time.sleep(0.005)
+if sys.argv[3] == "1":
+    s.sendto(b"m" * (1400 - 28 - 6), ("198.18.10.2", 5301))
+    f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    f.sendto(b"f" * 2000, ("198.18.10.2", 5301))
+    s.setsockopt(17, 103, 500)			# UDP_SEGMENT
+    s.sendto(b"g" * 1500, ("198.18.10.2", 5301))
+'
+
+# stamp: 40 + 10 UDP datagrams alike (STAMP_TX); --stamp at p1 gives each its
+# own id at every point, also for a second instance without --stamp on hB;
+# the application gets the bytes sent; what cannot be stamped is counted.
+# Checksums: the first half leaves c1 with its UDP checksum left to the
+# device (CHECKSUM_PARTIAL: the stamp moves its seed), the second half
+# checksummed by c1's stack (tx offload off on c1's eth0); v2 in hB has tx
+# offload off, so every datagram reaches c2 checksummed in software
+# (CHECKSUM_NONE: a veth keeps ip_summed), and conntrack in c2 verifies it
+# over the IP payload length: a rule dropping INVALID ones must drop none.
 case_stamp()
 {
-	local n=40 n6=10 id other rx
+	local n=40 n6=10 id other rx t cnt
 
 	topo || return
 	nsip "$c1" addr add 2001:db8:10::1/64 dev eth0 nodad
 	nsip "$c2" addr add 2001:db8:10::2/64 dev eth0 nodad
+	on_cleanup "ip netns exec $hB ethtool -K v2 tx on >/dev/null 2>&1"
+	on_cleanup "ip netns exec $c1 ethtool -K eth0 tx on >/dev/null 2>&1"
+	nsexec "$hB" ethtool -K v2 tx off >/dev/null || { log_fail "stamp: ethtool"; return; }
+	for t in iptables ip6tables; do
+		nsexec "$c2" $t -I INPUT -p udp --dport 5300 -m conntrack --ctstate INVALID \
+			-j DROP || { log_fail "stamp: $t"; return; }
+		on_cleanup "ip netns exec $c2 $t -D INPUT -p udp --dport 5300 -m conntrack" \
+			"--ctstate INVALID -j DROP"
+	done
 	rm -f "$TMP/stamp.rx" "$TMP/stamp.rx.ready"
 	nsexec "$c2" python3 -c "$STAMP_RX" "$TMP/stamp.rx" $((n + n6)) $((6 * SLOW)) &
 	rx=$!
@@ -508,30 +546,20 @@ case_stamp()
 		return
 	stamp_at stA
 	id=$STAMP_ID
-	# another tool's filter (on the clsact qdisc tracer made, without tcx): it stays
-	tc -n "$c1" qdisc add dev eth0 clsact 2>/dev/null
-	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
-	nsexec "$c1" python3 -c 'import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 10, 2)		# IP_MTU_DISCOVER: IP_PMTUDISC_DO
-for i in range(int(sys.argv[1])):
-    s.sendto(b"same bytes every time " * 4, ("198.18.10.2", 5300))
-    time.sleep(0.005)
-s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-for i in range(int(sys.argv[2])):
-    s6.sendto(b"same bytes every time " * 4, ("2001:db8:10::2", 5300))
-    time.sleep(0.005)
-# not stamped, counted: one that the trailer would take over the MTU (1400),
-# one in two fragments, one GSO packet of 3 segments (UDP_SEGMENT)
-s.sendto(b"m" * (1400 - 28 - 6), ("198.18.10.2", 5301))
-f = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-f.sendto(b"f" * 2000, ("198.18.10.2", 5301))
-s.setsockopt(17, 103, 500)			# UDP_SEGMENT
-s.sendto(b"g" * 1500, ("198.18.10.2", 5301))' $n $n6
+	nsexec "$c1" python3 -c "$STAMP_TX" $((n / 2)) $((n6 / 2)) 1
+	nsexec "$c1" ethtool -K eth0 tx off >/dev/null
+	nsexec "$c1" python3 -c "$STAMP_TX" $((n / 2)) $((n6 / 2)) 0
 	wait $rx
 	sleep 0.6
 	tool_stop stA
 	tool_stop stB
+	nsexec "$c1" ethtool -K eth0 tx on >/dev/null
+	nsexec "$hB" ethtool -K v2 tx on >/dev/null
+	cnt=$(for t in iptables ip6tables; do
+		nsexec "$c2" $t -L INPUT -v -x -n | awk '$3 == "DROP" { print $1 }'
+	done | paste -sd' ')
+	check "stamp: conntrack in c2 marked no stamped datagram INVALID (drops: $cnt)" \
+		[ "$cnt" = "0 0" ]
 	check "stamp: both tracers exit 0 (${TOOL_RC[stA]}, ${TOOL_RC[stB]})" \
 		[ "${TOOL_RC[stA]}" = 0 ] && [ "${TOOL_RC[stB]}" = 0 ]
 	N=$n N6=$n6 pycheck stamp "$TMP/stA.out" "$TMP/stB.out" "$TMP/stamp.rx" <<'PY'
@@ -562,26 +590,26 @@ lost = sum(r["events"] for r in recs + recB if r["type"] == "lost")
 check("no event lost (%d)" % lost, lost == 0)
 rx = [l.split() for l in open(sys.argv[4]) if l.strip()]
 sent = (b"same bytes every time " * 4).hex()
+def csum(h, odd):
+    s = sum(int(h[i:i + 4], 16) for i in range(0, len(h), 4))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ((s & 0xff) << 8 | s >> 8) if odd else s
 for fam, k, ln in ((4, n, 20 + 8 + len(sent) // 2 + 12), (6, n6, 8 + len(sent) // 2 + 12)):
     app = [x[2] for x in rx if x[0] == "app" and x[1] == str(fam)]
     raw = [x[2:] for x in rx if x[0] == "raw" and x[1] == str(fam)]
     check("IPv%d: the application got the %d datagrams, exactly the bytes sent (%d, %d alike)" %
-          (fam, k, len(app), sum(x == sent for x in app)),
-          len(app) == k and all(x == sent for x in app))
-    check("IPv%d: a raw socket saw each %d bytes long, ending in the trailer (magic b57a)" %
-          (fam, ln), len(raw) == k and all(int(x[0]) == ln and x[1].startswith("b57a")
-                                           for x in raw))
+          (fam, k, len(app), sum(x in (sent, sent + "21") for x in app)),
+          len(app) == k and set(app) == {sent, sent + "21"})
+    check("IPv%d: a raw socket saw each %d or %d bytes long, ending in the trailer (magic "
+          "b57a, sum -12 where it lies in the datagram)" % (fam, ln, ln + 1),
+          len(raw) == k and all(int(x[0]) in (ln, ln + 1) and x[1].startswith("b57a") and
+                                csum(x[1], int(x[0]) != ln) == 0xfff3 for x in raw))
 PY
-	other=$(tc -n "$c1" filter show dev eth0 egress)
-	check "stamp: tracer's filter gone, the other tool's stays" \
-		eval '! grep -q tr_stamp <<<"$other" && grep -q tr_delay <<<"$other"'
 	check "stamp: tracer's program unloaded" eval '! bpftool prog show id "$id" >/dev/null 2>&1'
-	tc -n "$c1" qdisc del dev eth0 clsact
 	nsip "$c1" addr del 2001:db8:10::1/64 dev eth0
 	nsip "$c2" addr del 2001:db8:10::2/64 dev eth0
-	# kill -9: by tcx nothing stays; a clsact filter (no tcx, or forced by
-	# BPFNET_TRACER_NO_TCX) stays, and the next start replaces it and removes
-	# it on exit, with the qdisc, which has nothing else on it
+	# kill -9: by tcx nothing stays
 	if [ "$STAMP_VIA" = tcx ]; then
 		tracer_run stE -p p1=tx@eth0%"$c1" --stamp || return
 		stamp_at stE
@@ -589,9 +617,31 @@ PY
 		check "stamp: kill -9: the tcx link went with tracer, its program unloaded" \
 			wait_until $((5 * SLOW)) eval '! bpftool prog show id "$STAMP_ID" >/dev/null 2>&1'
 	fi
+	stamp_tc
+}
+
+# stamp_tc: --stamp by a clsact filter (no tcx, or forced by
+# BPFNET_TRACER_NO_TCX): another tool's filter beside tracer's stays when
+# tracer ends, with the clsact qdisc tracer made; kill -9 leaves tracer's
+# filter, the next start replaces it and removes it on exit, with the
+# qdisc, which has nothing else on it.
+stamp_tc()
+{
+	local other
+
+	on_cleanup "tc -n $c1 qdisc del dev eth0 clsact 2>/dev/null"
 	BPFNET_TRACER_NO_TCX=1 tracer_run stC -p p1=tx@eth0%"$c1" --stamp || return
 	stamp_at stC
-	tool_stop stC KILL
+	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
+	tool_stop stC
+	other=$(tc -n "$c1" filter show dev eth0 egress; tc -n "$c1" qdisc show dev eth0)
+	check "stamp: tracer's filter gone, the other tool's stays, on the clsact qdisc" \
+		eval '! grep -q tr_stamp <<<"$other" && grep -q tr_delay <<<"$other" &&
+		      grep -q clsact <<<"$other"'
+	tc -n "$c1" qdisc del dev eth0 clsact
+	BPFNET_TRACER_NO_TCX=1 tracer_run stK -p p1=tx@eth0%"$c1" --stamp || return
+	stamp_at stK
+	tool_stop stK KILL
 	check "stamp: kill -9 left the clsact filter" \
 		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_stamp.* id $STAMP_ID "'
 	BPFNET_TRACER_NO_TCX=1 tracer_run stD -p p1=tx@eth0%"$c1" --stamp -d 0.3 || return

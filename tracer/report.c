@@ -533,7 +533,8 @@ static void lost_rec(struct tr_state *s, uint64_t rt)
 static void stamp_summary(struct tr_state *s, struct bn_json *j)
 {
 	struct tr_stamp_stats ss;
-	const char *names[] = { "stamped", "gso", "mtu", "fragment", "not_udp", "other" };
+	const char *names[] = { "stamped", "gso", "mtu", "fragment", "not_udp", "other",
+				"tunnel" };
 	const __u64 *v = &ss.stamped;
 	size_t i;
 

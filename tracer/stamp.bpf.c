@@ -3,9 +3,10 @@
  * stamp.bpf.c - tracer --stamp: a tc program at the first point's device
  * that writes a packet id into every UDP datagram, as a trailer after the
  * datagram inside the IP packet (tracer.h). The IP length grows, the UDP
- * length and checksum stay, so the receiver's UDP stack trims the trailer
- * and the application gets exactly what was sent. What cannot be stamped is
- * counted by why.
+ * length stays, so the receiver's UDP stack trims the trailer and the
+ * application gets exactly what was sent; the trailer's sum cancels the
+ * longer length in a checksum over the IP payload (conntrack's). What
+ * cannot be stamped is counted by why.
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -17,6 +18,9 @@
 #define IP_MF		0x2000
 #define IP_OFFSET	0x1fff
 #define NEXTHDR_FRAGMENT 44
+#define VXLAN_PORT	4789
+#define VXLAN_PORT_OLD	8472
+#define GENEVE_PORT	6081
 #define TC_ACT_UNSPEC	(-1)	/* on to the next filter: stamping decides nothing */
 
 char LICENSE[] SEC("license") = "GPL";
@@ -28,10 +32,17 @@ struct {
 	__type(value, struct tr_stamp_stats);
 } stamp_stats SEC(".maps");
 
-/* The trailer for @id: its 16-bit words add up to 0xffff (ones' complement). */
-static __always_inline void trailer(__u8 *t, __u64 id)
+/*
+ * The trailer for @id after a UDP datagram of @udp_len bytes: its 16-bit
+ * words add up to -12 (ones' complement) where they lie in the datagram, so
+ * that a checksum over the IP payload length (the pseudo-header's length 12
+ * more, as conntrack computes it) still verifies. At an odd offset the
+ * trailer's bytes fall in the other half of each word: its own words then
+ * add up to -12 byte-swapped.
+ */
+static __always_inline void trailer(__u8 *t, __u64 id, __u32 udp_len)
 {
-	__u32 sum = TR_STAMP_MAGIC, i;
+	__u32 want = udp_len & 1 ? TR_STAMP_SUM_ODD : TR_STAMP_SUM, sum = TR_STAMP_MAGIC, i;
 
 	for (i = 0; i < 8; i++)
 		t[4 + i] = id >> (56 - 8 * i);
@@ -39,11 +50,34 @@ static __always_inline void trailer(__u8 *t, __u64 id)
 		sum += (t[i] << 8) | t[i + 1];
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	sum = ~sum & 0xffff;
+	sum = (~sum & 0xffff) + want;		/* want - sum */
+	sum = (sum & 0xffff) + (sum >> 16);
 	t[0] = TR_STAMP_MAGIC >> 8;
 	t[1] = TR_STAMP_MAGIC & 0xff;
 	t[2] = sum >> 8;
 	t[3] = sum & 0xff;
+}
+
+/*
+ * A CHECKSUM_PARTIAL datagram's checksum field holds the pseudo-header's sum
+ * with the UDP length; the device (or skb_checksum_help()) adds the packet
+ * from the UDP header to its end, the trailer's -12 included: move that seed
+ * by +12, as if the pseudo-header had the length with the trailer. A
+ * checksum already complete (covering the UDP length only) must stay as it
+ * is. The kernel's l4 checksum helper tells the two apart (only it sees
+ * ip_summed, on every kernel): with BPF_F_PSEUDO_HDR it moves a seed and a
+ * complete checksum alike; without, it moves only a complete one. So the
+ * first call moves both by +12, the second moves a complete one back.
+ * BPF_F_MARK_MANGLED_0: an IPv4 checksum 0 (none) stays 0.
+ */
+static __always_inline int csum_seed(struct __sk_buff *skb, __u32 off, __u32 udp_len)
+{
+	__be32 from = bpf_htonl(udp_len), to = bpf_htonl(udp_len + TR_STAMP_LEN);
+
+	if (bpf_l4_csum_replace(skb, off, from, to,
+				BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0 | sizeof(to)))
+		return -1;
+	return bpf_l4_csum_replace(skb, off, to, from, BPF_F_MARK_MANGLED_0 | sizeof(to));
 }
 
 SEC("tc")
@@ -106,11 +140,21 @@ int tr_stamp(struct __sk_buff *skb)
 		st->mtu++;
 		return TC_ACT_UNSPEC;
 	}
+	/*
+	 * A UDP tunnel's packet may carry its inner packet's checksum for the
+	 * device to finish (to the end of the packet, the trailer included).
+	 */
+	if (uh.dest == bpf_htons(VXLAN_PORT) || uh.dest == bpf_htons(VXLAN_PORT_OLD) ||
+	    uh.dest == bpf_htons(GENEVE_PORT)) {
+		st->tunnel++;
+		return TC_ACT_UNSPEC;
+	}
 	/* random: two datagrams alike in every byte still get two ids */
 	id = ((__u64)bpf_get_prandom_u32() << 32) | bpf_get_prandom_u32();
-	trailer(t, id ? id : 1);
+	trailer(t, id ? id : 1, ip_len - l4);
 	if (bpf_skb_change_tail(skb, ETH_HLEN + new_len, 0) ||
-	    bpf_skb_store_bytes(skb, ETH_HLEN + ip_len, t, TR_STAMP_LEN, 0))
+	    bpf_skb_store_bytes(skb, ETH_HLEN + ip_len, t, TR_STAMP_LEN, 0) ||
+	    csum_seed(skb, ETH_HLEN + l4 + offsetof(struct udphdr, check), ip_len - l4))
 		goto fail;
 	if (v6) {
 		__be16 pl = bpf_htons(new_len - sizeof(struct ipv6hdr));

@@ -149,7 +149,7 @@ static __always_inline __u64 stamp_read(void *udp, __u32 l4_len, __u32 udp_len)
 		sum += (t[i] << 8) | t[i + 1];
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
-	if (sum != 0xffff)
+	if (sum != (udp_len & 1 ? TR_STAMP_SUM_ODD : TR_STAMP_SUM))
 		return 0;
 	for (i = 4; i < TR_STAMP_LEN; i++)
 		id = (id << 8) | t[i];

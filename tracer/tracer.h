@@ -147,11 +147,14 @@ struct tr_drop_key {
 /*
  * --stamp: a trailer after a UDP datagram, inside its IP packet (the IP
  * length grows, the UDP length stays): a magic, a word that makes the
- * trailer's ones' complement sum 0xffff (so a checksum over it does not
- * change) and the packet id, all big-endian.
+ * trailer's ones' complement sum -12 where it lies in the datagram (its own
+ * words: TR_STAMP_SUM after a datagram of even length, TR_STAMP_SUM_ODD, the
+ * same byte-swapped, after an odd one) and the packet id, all big-endian.
  */
 #define TR_STAMP_LEN	12
 #define TR_STAMP_MAGIC	0xb57a
+#define TR_STAMP_SUM	0xfff3		/* ~12 */
+#define TR_STAMP_SUM_ODD 0xf3ff
 
 /* What the stamping program did, per CPU. */
 struct tr_stamp_stats {
@@ -161,6 +164,7 @@ struct tr_stamp_stats {
 	__u64 frag;		/* IP fragments */
 	__u64 not_udp;		/* not UDP, or not IP, or IPv6 extension headers */
 	__u64 other;		/* data after the datagram already, or the write failed */
+	__u64 tunnel;		/* to a VXLAN or Geneve port (inner checksums) */
 };
 
 #endif /* TRACER_H */
