@@ -2,6 +2,7 @@
 /* common.c - logging, signals, parsers, addresses, interfaces, sysctl. */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -618,4 +619,30 @@ int bn_sysctl_write(const char *path, const char *val)
 		err = -EIO;
 	close(fd);
 	return err;
+}
+
+bool bn_fdinfo_any(int pid, bool (*fn)(FILE *f, void *arg), void *arg)
+{
+	char path[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		found = fn(f, arg);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
 }

@@ -199,6 +199,13 @@ int bn_netns_enter(const char *path, int *self);
 /* Back into *@self (from bn_netns_enter()), closing it. */
 int bn_netns_leave(int *self);
 
+/*
+ * Call @fn with each of process @pid's /proc/PID/fdinfo files (open, at
+ * their start) until it returns true: true then; false when none does, or
+ * the process is gone or not ours to look at.
+ */
+bool bn_fdinfo_any(int pid, bool (*fn)(FILE *f, void *arg), void *arg);
+
 /* ---- tc (tc.c): a BPF program at tc ingress or egress, by tcx or clsact ---- */
 
 struct bn_tc {
@@ -224,12 +231,21 @@ int bn_tc_attach(const struct bn_tc *t, int prog_fd);
 void bn_tc_detach(const struct bn_tc *t, uint32_t prog_id, const char *prog_name);
 /*
  * Attach @prog_fd by tcx (6.6+) to @ifindex's ingress or egress in this
- * netns, after the tcx programs there: a bpf_link, so it goes when its fd
- * closes, even on kill -9. The link's fd, or -errno (-EINVAL: no tcx).
+ * netns, before the tcx programs there if @first (BPF_F_BEFORE), else after
+ * them: a bpf_link, so it goes when its fd closes, even on kill -9. The
+ * link's fd, or -errno (-EINVAL: no tcx).
  */
-int bn_tcx_attach(int ifindex, bool egress, int prog_fd);
+int bn_tcx_attach(int ifindex, bool egress, bool first, int prog_fd);
+/* The program id of the filter at @t's handle and priority; 0: no filter there. */
+uint32_t bn_tc_prog_id(const struct bn_tc *t);
 /* Whether the filter at @t's handle and priority runs @prog_id (0: one named @name). */
 bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name);
+/*
+ * A process other than this one that holds BPF program @prog_id by an fd
+ * (/proc/PID/fdinfo): its pid, 0 if none does (only a tc filter or a link
+ * keeps it, e.g. after kill -9), or -errno.
+ */
+int bn_prog_holder(uint32_t prog_id);
 /* Filters under @parent (a clsact minor) on @ifindex: a count or -errno. */
 int bn_tc_filters(int ifindex, uint32_t parent);
 

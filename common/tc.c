@@ -5,7 +5,9 @@
  * through libbpf's bpf_tc_*, removed again without touching what other
  * tools attached.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <linux/pkt_sched.h>
@@ -18,12 +20,14 @@
 /* enum bpf_attach_type's tcx values (6.6), which the 6.1 uapi headers lack */
 #define BN_TCX_INGRESS	46
 #define BN_TCX_EGRESS	47
+#define BN_F_BEFORE	(1U << 3)	/* BPF_F_BEFORE: no relative program, so first */
 
-int bn_tcx_attach(int ifindex, bool egress, int prog_fd)
+int bn_tcx_attach(int ifindex, bool egress, bool first, int prog_fd)
 {
+	LIBBPF_OPTS(bpf_link_create_opts, o, .flags = first ? BN_F_BEFORE : 0);
 	int fd;
 
-	fd = bpf_link_create(prog_fd, ifindex, egress ? BN_TCX_EGRESS : BN_TCX_INGRESS, NULL);
+	fd = bpf_link_create(prog_fd, ifindex, egress ? BN_TCX_EGRESS : BN_TCX_INGRESS, &o);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -59,26 +63,64 @@ int bn_tc_filters(int ifindex, uint32_t parent)
 	return err ? err : n;
 }
 
-bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name)
+uint32_t bn_tc_prog_id(const struct bn_tc *t)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = t->ifindex,
 		    .attach_point = t->egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 	LIBBPF_OPTS(bpf_tc_opts, o, .handle = t->handle, .priority = t->prio);
+
+	return bpf_tc_query(&hook, &o) ? 0 : o.prog_id;
+}
+
+bool bn_tc_runs(const struct bn_tc *t, uint32_t prog_id, const char *name)
+{
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
+	uint32_t id;
 	bool ours;
 	int fd;
 
-	if (bpf_tc_query(&hook, &o))
+	id = bn_tc_prog_id(t);
+	if (!id)
 		return false;
 	if (prog_id)
-		return o.prog_id == prog_id;
-	fd = bpf_prog_get_fd_by_id(o.prog_id);
+		return id == prog_id;
+	fd = bpf_prog_get_fd_by_id(id);
 	if (fd < 0)
 		return false;
 	ours = !bpf_obj_get_info_by_fd(fd, &info, &len) && name && !strcmp(info.name, name);
 	close(fd);
 	return ours;
+}
+
+/* Whether fdinfo file @f is BPF program *@arg's (a program's fd or a link's). */
+static bool holds_prog(FILE *f, void *arg)
+{
+	char line[128];
+	unsigned int id;
+
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "prog_id: %u", &id) == 1)
+			return id == *(uint32_t *)arg;
+	return false;
+}
+
+int bn_prog_holder(uint32_t prog_id)
+{
+	int pid, found = 0, self = getpid();
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir("/proc");
+	if (!d)
+		return -errno;
+	while (!found && (de = readdir(d))) {
+		pid = atoi(de->d_name);
+		if (pid > 0 && pid != self && bn_fdinfo_any(pid, holds_prog, &prog_id))
+			found = pid;
+	}
+	closedir(d);
+	return found;
 }
 
 void bn_tc_detach(const struct bn_tc *t, uint32_t prog_id, const char *prog_name)

@@ -17,7 +17,6 @@
  * in an epoll set of their own, which is one source of the main loop; a
  * connection without a request for CTL_TIMEOUT_NS is closed.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -139,39 +138,25 @@ static bool pid_net_admin(int pid)
 	return ok;
 }
 
+/* Is fdinfo file @f an XDP bpf_link's on ifindex *@arg? */
+static bool xdp_link_on(FILE *f, void *arg)
+{
+	char line[128];
+	bool xdp = false;
+	int ifx = -1;
+
+	while (fgets(line, sizeof(line), f)) {
+		if (!strcmp(line, "link_type:\txdp\n"))
+			xdp = true;
+		sscanf(line, "ifindex: %d", &ifx);
+	}
+	return xdp && ifx == *(int *)arg;
+}
+
 /* Does process @pid hold an XDP bpf_link on @ifindex (from its fdinfo)? */
 static bool pid_holds_xdp(int pid, int ifindex)
 {
-	char path[64], line[128];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		bool xdp = false;
-		int ifx = -1;
-		FILE *f;
-
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.16s", pid, de->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			if (!strcmp(line, "link_type:\txdp\n"))
-				xdp = true;
-			sscanf(line, "ifindex: %d", &ifx);
-		}
-		fclose(f);
-		found = xdp && ifx == ifindex;
-	}
-	closedir(d);
-	return found;
+	return bn_fdinfo_any(pid, xdp_link_on, &ifindex);
 }
 
 /* Connect to the server of @env->ifindex and check who answers; the fd or -1. */

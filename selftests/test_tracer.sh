@@ -18,7 +18,10 @@
 # tcp (iperf3 TCP: every packet over every segment once, bytes), filter, rules (latency>DUR emit fires on the delayed segment only), sample
 # (two instances, one per host, sample 1/4 and follow the same ids), stamp
 # (--stamp: datagrams alike keep distinct ids on both hosts, the application
-# gets exactly what was sent, skips counted, only tracer's filter goes), config
+# gets exactly what was sent, conntrack at a receiver with software checksums
+# marks none INVALID, skips counted; tcx: a second instance runs first; tc: a
+# second instance is refused while the first runs, only tracer's filter
+# goes), config
 # (config file errors), reload (SIGHUP: a point added and the filter changed
 # without losing a packet, a bad config refused), metrics (Prometheus counters
 # and latency histograms), nat (one id through DNAT and masquerade on a router
@@ -609,10 +612,19 @@ PY
 	check "stamp: tracer's program unloaded" eval '! bpftool prog show id "$id" >/dev/null 2>&1'
 	nsip "$c1" addr del 2001:db8:10::1/64 dev eth0
 	nsip "$c2" addr del 2001:db8:10::2/64 dev eth0
-	# kill -9: by tcx nothing stays
+	# tcx: a second instance's program runs first (BPF_F_BEFORE), so the
+	# first finds every datagram stamped already; kill -9: nothing stays
 	if [ "$STAMP_VIA" = tcx ]; then
+		tracer_run stF -p p1=tx@eth0%"$c1" --stamp || return
 		tracer_run stE -p p1=tx@eth0%"$c1" --stamp || return
 		stamp_at stE
+		nsexec "$c1" python3 -c "$STAMP_TX" 6 0 0
+		tool_stop stF
+		pycheck stamp "$TMP/stF.out" <<'PY'
+st = ([r for r in recs if r["type"] == "summary"] or [{}])[0].get("stamp", {})
+check("tcx: the instance attached last runs first: the first found all 6 stamped (%s)" % st,
+      st.get("stamped") == 0 and st.get("other") == 6)
+PY
 		tool_stop stE KILL
 		check "stamp: kill -9: the tcx link went with tracer, its program unloaded" \
 			wait_until $((5 * SLOW)) eval '! bpftool prog show id "$STAMP_ID" >/dev/null 2>&1'
@@ -621,17 +633,27 @@ PY
 }
 
 # stamp_tc: --stamp by a clsact filter (no tcx, or forced by
-# BPFNET_TRACER_NO_TCX): another tool's filter beside tracer's stays when
-# tracer ends, with the clsact qdisc tracer made; kill -9 leaves tracer's
-# filter, the next start replaces it and removes it on exit, with the
-# qdisc, which has nothing else on it.
+# BPFNET_TRACER_NO_TCX): a second tracer is refused while the first runs;
+# another tool's filter beside tracer's stays when tracer ends, with the
+# clsact qdisc tracer made; kill -9 leaves tracer's filter, the next start
+# replaces it and removes it on exit, with the qdisc, which has nothing
+# else on it.
 stamp_tc()
 {
-	local other
+	local other rc
 
 	on_cleanup "tc -n $c1 qdisc del dev eth0 clsact 2>/dev/null"
 	BPFNET_TRACER_NO_TCX=1 tracer_run stC -p p1=tx@eth0%"$c1" --stamp || return
 	stamp_at stC
+	BPFNET_TRACER_NO_TCX=1 timeout $((10 * SLOW)) "$TRACER" -p p1=tx@eth0%"$c1" --stamp \
+		-d 2 >/dev/null 2>"$TMP/stG.err"
+	rc=$?
+	other=$(head -c 200 "$TMP/stG.err")
+	check "stamp: a second tracer is refused while the first runs: exit 1, one line ($rc: $other)" \
+		eval '[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/stG.err")" = 1 ] &&
+		      grep -q "stamps at eth0 already" "$TMP/stG.err"'
+	check "stamp: the first one's filter stays" \
+		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_stamp.* id $STAMP_ID "'
 	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
 	tool_stop stC
 	other=$(tc -n "$c1" filter show dev eth0 egress; tc -n "$c1" qdisc show dev eth0)

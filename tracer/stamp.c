@@ -75,6 +75,43 @@ static int dev_ether(const char *dev)
 	return err;
 }
 
+/*
+ * Without tcx, the filter at tracer's handle and priority on @dev, if there
+ * is one, must be one a tracer killed by -9 left (its program run by no
+ * process): replaced, and the qdisc counted tracer's if that filter is all
+ * there is on it. A live tracer's filter (a process holds its program) and
+ * another tool's are refused. Errors are printed.
+ */
+static int tc_slot(struct tr_stamp *st, const char *dev)
+{
+	uint32_t id;
+	int pid;
+
+	id = bn_tc_prog_id(&st->tc);
+	if (!id)
+		return 0;
+	if (!bn_tc_runs(&st->tc, 0, TR_STAMP_PROG)) {
+		bn_err("--stamp: %s egress has another program (id %u) at pref %d handle %#x",
+		       dev, id, TR_TC_PRIO, TR_TC_HANDLE);
+		return -EBUSY;
+	}
+	pid = bn_prog_holder(id);
+	if (pid < 0) {
+		bn_err("--stamp: cannot tell whether a tracer stamps at %s: %s", dev,
+		       strerror(-pid));
+		return pid;
+	}
+	if (pid) {
+		bn_err("--stamp: a tracer (pid %d) stamps at %s already", pid, dev);
+		return -EBUSY;
+	}
+	bn_info("--stamp: replacing the filter a previous tracer left on %s", dev);
+	if (!bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) &&
+	    bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 1)
+		st->tc.created = true;
+	return 0;
+}
+
 /* Attach in the point's netns; errors are printed. */
 static int stamp_attach(struct tr_stamp *st, const struct tr_point_cfg *pc)
 {
@@ -102,30 +139,27 @@ static int stamp_attach(struct tr_stamp *st, const struct tr_point_cfg *pc)
 	}
 	st->prog_id = info.id;
 	/*
-	 * A bpf_link where the kernel has tcx (6.6+): gone with tracer, even on
-	 * kill -9. BPFNET_TRACER_NO_TCX (tests only): the clsact filter anyway.
+	 * A bpf_link where the kernel has tcx (6.6+), first on the device, so
+	 * that the tcx programs there see stamped packets: gone with tracer,
+	 * even on kill -9. BPFNET_TRACER_NO_TCX (tests only): the clsact
+	 * filter anyway.
 	 */
 	st->link_fd = getenv("BPFNET_TRACER_NO_TCX") ? -EINVAL :
-		      bn_tcx_attach(pc->p.ifindex, true, fd);
+		      bn_tcx_attach(pc->p.ifindex, true, true, fd);
 	if (st->link_fd >= 0) {
 		st->attached = true;
-		bn_dbg("--stamp: attached to %s egress by tcx", pc->dev);
+		bn_dbg("--stamp: attached to %s egress by tcx, first", pc->dev);
 		goto out;
 	}
 	bn_dbg("--stamp: no tcx (%s): a filter on the clsact qdisc", strerror(-st->link_fd));
 	err = bn_tc_hook_create(&st->tc);
-	/*
-	 * A tracer killed by -9 left its filter (and the qdisc it made): replaced
-	 * below; the qdisc is tracer's if that filter is all there is on it.
-	 */
-	if (!err && !st->tc.created && bn_tc_runs(&st->tc, 0, TR_STAMP_PROG) &&
-	    !bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS)) &&
-	    bn_tc_filters(st->tc.ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS)) == 1) {
-		bn_info("--stamp: replacing the filter a previous tracer left on %s", pc->dev);
-		st->tc.created = true;
+	if (err) {
+		bn_err("--stamp: cannot attach to %s egress: %s", pc->dev, strerror(-err));
+		goto out;
 	}
-	if (!err)
-		err = bn_tc_attach(&st->tc, fd);
+	if (!st->tc.created && (err = tc_slot(st, pc->dev)))
+		goto out;
+	err = bn_tc_attach(&st->tc, fd);
 	if (err) {
 		bn_err("--stamp: cannot attach to %s egress: %s", pc->dev, strerror(-err));
 		bn_tc_detach(&st->tc, st->prog_id, NULL);
