@@ -122,6 +122,7 @@ struct tr_info {
 	__u8 dst[16];
 	__u8 outer_src[16];
 	__u8 outer_dst[16];
+	struct sk_buff *skb;	/* the packet's (for stamp_read()'s bound) */
 };
 
 static __always_inline __u64 mix(__u64 h, __u64 w)
@@ -133,15 +134,19 @@ static __always_inline __u64 mix(__u64 h, __u64 w)
 
 /*
  * The id tracer --stamp wrote after the UDP datagram at @udp (tracer.h), if
- * the packet holds exactly the datagram (@udp_len) and a trailer; else 0.
+ * the packet holds exactly the datagram (@udp_len) and a trailer, which lies
+ * within @skb's linear data (at rx points the IP length is what the packet
+ * says, not yet checked against its real length); else 0.
  */
-static __always_inline __u64 stamp_read(void *udp, __u32 l4_len, __u32 udp_len)
+static __always_inline __u64 stamp_read(struct sk_buff *skb, void *udp, __u32 l4_len,
+					__u32 udp_len)
 {
 	__u8 t[TR_STAMP_LEN];
 	__u32 sum = 0, i;
 	__u64 id = 0;
 
 	if (l4_len != udp_len + TR_STAMP_LEN ||
+	    udp + l4_len > (void *)BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, tail) ||
 	    bpf_probe_read_kernel(t, sizeof(t), udp + udp_len) ||
 	    ((t[0] << 8) | t[1]) != TR_STAMP_MAGIC)
 		return 0;
@@ -236,7 +241,7 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 		in->dport = (l4[2] << 8) | l4[3];
 		h = mix(h, *(__u16 *)&l4[4]);
 		h = mix(h, *(__u64 *)&l4[8]);
-		stamp = stamp_read(p + l4_off, l4_len, (l4[4] << 8) | l4[5]);
+		stamp = stamp_read(in->skb, p + l4_off, l4_len, (l4[4] << 8) | l4[5]);
 		if (stamp)
 			h = stamp;
 		if ((in->dport == VXLAN_PORT || in->dport == VXLAN_PORT_OLD) &&
@@ -560,7 +565,7 @@ static __always_inline void skb_get(struct sk_buff *skb, bool btf, struct tr_skb
 static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 {
 	struct tr_point_stats *ps;
-	struct tr_info in = {};
+	struct tr_info in = { .skb = skb };
 	struct tr_pkt *st, nst;
 	struct tr_skb f;
 	__u64 key = (__u64)skb, now, hop = 0;
@@ -689,7 +694,7 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	struct sock *sk = BPF_CORE_READ(skb, sk);
 	struct tr_drop_key dk = {};
 	struct tr_point_stats *ps;
-	struct tr_info in = {};
+	struct tr_info in = { .skb = skb };
 	struct tr_where w = {};
 	__u64 key = (__u64)skb, now, *cnt, one = 1;
 	struct tr_pkt *st;
