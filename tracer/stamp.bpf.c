@@ -68,7 +68,9 @@ static __always_inline void trailer(__u8 *t, __u64 id, __u32 udp_len)
  * ip_summed, on every kernel): with BPF_F_PSEUDO_HDR it moves a seed and a
  * complete checksum alike; without, it moves only a complete one. So the
  * first call moves both by +12, the second moves a complete one back.
- * BPF_F_MARK_MANGLED_0: an IPv4 checksum 0 (none) stays 0.
+ * BPF_F_MARK_MANGLED_0: an IPv4 checksum 0 (none) stays 0. No skb->csum to
+ * keep: bpf_skb_change_tail() turned a CHECKSUM_COMPLETE packet into
+ * CHECKSUM_NONE (__skb_grow_rcsum()).
  */
 static __always_inline int csum_seed(struct __sk_buff *skb, __u32 off, __u32 udp_len)
 {
