@@ -640,18 +640,19 @@ PY
 # else on it.
 stamp_tc()
 {
-	local other rc
+	local other
 
 	on_cleanup "tc -n $c1 qdisc del dev eth0 clsact 2>/dev/null"
+	# another tool's program at tracer's pref and handle: refused, left alone
+	tc -n "$c1" qdisc add dev eth0 clsact
+	tc -n "$c1" filter add dev eth0 egress pref 1 handle 0x7a5 bpf da obj "$DELAY_OBJ" sec tc
+	stamp_refused "another tool's filter at pref 1 handle 0x7a5" "has another program"
+	check "stamp: that filter stays" \
+		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_delay"'
+	tc -n "$c1" qdisc del dev eth0 clsact
 	BPFNET_TRACER_NO_TCX=1 tracer_run stC -p p1=tx@eth0%"$c1" --stamp || return
 	stamp_at stC
-	BPFNET_TRACER_NO_TCX=1 timeout $((10 * SLOW)) "$TRACER" -p p1=tx@eth0%"$c1" --stamp \
-		-d 2 >/dev/null 2>"$TMP/stG.err"
-	rc=$?
-	other=$(head -c 200 "$TMP/stG.err")
-	check "stamp: a second tracer is refused while the first runs: exit 1, one line ($rc: $other)" \
-		eval '[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/stG.err")" = 1 ] &&
-		      grep -q "stamps at eth0 already" "$TMP/stG.err"'
+	stamp_refused "a second tracer while the first runs" "stamps at eth0 already"
 	check "stamp: the first one's filter stays" \
 		eval 'tc -n "$c1" filter show dev eth0 egress | grep -q "tr_stamp.* id $STAMP_ID "'
 	tc -n "$c1" filter add dev eth0 egress prio 7 handle 7 bpf da obj "$DELAY_OBJ" sec tc
@@ -671,6 +672,20 @@ stamp_tc()
 	other=$(tc -n "$c1" filter show dev eth0 egress; tc -n "$c1" qdisc show dev eth0)
 	check "stamp: then nothing of tracer's on c1's eth0 (no filter, no clsact)" \
 		eval '! grep -q "tr_stamp\|clsact" <<<"$other"'
+}
+
+# stamp_refused WHAT MSG: tracer --stamp at c1's eth0 by a clsact filter
+# exits 1 with one line saying MSG.
+stamp_refused()
+{
+	local rc err want=$2
+
+	BPFNET_TRACER_NO_TCX=1 timeout $((10 * SLOW)) "$TRACER" -p p1=tx@eth0%"$c1" --stamp \
+		-d 2 >/dev/null 2>"$TMP/stG.err"
+	rc=$?
+	err=$(head -c 200 "$TMP/stG.err")
+	check "stamp: $1 is refused: exit 1, one line ($rc: $err)" \
+		eval '[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/stG.err")" = 1 ] && grep -q "$want" <<<"$err"'
 }
 
 # stamp_at NAME: STAMP_VIA and STAMP_ID from instance NAME's config record.
