@@ -618,7 +618,7 @@ stamp_at()
 # hB's (its clock 250 ms ahead, BPFNET_TRACER_SKEW_NS) the reverse.
 case_merge()
 {
-	local skew=250000000 rc
+	local skew=250000000 rc ok
 
 	topo || return
 	tracer_run mA --host hostA -e -f icmp -p ax=tx@uA%"$hA" -p ay=rx@uA%"$hA" || return
@@ -633,8 +633,9 @@ case_merge()
 	"$MERGE" -o "$TMP/merged.jsonl" --perfetto "$TMP/merged.json" "$TMP/mA.out" \
 		"$TMP/mB.out" >"$TMP/merge.txt" 2>"$TMP/merge.err"
 	rc=$?
-	check "merge: exit 0 ($rc), nothing on stderr ($(head -c 200 "$TMP/merge.err"))" \
-		[ "$rc" = 0 ] && [ ! -s "$TMP/merge.err" ]
+	ok=1
+	[ "$rc" = 0 ] && [ ! -s "$TMP/merge.err" ] && ok=0
+	check "merge: exit 0 ($rc), nothing on stderr ($(head -c 200 "$TMP/merge.err"))" [ $ok = 0 ]
 	check "merge: text table names both hosts" grep -q '^hostB .* midpoint' "$TMP/merge.txt"
 	SKEW=$skew pycheck merge "$TMP/merged.jsonl" "$TMP/merged.json" <<'PY'
 skew = int(os.environ["SKEW"])
@@ -686,12 +687,13 @@ PY
 	  printf '%070000d\n' 0; tail -n +4 "$TMP/mA.out"; } >"$TMP/bad.jsonl"
 	"$MERGE" -j "$TMP/bad.jsonl" "$TMP/mB.out" >"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
-	check "merge: garbage lines named by file:line, merge still done (exit $rc)" \
-		[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
+	ok=1
+	[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
 		grep -q "bad.jsonl:5: no packet id" "$TMP/bad.err" &&
 		grep -q "bad.jsonl:6: line too long" "$TMP/bad.err" &&
 		grep -q '"type":"offset".*"host":"hostA".*"bad_lines":3' "$TMP/bad.out" &&
-		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out"
+		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out" && ok=0
+	check "merge: garbage lines named by file:line, merge still done (exit $rc)" [ $ok = 0 ]
 	expect_usage_error "merge: one file" "$MERGE" "$TMP/mA.out"
 	expect_usage_error "merge: missing file" "$MERGE" "$TMP/mA.out" "$TMP/none.jsonl"
 	expect_usage_error "merge: a directory" "$MERGE" "$TMP/mA.out" "$TMP"
@@ -699,15 +701,50 @@ PY
 	grep -v '"type":"event"' "$TMP/mB.out" >"$TMP/noev.jsonl"
 	"$MERGE" "$TMP/mA.out" "$TMP/noev.jsonl" >/dev/null 2>"$TMP/noev.err"
 	rc=$?
-	check "merge: no common packets: exit 1 ($rc), one line" [ "$rc" = 1 ] &&
-		[ "$(wc -l <"$TMP/noev.err")" = 1 ] && grep -q "no common packets" "$TMP/noev.err"
+	ok=1
+	[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/noev.err")" = 1 ] &&
+		grep -q "no common packets" "$TMP/noev.err" && ok=0
+	check "merge: no common packets: exit 1 ($rc), one line" [ $ok = 0 ]
 	echo keep >"$TMP/victim"
 	ln -s "$TMP/victim" "$TMP/link.jsonl"
 	"$MERGE" -o "$TMP/link.jsonl" "$TMP/mA.out" "$TMP/mB.out" >/dev/null 2>&1
 	rc=$?
+	ok=1
+	[ "$rc" = 0 ] && [ "$(cat "$TMP/victim")" = keep ] && [ ! -L "$TMP/link.jsonl" ] &&
+		grep -q '"type":"segment"' "$TMP/link.jsonl" && ok=0
 	check "merge: -o over a symlink replaces the link, never writes through it (exit $rc)" \
-		[ "$rc" = 0 ] && [ "$(cat "$TMP/victim")" = keep ] && [ ! -L "$TMP/link.jsonl" ] &&
-		grep -q '"type":"segment"' "$TMP/link.jsonl"
+		[ $ok = 0 ]
+	# a point name with a terminal escape sequence and a bell: escaped in the text
+	sed 's/"point":"bx"/"point":"\\u001b]0;pwned\\u0007\\u001b[31mbx"/' "$TMP/mB.out" \
+		>"$TMP/esc.jsonl"
+	"$MERGE" "$TMP/mA.out" "$TMP/esc.jsonl" >"$TMP/esc.txt" 2>&1
+	rc=$?
+	ok=1
+	[ "$rc" = 0 ] && grep -qF 'hostB:\x1b]0;pwned\x07\x1b[31mbx' "$TMP/esc.txt" &&
+		! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$TMP/esc.txt" && ok=0
+	check "merge: a point name's escape sequence printed as \\x1b...\\x07 (exit $rc)" [ $ok = 0 ]
+	merge_rss
+}
+
+# 16 generated hosts, 30000 packets h00 <-> the others (bench/tracer_merge.sh):
+# memory grows with the event lines, not with hosts x packets (was 2.2x the input).
+merge_rss()
+{
+	local in kib rc ok
+
+	mkdir "$TMP/m16" && "$SELFTESTS_DIR/bench/tracer_merge.sh" --gen "$TMP/m16" 30000 ||
+		{ log_fail "merge: cannot generate 16 hosts' input"; return; }
+	in=$(cat "$TMP"/m16/h*.jsonl | wc -c)
+	"$MERGE" -v -o "$TMP/m16.jsonl" "$TMP"/m16/h*.jsonl >/dev/null 2>"$TMP/m16.err"
+	rc=$?
+	kib=$(sed -n 's/.*peak memory \([0-9]*\) KiB.*/\1/p' "$TMP/m16.err")
+	ok=1
+	[ "$rc" = 0 ] && [ $((${kib:-0} * 1024)) -lt $((in / 2)) ] &&
+		[ "$(grep -c '"type":"offset".*"estimate":"midpoint"' "$TMP/m16.jsonl")" = 15 ] &&
+		ok=0
+	check "merge: 16 hosts, 60000 event lines ($((in / 1024)) KiB): peak RSS ${kib:-?} KiB \
+under half the input, 15 offsets (exit ${rc:-?})" [ $ok = 0 ]
+	rm -rf "$TMP/m16" "$TMP/m16.jsonl" "$TMP/m16.err"
 }
 
 case_reload()
