@@ -34,7 +34,7 @@ source "$(dirname "$0")/lib.sh"
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops tcp nat filter rules sample stamp merge reload metrics kill9
+CASES=(usage config latency drops tcp nat filter rules sample stamp merge output reload metrics kill9
        fpoints)
 
 require_root
@@ -745,6 +745,105 @@ merge_rss()
 	check "merge: 16 hosts, 60000 event lines ($((in / 1024)) KiB): peak RSS ${kib:-?} KiB \
 under half the input, 15 offsets (exit ${rc:-?})" [ $ok = 0 ]
 	rm -rf "$TMP/m16" "$TMP/m16.jsonl" "$TMP/m16.err"
+}
+
+# output: where the events go. A drain's batch written out past a bound (here
+# every record: BPFNET_TRACER_BATCH_MAX=1) loses nothing; stdout a
+# non-blocking pipe nobody reads: what does not fit is counted as lost
+# (`lost` records' `unwritten`, the summary's `lost`), every event written or
+# counted; stdout
+# /dev/full: one error line, tracer stops by itself and exits 1.
+case_output()
+{
+	local pid rc ok
+
+	topo || return
+	BPFNET_TRACER_BATCH_MAX=1 tracer_run ob -e -f icmp -p a=tx@eth0%"$c1" \
+		-p b=rx@v1%"$hA" || return
+	nsexec "$c1" ping -c 10 -i 0.05 -W 2 198.18.10.2 >/dev/null
+	sleep 0.6
+	tool_stop ob
+	pycheck output "$TMP/ob.out" <<'PY'
+ev = [r for r in recs if r["type"] == "event"]
+lost = [r for r in recs if r["type"] == "lost"]
+check("a batch per record: the 20 events of 10 requests, whole lines (%d)" % len(ev),
+      len(ev) == 20)
+check("nothing lost, nothing unwritten (%d lost records)" % len(lost), lost and
+      all(r["events"] == 0 and r["unwritten"] == 0 for r in lost))
+PY
+	# a non-blocking pipe, read only after 400 requests passed: 400 events at a
+	python3 - "$TRACER" "$c1" <<'PY' || RET=$ksft_fail
+import fcntl, json, os, select, signal, subprocess, sys, time
+tracer, ns = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([tracer, "-j", "-e", "-i", "0.5", "-f", "icmp[icmptype] = icmp-echo",
+                      "-p", "a=tx@eth0%" + ns], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+err = b""
+end = time.monotonic() + 20
+while b"tracer: ready" not in err and time.monotonic() < end and p.poll() is None:
+    if select.select([p.stderr], [], [], 0.5)[0]:
+        err += os.read(p.stderr.fileno(), 4096)
+out = b""
+def drain():
+    global out
+    while select.select([r], [], [], 0)[0]:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        out += b
+subprocess.run(["ip", "netns", "exec", ns, "ping", "-q", "-c", "400", "-i", "0.002",
+                "-s", "600", "-W", "2", "198.18.10.2"], stdout=subprocess.DEVNULL)
+time.sleep(0.3)
+drain()
+time.sleep(1.2)
+drain()
+p.send_signal(signal.SIGINT)
+end = time.monotonic() + 20
+while p.poll() is None and time.monotonic() < end:
+    drain()
+    time.sleep(0.05)
+drain()
+if p.poll() is None:
+    p.kill()
+err += p.stderr.read()
+recs = []
+for l in out.split(b"\n"):
+    try:
+        recs.append(json.loads(l))
+    except ValueError:
+        pass
+ev = sum(1 for x in recs if x.get("type") == "event")
+unw = sum(x.get("unwritten", 0) for x in recs if x.get("type") == "lost")
+summ = [x for x in recs if x.get("type") == "summary"]
+s = summ[0] if summ else {}
+# the `lost` records of the intervals the pipe was full in were not written either
+ok = (p.returncode == 0 and s.get("events") == 400 and 0 < ev < 400 and
+      ev + s.get("lost", -1) == 400 and unw <= s.get("lost", -1) and
+      b"cannot write" not in err)
+print("[ OK ] " if ok else "[FAIL] ", "output: a full non-blocking pipe: %d of 400 events "
+      "written, the rest counted as lost (summary: events %s, lost %s; %d unwritten in the "
+      "lost records that got through), exit %s" % (ev, s.get("events"), s.get("lost"), unw,
+      p.returncode), sep="")
+sys.exit(0 if ok else 1)
+PY
+	# /dev/full
+	"$TRACER" -j -e -f icmp -p a=tx@eth0%"$c1" >/dev/full 2>"$TMP/full.err" &
+	pid=$!
+	TOOL_PID[full]=$pid
+	TOOL_NAMES+=(full)
+	wait_until $((20 * SLOW)) grep -q "tracer: ready" "$TMP/full.err"
+	nsexec "$c1" ping -c 3 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	wait_until $((10 * SLOW)) eval "! kill -0 $pid 2>/dev/null"
+	tool_stop full
+	rc=${TOOL_RC[full]}
+	ok=1
+	[ "$rc" = 1 ] && [ "$(grep -vc 'tracer: ready' "$TMP/full.err")" = 1 ] &&
+		grep -q "^tracer: cannot write events: No space left on device$" "$TMP/full.err" &&
+		ok=0
+	check "output: stdout /dev/full: one line, stopped by itself, exit 1 ($rc: \
+$(grep -v 'tracer: ready' "$TMP/full.err" | head -c 200))" [ $ok = 0 ]
 }
 
 case_reload()
