@@ -149,6 +149,14 @@ void bn_rec_begin(struct bn_json *j, FILE *f, const char *type, uint64_t realtim
 /* Wall-clock time in text mode, every tool the same: "HH:MM:SS.mmm", local. */
 #define BN_TIMESTRLEN 16
 const char *bn_time_str(uint64_t realtime_ns, char *buf, size_t len);
+/*
+ * @s for a terminal, in @buf (@len bytes, truncated at a whole character):
+ * printable ASCII as it is, a backslash as \\, every other byte (control
+ * characters, escape sequences, DEL, anything not ASCII) as \xNN. A
+ * BN_SAFE_LEN(n)-byte buffer holds any @s of n bytes.
+ */
+#define BN_SAFE_LEN(n) (4 * (n) + 1)
+const char *bn_safe_str(const char *s, char *buf, size_t len);
 /* "<tool>: ready" on stderr, once attached; tests and scripts wait for it. */
 void bn_ready(void);
 

@@ -230,6 +230,31 @@ const char *bn_time_str(uint64_t realtime_ns, char *buf, size_t len)
 	return buf;
 }
 
+const char *bn_safe_str(const char *s, char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = 0;
+	char e[5];
+	int k;
+
+	if (!len)
+		return buf;
+	for (; *p; p++) {
+		if (*p == '\\')
+			k = snprintf(e, sizeof(e), "\\\\");
+		else if (*p >= 0x20 && *p < 0x7f)
+			k = snprintf(e, sizeof(e), "%c", *p);
+		else
+			k = snprintf(e, sizeof(e), "\\x%02x", *p);
+		if (n + k >= len)
+			break;
+		memcpy(buf + n, e, k);
+		n += k;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
 void bn_ready(void)
 {
 	fprintf(stderr, "%s: ready\n", bn_prog());

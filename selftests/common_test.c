@@ -237,6 +237,18 @@ TEST(json_lines)
 	free(s);
 }
 
+TEST(safe_strings)
+{
+	char buf[BN_SAFE_LEN(8)], small[6];
+
+	EXPECT_STREQ("plain-text.1", bn_safe_str("plain-text.1", buf, sizeof(buf)));
+	EXPECT_STREQ("\\x1b[31m\\x07a\\\\b\\x7f\\xc3\\xa9",
+		     bn_safe_str("\x1b[31m\x07" "a\\b\x7f\xc3\xa9", buf, sizeof(buf)));
+	/* truncated before an escape that does not fit whole */
+	EXPECT_STREQ("ab", bn_safe_str("ab\x1b", small, sizeof(small)));
+	EXPECT_STREQ("", bn_safe_str(NULL, small, sizeof(small)));
+}
+
 TEST(interfaces)
 {
 	char name[IF_NAMESIZE];

@@ -37,7 +37,7 @@ source "$(dirname "$0")/lib.sh"
 TRACER=$TOP_DIR/tracer/tracer
 MERGE=$TOP_DIR/tracer/tracer-merge
 DELAY_OBJ=${BPFNET_OUTPUT:-$TOP_DIR/.output}/selftests/progs/tr_delay.bpf.o
-CASES=(usage config latency drops tcp nat filter rules sample stamp merge reload metrics kill9
+CASES=(usage config latency drops tcp nat filter rules sample stamp merge output reload metrics kill9
        fpoints)
 
 require_root
@@ -705,7 +705,7 @@ stamp_at()
 # hB's (its clock 250 ms ahead, BPFNET_TRACER_SKEW_NS) the reverse.
 case_merge()
 {
-	local skew=250000000 rc
+	local skew=250000000 rc ok
 
 	topo || return
 	tracer_run mA --host hostA -e -f icmp -p ax=tx@uA%"$hA" -p ay=rx@uA%"$hA" || return
@@ -720,8 +720,9 @@ case_merge()
 	"$MERGE" -o "$TMP/merged.jsonl" --perfetto "$TMP/merged.json" "$TMP/mA.out" \
 		"$TMP/mB.out" >"$TMP/merge.txt" 2>"$TMP/merge.err"
 	rc=$?
-	check "merge: exit 0 ($rc), nothing on stderr ($(head -c 200 "$TMP/merge.err"))" \
-		[ "$rc" = 0 ] && [ ! -s "$TMP/merge.err" ]
+	ok=1
+	[ "$rc" = 0 ] && [ ! -s "$TMP/merge.err" ] && ok=0
+	check "merge: exit 0 ($rc), nothing on stderr ($(head -c 200 "$TMP/merge.err"))" [ $ok = 0 ]
 	check "merge: text table names both hosts" grep -q '^hostB .* midpoint' "$TMP/merge.txt"
 	SKEW=$skew pycheck merge "$TMP/merged.jsonl" "$TMP/merged.json" <<'PY'
 skew = int(os.environ["SKEW"])
@@ -773,12 +774,13 @@ PY
 	  printf '%070000d\n' 0; tail -n +4 "$TMP/mA.out"; } >"$TMP/bad.jsonl"
 	"$MERGE" -j "$TMP/bad.jsonl" "$TMP/mB.out" >"$TMP/bad.out" 2>"$TMP/bad.err"
 	rc=$?
-	check "merge: garbage lines named by file:line, merge still done (exit $rc)" \
-		[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
+	ok=1
+	[ "$rc" = 0 ] && grep -q "bad.jsonl:4: not JSON" "$TMP/bad.err" &&
 		grep -q "bad.jsonl:5: no packet id" "$TMP/bad.err" &&
 		grep -q "bad.jsonl:6: line too long" "$TMP/bad.err" &&
 		grep -q '"type":"offset".*"host":"hostA".*"bad_lines":3' "$TMP/bad.out" &&
-		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out"
+		grep -q '"type":"offset".*"host":"hostB".*"offset_ns":2[45]' "$TMP/bad.out" && ok=0
+	check "merge: garbage lines named by file:line, merge still done (exit $rc)" [ $ok = 0 ]
 	expect_usage_error "merge: one file" "$MERGE" "$TMP/mA.out"
 	expect_usage_error "merge: missing file" "$MERGE" "$TMP/mA.out" "$TMP/none.jsonl"
 	expect_usage_error "merge: a directory" "$MERGE" "$TMP/mA.out" "$TMP"
@@ -786,15 +788,149 @@ PY
 	grep -v '"type":"event"' "$TMP/mB.out" >"$TMP/noev.jsonl"
 	"$MERGE" "$TMP/mA.out" "$TMP/noev.jsonl" >/dev/null 2>"$TMP/noev.err"
 	rc=$?
-	check "merge: no common packets: exit 1 ($rc), one line" [ "$rc" = 1 ] &&
-		[ "$(wc -l <"$TMP/noev.err")" = 1 ] && grep -q "no common packets" "$TMP/noev.err"
+	ok=1
+	[ "$rc" = 1 ] && [ "$(wc -l <"$TMP/noev.err")" = 1 ] &&
+		grep -q "no common packets" "$TMP/noev.err" && ok=0
+	check "merge: no common packets: exit 1 ($rc), one line" [ $ok = 0 ]
 	echo keep >"$TMP/victim"
 	ln -s "$TMP/victim" "$TMP/link.jsonl"
 	"$MERGE" -o "$TMP/link.jsonl" "$TMP/mA.out" "$TMP/mB.out" >/dev/null 2>&1
 	rc=$?
+	ok=1
+	[ "$rc" = 0 ] && [ "$(cat "$TMP/victim")" = keep ] && [ ! -L "$TMP/link.jsonl" ] &&
+		grep -q '"type":"segment"' "$TMP/link.jsonl" && ok=0
 	check "merge: -o over a symlink replaces the link, never writes through it (exit $rc)" \
-		[ "$rc" = 0 ] && [ "$(cat "$TMP/victim")" = keep ] && [ ! -L "$TMP/link.jsonl" ] &&
-		grep -q '"type":"segment"' "$TMP/link.jsonl"
+		[ $ok = 0 ]
+	# a point name with a terminal escape sequence and a bell: escaped in the text
+	sed 's/"point":"bx"/"point":"\\u001b]0;pwned\\u0007\\u001b[31mbx"/' "$TMP/mB.out" \
+		>"$TMP/esc.jsonl"
+	"$MERGE" "$TMP/mA.out" "$TMP/esc.jsonl" >"$TMP/esc.txt" 2>&1
+	rc=$?
+	ok=1
+	[ "$rc" = 0 ] && grep -qF 'hostB:\x1b]0;pwned\x07\x1b[31mbx' "$TMP/esc.txt" &&
+		! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$TMP/esc.txt" && ok=0
+	check "merge: a point name's escape sequence printed as \\x1b...\\x07 (exit $rc)" [ $ok = 0 ]
+	merge_rss
+}
+
+# 16 generated hosts, 30000 packets h00 <-> the others (bench/tracer_merge.sh):
+# memory grows with the event lines, not with hosts x packets (was 2.2x the input).
+merge_rss()
+{
+	local in kib rc ok
+
+	mkdir "$TMP/m16" && "$SELFTESTS_DIR/bench/tracer_merge.sh" --gen "$TMP/m16" 30000 ||
+		{ log_fail "merge: cannot generate 16 hosts' input"; return; }
+	in=$(cat "$TMP"/m16/h*.jsonl | wc -c)
+	"$MERGE" -v -o "$TMP/m16.jsonl" "$TMP"/m16/h*.jsonl >/dev/null 2>"$TMP/m16.err"
+	rc=$?
+	kib=$(sed -n 's/.*peak memory \([0-9]*\) KiB.*/\1/p' "$TMP/m16.err")
+	ok=1
+	[ "$rc" = 0 ] && [ $((${kib:-0} * 1024)) -lt $((in / 2)) ] &&
+		[ "$(grep -c '"type":"offset".*"estimate":"midpoint"' "$TMP/m16.jsonl")" = 15 ] &&
+		ok=0
+	check "merge: 16 hosts, 60000 event lines ($((in / 1024)) KiB): peak RSS ${kib:-?} KiB \
+under half the input, 15 offsets (exit ${rc:-?})" [ $ok = 0 ]
+	rm -rf "$TMP/m16" "$TMP/m16.jsonl" "$TMP/m16.err"
+}
+
+# output: where the events go. A drain's batch written out past a bound (here
+# every record: BPFNET_TRACER_BATCH_MAX=1) loses nothing; stdout a
+# non-blocking pipe nobody reads: what does not fit is counted as lost
+# (`lost` records' `unwritten`, the summary's `lost`), every event written or
+# counted; stdout
+# /dev/full: one error line, tracer stops by itself and exits 1.
+case_output()
+{
+	local pid rc ok
+
+	topo || return
+	BPFNET_TRACER_BATCH_MAX=1 tracer_run ob -e -f icmp -p a=tx@eth0%"$c1" \
+		-p b=rx@v1%"$hA" || return
+	nsexec "$c1" ping -c 10 -i 0.05 -W 2 198.18.10.2 >/dev/null
+	sleep 0.6
+	tool_stop ob
+	pycheck output "$TMP/ob.out" <<'PY'
+ev = [r for r in recs if r["type"] == "event"]
+lost = [r for r in recs if r["type"] == "lost"]
+check("a batch per record: the 20 events of 10 requests, whole lines (%d)" % len(ev),
+      len(ev) == 20)
+check("nothing lost, nothing unwritten (%d lost records)" % len(lost), lost and
+      all(r["events"] == 0 and r["unwritten"] == 0 for r in lost))
+PY
+	# a non-blocking pipe, read only after 400 requests passed: 400 events at a
+	python3 - "$TRACER" "$c1" <<'PY' || RET=$ksft_fail
+import fcntl, json, os, select, signal, subprocess, sys, time
+tracer, ns = sys.argv[1], sys.argv[2]
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, fcntl.fcntl(w, fcntl.F_GETFL) | os.O_NONBLOCK)
+p = subprocess.Popen([tracer, "-j", "-e", "-i", "0.5", "-f", "icmp[icmptype] = icmp-echo",
+                      "-p", "a=tx@eth0%" + ns], stdout=w, stderr=subprocess.PIPE)
+os.close(w)
+err = b""
+end = time.monotonic() + 20
+while b"tracer: ready" not in err and time.monotonic() < end and p.poll() is None:
+    if select.select([p.stderr], [], [], 0.5)[0]:
+        err += os.read(p.stderr.fileno(), 4096)
+out = b""
+def drain():
+    global out
+    while select.select([r], [], [], 0)[0]:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        out += b
+subprocess.run(["ip", "netns", "exec", ns, "ping", "-q", "-c", "400", "-i", "0.002",
+                "-s", "600", "-W", "2", "198.18.10.2"], stdout=subprocess.DEVNULL)
+time.sleep(0.3)
+drain()
+time.sleep(1.2)
+drain()
+p.send_signal(signal.SIGINT)
+end = time.monotonic() + 20
+while p.poll() is None and time.monotonic() < end:
+    drain()
+    time.sleep(0.05)
+drain()
+if p.poll() is None:
+    p.kill()
+err += p.stderr.read()
+recs = []
+for l in out.split(b"\n"):
+    try:
+        recs.append(json.loads(l))
+    except ValueError:
+        pass
+ev = sum(1 for x in recs if x.get("type") == "event")
+unw = sum(x.get("unwritten", 0) for x in recs if x.get("type") == "lost")
+summ = [x for x in recs if x.get("type") == "summary"]
+s = summ[0] if summ else {}
+# the `lost` records of the intervals the pipe was full in were not written either
+ok = (p.returncode == 0 and s.get("events") == 400 and 0 < ev < 400 and
+      ev + s.get("lost", -1) == 400 and unw <= s.get("lost", -1) and
+      b"cannot write" not in err)
+print("[ OK ] " if ok else "[FAIL] ", "output: a full non-blocking pipe: %d of 400 events "
+      "written, the rest counted as lost (summary: events %s, lost %s; %d unwritten in the "
+      "lost records that got through), exit %s" % (ev, s.get("events"), s.get("lost"), unw,
+      p.returncode), sep="")
+sys.exit(0 if ok else 1)
+PY
+	# /dev/full
+	"$TRACER" -j -e -f icmp -p a=tx@eth0%"$c1" >/dev/full 2>"$TMP/full.err" &
+	pid=$!
+	TOOL_PID[full]=$pid
+	TOOL_NAMES+=(full)
+	wait_until $((20 * SLOW)) grep -q "tracer: ready" "$TMP/full.err"
+	nsexec "$c1" ping -c 3 -i 0.1 -W 2 198.18.10.2 >/dev/null
+	wait_until $((10 * SLOW)) eval "! kill -0 $pid 2>/dev/null"
+	tool_stop full
+	rc=${TOOL_RC[full]}
+	ok=1
+	[ "$rc" = 1 ] && [ "$(grep -vc 'tracer: ready' "$TMP/full.err")" = 1 ] &&
+		grep -q "^tracer: cannot write events: No space left on device$" "$TMP/full.err" &&
+		ok=0
+	check "output: stdout /dev/full: one line, stopped by itself, exit 1 ($rc: \
+$(grep -v 'tracer: ready' "$TMP/full.err" | head -c 200))" [ $ok = 0 ]
 }
 
 case_reload()

@@ -6,9 +6,12 @@
  * symbol+offset from /proc/kallsyms.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/btf.h>
 
 #include "state.h"
@@ -204,6 +207,106 @@ static void event_perfetto(struct tr_state *s, const struct tr_opts *o,
 	pf_hop(s->pf, pid, pt + 1, name, ts_us, e->hop_ns / 1e3, first, e->id);
 }
 
+/* ---- the batch: a drain's records, written out together ---- */
+
+static void batch_open(struct tr_state *s)
+{
+	s->batch = NULL;
+	s->batch_len = 0;
+	s->batch_records = 0;
+	s->out = open_memstream(&s->batch, &s->batch_len);
+	if (s->out)	/* one thread: no lock per fputc */
+		__fsetlocking(s->out, FSETLOCKING_BYCALLER);
+}
+
+static uint64_t lines_in(const char *p, size_t len)
+{
+	const char *end = p + len;
+	uint64_t n = 0;
+
+	while (p < end && (p = memchr(p, '\n', end - p))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+/*
+ * @len bytes of @p to stdout (after what stdio holds): how many were written.
+ * To a non-blocking stdout in pieces of whole lines of at most PIPE_BUF
+ * bytes, which a pipe takes whole or not at all: a full pipe cuts no line.
+ */
+static size_t out_write(const char *p, size_t len, int *err)
+{
+	int fl = fcntl(STDOUT_FILENO, F_GETFL);
+	size_t done = 0, piece;
+	const char *nl;
+	ssize_t n;
+
+	*err = fflush(stdout) ? errno : 0;
+	while (!*err && done < len) {
+		piece = len - done;
+		if (fl >= 0 && (fl & O_NONBLOCK) && piece > PIPE_BUF) {
+			nl = memrchr(p + done, '\n', PIPE_BUF);
+			if (!nl)
+				nl = memchr(p + done, '\n', piece);
+			piece = nl ? (size_t)(nl + 1 - (p + done)) : piece;
+		}
+		n = write(STDOUT_FILENO, p + done, piece);
+		if (n > 0)
+			done += n;
+		else if (n < 0 && errno != EINTR)
+			*err = errno;
+		else if (!n)
+			*err = EIO;
+	}
+	return done;
+}
+
+/*
+ * The batch to stdout. Its records that do not get there are counted as
+ * lost: all of them when the batch itself failed (no memory), those from
+ * the first line not written whole after a failed write. stdout full for
+ * now (EAGAIN: a non-blocking pipe) only loses them; any other write error
+ * (a closed pipe, a full disk) also stops the run with one error line, and
+ * tracer exits 1.
+ */
+static void batch_flush(struct tr_state *s)
+{
+	size_t done;
+	int err;
+
+	if (!s->out)
+		return;
+	if (fclose(s->out)) {
+		s->unwritten += s->batch_records;
+	} else if (s->batch_len) {
+		done = out_write(s->batch, s->batch_len, &err);
+		s->unwritten += lines_in(s->batch + done, s->batch_len - done);
+		clearerr(stdout);
+		if (err && err != EAGAIN && !s->out_err) {
+			s->out_err = err;
+			bn_err("cannot write events: %s", strerror(err));
+			bn_stop = 1;
+		}
+	}
+	free(s->batch);
+	s->out = NULL;
+	s->batch = NULL;
+}
+
+/* After each record in a batch: written out past the bound. */
+static void batch_record(struct tr_state *s)
+{
+	if (!s->out)
+		return;
+	s->batch_records++;
+	if (ftello(s->out) < (off_t)s->batch_max)
+		return;
+	batch_flush(s);
+	batch_open(s);
+}
+
 int tr_event(void *ctx, void *data, size_t size)
 {
 	const struct tr_event *e = data;
@@ -231,30 +334,31 @@ int tr_event(void *ctx, void *data, size_t size)
 		event_json(s, o, e, rt);
 	else
 		event_text(s, o, e, rt);
+	batch_record(s);
 	return 0;
 }
 
 /*
  * Drain the ring buffer, its records written out together: stdout is
  * line-buffered when not a terminal, and a write(2) per event was most of
- * the reader's time. The batch holds whole lines only.
+ * the reader's time. The batch holds whole lines only, at most
+ * batch_max bytes past one record (then it is written out and another
+ * begins), so a drain of many events does not grow it without bound.
  */
 int tr_events_consume(struct tr_state *s)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
 	int n;
 
-	f = open_memstream(&buf, &len);
-	if (!f)
-		return ring_buffer__consume(s->rb);
-	__fsetlocking(f, FSETLOCKING_BYCALLER);	/* one thread: no lock per fputc */
-	s->out = f;
+	batch_open(s);
 	n = ring_buffer__consume(s->rb);
-	s->out = NULL;
-	if (!fclose(f) && len)
-		fwrite(buf, 1, len, stdout);
-	free(buf);
+	batch_flush(s);
+	return n;
+}
+
+uint64_t tr_events_unwritten(struct tr_state *s)
+{
+	uint64_t n = s->unwritten - s->prev_unwritten;
+
+	s->prev_unwritten = s->unwritten;
 	return n;
 }

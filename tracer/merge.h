@@ -21,6 +21,7 @@
 #define MG_NAME_LEN	32		/* as tracer's point names */
 #define MG_LINE_MAX	65536		/* a longer line is bad */
 #define MG_MAX_GROUPS	64		/* paths per host pair considered for the offset */
+#define MG_MAX_SPAN_NS	1000000000ULL	/* a packet longer on one host: not used for it */
 
 enum mg_est {
 	MG_EST_REF,			/* the reference host (the first file's) */
@@ -45,7 +46,10 @@ struct mg_host {
 	int64_t overlap_ns;		/* > 0: the two directions' bounds disagree */
 };
 
-/* Where a packet was on one host: its first and last sighting (n == 0: never). */
+/*
+ * Where a packet was on one host: its first and last sighting (n == 0: never).
+ * Made from the packet's entries when needed (mg_packet), never stored.
+ */
 struct mg_seen {
 	uint64_t first_ts, last_ts;	/* the host's own clock, ns */
 	uint16_t first_pt, last_pt;
@@ -53,26 +57,25 @@ struct mg_seen {
 	bool dropped;			/* a drop record on this host */
 };
 
+#define MG_NO_HOST	0xff
+
 /* An event or drop line, to be written again on the common time line. */
 struct mg_ev {
 	uint64_t ts;			/* host clock; corrected later */
-	off_t off;			/* the line's offset in its file */
-	uint32_t line;
-	uint16_t host;
-	uint16_t pt;
 	uint64_t id;
+	off_t off;			/* the line's offset in its file */
+	int64_t hop_ns;			/* from the previous host (from_host set) */
+	uint8_t host;
+	uint8_t pt;
+	uint8_t from_host;		/* the host before this one, at its first sighting here */
+	uint8_t from_pt;		/* (MG_NO_HOST: none, or not known yet) */
 	bool drop;
 };
 
 struct mg {
 	struct mg_host hosts[MG_MAX_HOSTS];
 	int nhosts;
-	/* packets: open addressing on the id, nhosts mg_seen per slot */
-	uint64_t *ids;
-	bool *used;
-	struct mg_seen *seen;
-	size_t cap, npkts;
-	struct mg_ev *ev;
+	struct mg_ev *ev;		/* by file after reading; by id after mg_sort_ids */
 	size_t nev, evcap;
 	/* the first bad lines, reported by the caller */
 	void (*bad_line)(void *ctx, const struct mg_host *h, uint64_t line, const char *why);
@@ -95,10 +98,19 @@ int mg_line(struct mg *m, int h, const char *line, size_t len, off_t off, uint64
 ssize_t mg_getline(FILE *f, char *buf, size_t size);
 /* Every line of host @h's file. 0, or -errno for a read error / no memory. */
 int mg_read(struct mg *m, int h);
-/* The packet @id's slots (nhosts), or NULL. */
-struct mg_seen *mg_seen(const struct mg *m, uint64_t id);
+/* Sort the entries by packet id (then host, time): for mg_packet. */
+void mg_sort_ids(struct mg *m);
+/* Sort the entries by time (then host, place in the file): the output's order. */
+void mg_sort_time(struct mg *m);
 /*
- * Estimate each host's offset to host 0 from the packets both saw. With @h
+ * The packet whose entries start at @i (entries sorted by id): its sightings
+ * per host in @s (nhosts), at the entries' times (the host's clock, or host
+ * 0's once corrected). Returns the index of the next packet's first entry.
+ */
+size_t mg_packet(const struct mg *m, size_t i, struct mg_seen *s);
+/*
+ * Estimate each host's offset to host 0 from the packets both saw (sorts
+ * the entries by id; times not corrected yet). -ENOMEM, or with @h
  * set to the host: -ENODATA when it shares no packet with host 0, -EDOM
  * when its packets go one way and which way cannot be told.
  */

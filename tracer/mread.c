@@ -3,9 +3,10 @@
  * mread.c - tracer-merge's input: the JSON Lines of `tracer -j --events
  * --host NAME` runs, one file per host, read with jansson. Every line is
  * hostile: a line that is not a record tracer writes is counted and named
- * (file:line) and skipped. Per packet id only a fixed slot per host is kept
- * (its first and last sighting there), per event line its offset in the file
- * (written again later), so memory is bounded per packet and per event.
+ * (file:line) and skipped. Per event line only an entry of 40 bytes is kept
+ * (packet id, time, point, its offset in the file: the line is read again for
+ * the output); the packets are joined by sorting the entries on the id, so
+ * memory is bounded per event line, whatever the number of hosts.
  *
  * The clock offsets: a packet last seen on host 0 at a and first seen on
  * host H at b (H's clock) crossed in b - a - offset >= 0, so the offset is
@@ -24,13 +25,12 @@
 
 #include "merge.h"
 
-#define MG_MAX_SPAN_NS	1000000000ULL	/* a packet longer on one host: not used */
 
 int mg_add_host(struct mg *m, const char *path, FILE *f)
 {
 	struct mg_host *h;
 
-	if (m->nhosts == MG_MAX_HOSTS || m->cap)
+	if (m->nhosts == MG_MAX_HOSTS || m->nev)
 		return -ENOSPC;
 	h = &m->hosts[m->nhosts++];
 	memset(h, 0, sizeof(*h));
@@ -45,72 +45,6 @@ static int bad(struct mg *m, int h, uint64_t lineno, const char *why)
 	if (m->bad_line)
 		m->bad_line(m->ctx, &m->hosts[h], lineno, why);
 	return -EINVAL;
-}
-
-/* ---- packets: open addressing on the id ---- */
-
-static size_t slot0(const struct mg *m, uint64_t id)
-{
-	id ^= id >> 31;
-	id *= 0x9e3779b97f4a7c15ULL;
-	return (id >> 17) & (m->cap - 1);
-}
-
-static int grow(struct mg *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 1024, i, j, stride = m->nhosts;
-	struct mg old = *m;
-
-	m->ids = calloc(cap, sizeof(*m->ids));
-	m->used = calloc(cap, sizeof(*m->used));
-	m->seen = calloc(cap * stride, sizeof(*m->seen));
-	if (!m->ids || !m->used || !m->seen) {
-		free(m->ids);
-		free(m->used);
-		free(m->seen);
-		m->ids = old.ids;
-		m->used = old.used;
-		m->seen = old.seen;
-		return -ENOMEM;
-	}
-	m->cap = cap;
-	for (i = 0; i < old.cap; i++) {
-		if (!old.used[i])
-			continue;
-		for (j = slot0(m, old.ids[i]); m->used[j]; j = (j + 1) & (cap - 1))
-			;
-		m->used[j] = true;
-		m->ids[j] = old.ids[i];
-		memcpy(&m->seen[j * stride], &old.seen[i * stride], stride * sizeof(*m->seen));
-	}
-	free(old.ids);
-	free(old.used);
-	free(old.seen);
-	return 0;
-}
-
-static struct mg_seen *pkt_get(struct mg *m, uint64_t id, bool add)
-{
-	size_t i;
-
-	if (add && (m->npkts + 1) * 2 > m->cap && grow(m))
-		return NULL;
-	if (!m->cap)
-		return NULL;
-	for (i = slot0(m, id); m->used[i]; i = (i + 1) & (m->cap - 1))
-		if (m->ids[i] == id)
-			return &m->seen[i * m->nhosts];
-	if (!add)
-		return NULL;
-	m->used[i] = true;
-	m->ids[i] = id;
-	m->npkts++;
-	return &m->seen[i * m->nhosts];
-}
-
-struct mg_seen *mg_seen(const struct mg *m, uint64_t id)
-{
-	return pkt_get((struct mg *)m, id, false);
 }
 
 /* ---- lines ---- */
@@ -172,6 +106,49 @@ static int ev_add(struct mg *m, const struct mg_ev *e)
 	return 0;
 }
 
+/* ---- packets: the entries sorted by id, a run of them per packet ---- */
+
+static int cmp_u64(uint64_t a, uint64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	const struct mg_ev *x = a, *y = b;
+
+	return cmp_u64(x->id, y->id) ?: cmp_u64(x->host, y->host) ?: cmp_u64(x->ts, y->ts) ?:
+	       cmp_u64(x->off, y->off);
+}
+
+static int cmp_time(const void *a, const void *b)
+{
+	const struct mg_ev *x = a, *y = b;
+
+	return cmp_u64(x->ts, y->ts) ?: cmp_u64(x->host, y->host) ?: cmp_u64(x->off, y->off);
+}
+
+void mg_sort_time(struct mg *m)
+{
+	if (m->nev)
+		qsort(m->ev, m->nev, sizeof(*m->ev), cmp_time);
+}
+
+void mg_sort_ids(struct mg *m)
+{
+	struct mg_ev *ev;
+
+	if (!m->nev)
+		return;
+	/* done reading: the slack of the doubled array is given back first */
+	ev = realloc(m->ev, m->nev * sizeof(*ev));
+	if (ev) {
+		m->ev = ev;
+		m->evcap = m->nev;
+	}
+	qsort(m->ev, m->nev, sizeof(*m->ev), cmp_id);
+}
+
 static void sighting(struct mg_seen *s, uint64_t ts, int pt)
 {
 	if (!s->n || ts < s->first_ts) {
@@ -186,14 +163,29 @@ static void sighting(struct mg_seen *s, uint64_t ts, int pt)
 		s->n++;
 }
 
+size_t mg_packet(const struct mg *m, size_t i, struct mg_seen *s)
+{
+	uint64_t id = m->ev[i].id;
+
+	memset(s, 0, m->nhosts * sizeof(*s));
+	for (; i < m->nev && m->ev[i].id == id; i++) {
+		const struct mg_ev *e = &m->ev[i];
+
+		if (e->drop)
+			s[e->host].dropped = true;
+		else
+			sighting(&s[e->host], e->ts, e->pt);
+	}
+	return i;
+}
+
 /* An event or drop record: its packet, point and time. */
 static int packet_line(struct mg *m, int hi, json_t *r, bool drop, off_t off,
 		       uint64_t lineno)
 {
 	struct mg_host *h = &m->hosts[hi];
 	const char *pkt, *point, *hook = "";
-	struct mg_ev e = { .off = off, .line = lineno, .host = hi, .drop = drop };
-	struct mg_seen *s;
+	struct mg_ev e = { .off = off, .host = hi, .from_host = MG_NO_HOST, .drop = drop };
 	json_t *ts;
 	int pt;
 
@@ -214,17 +206,13 @@ static int packet_line(struct mg *m, int hi, json_t *r, bool drop, off_t off,
 	if (pt < 0)
 		return bad(m, hi, lineno, "too many point names");
 	e.pt = pt;
-	s = pkt_get(m, e.id, true);
-	if (!s)
+	if (ev_add(m, &e))
 		return -ENOMEM;
-	if (!drop) {
-		sighting(&s[hi], e.ts, pt);
-		h->events++;
-	} else {
-		s[hi].dropped = true;
+	if (drop)
 		h->drops++;
-	}
-	return ev_add(m, &e) ? -ENOMEM : 1;
+	else
+		h->events++;
+	return 1;
 }
 
 int mg_line(struct mg *m, int hi, const char *line, size_t len, off_t off, uint64_t lineno)
@@ -344,47 +332,41 @@ static int group_cmp(const void *a, const void *b)
 	return x->minu < y->minu ? -1 : x->minu > y->minu;
 }
 
-static int groups_of(const struct mg *m, int hi, struct group *g)
+/* Packet @s (both hosts saw it) into host @hi's groups @g (@ng of them). */
+static void group_add(const struct mg *m, int hi, const struct mg_seen *s, struct group *g,
+		      int *ng)
 {
 	const struct mg_host *r = &m->hosts[0], *h = &m->hosts[hi];
-	int ng = 0, i;
-	size_t k;
+	const struct mg_seen *a = &s[0], *b = &s[hi];
+	uint64_t span;
+	int64_t u, w;
+	int i;
 
-	for (k = 0; k < m->cap; k++) {
-		const struct mg_seen *s = &m->seen[k * m->nhosts], *a = &s[0], *b = &s[hi];
-		uint64_t span;
-		int64_t u, w;
-
-		if (!m->used[k] || !a->n || !b->n)
-			continue;
-		span = (a->last_ts - a->first_ts) + (b->last_ts - b->first_ts);
-		if (span > MG_MAX_SPAN_NS)
-			continue;
-		u = (int64_t)(b->first_ts - a->last_ts);
-		w = (int64_t)((uint64_t)u + span);
-		for (i = 0; i < ng; i++)
-			if (g[i].pts[0] == a->first_pt && g[i].pts[1] == a->last_pt &&
-			    g[i].pts[2] == b->first_pt && g[i].pts[3] == b->last_pt)
-				break;
-		if (i == ng) {
-			if (ng == MG_MAX_GROUPS)
-				continue;
-			g[ng++] = (struct group){
-				.pts = { a->first_pt, a->last_pt, b->first_pt, b->last_pt },
-				.minu = u, .maxw = w,
-			};
-			g[i].verdict = is_tx(r->hooks[a->last_pt]) && is_rx(h->hooks[b->first_pt]);
-			if (is_tx(h->hooks[b->last_pt]) && is_rx(r->hooks[a->first_pt]))
-				g[i].verdict = g[i].verdict ? 0 : -1;
-		}
-		if (u < g[i].minu)
-			g[i].minu = u;
-		if (w > g[i].maxw)
-			g[i].maxw = w;
-		g[i].n++;
+	span = (a->last_ts - a->first_ts) + (b->last_ts - b->first_ts);
+	if (span > MG_MAX_SPAN_NS)
+		return;
+	u = (int64_t)(b->first_ts - a->last_ts);
+	w = (int64_t)((uint64_t)u + span);
+	for (i = 0; i < *ng; i++)
+		if (g[i].pts[0] == a->first_pt && g[i].pts[1] == a->last_pt &&
+		    g[i].pts[2] == b->first_pt && g[i].pts[3] == b->last_pt)
+			break;
+	if (i == *ng) {
+		if (*ng == MG_MAX_GROUPS)
+			return;
+		g[(*ng)++] = (struct group){
+			.pts = { a->first_pt, a->last_pt, b->first_pt, b->last_pt },
+			.minu = u, .maxw = w,
+		};
+		g[i].verdict = is_tx(r->hooks[a->last_pt]) && is_rx(h->hooks[b->first_pt]);
+		if (is_tx(h->hooks[b->last_pt]) && is_rx(r->hooks[a->first_pt]))
+			g[i].verdict = g[i].verdict ? 0 : -1;
 	}
-	qsort(g, ng, sizeof(*g), group_cmp);
-	return ng;
+	if (u < g[i].minu)
+		g[i].minu = u;
+	if (w > g[i].maxw)
+		g[i].maxw = w;
+	g[i].n++;
 }
 
 static void set_counts(struct mg_host *h, const struct group *g, int ng, int k)
@@ -406,15 +388,15 @@ static void set_counts(struct mg_host *h, const struct group *g, int ng, int k)
  * of those with both directions the widest gap; else the one one-way split.
  * -ENODATA: no packet in common; -EDOM: one way, and which way is not told.
  */
-static int estimate(struct mg *m, int hi)
+static int estimate(struct mg *m, int hi, struct group *g, int ng)
 {
 	struct mg_host *h = &m->hosts[hi];
-	struct group g[MG_MAX_GROUPS];
-	int ng = groups_of(m, hi, g), k, i, best = -1, one = -1, nones = 0;
+	int k, i, best = -1, one = -1, nones = 0;
 	int64_t lo = 0, up = 0, gap, bgap = 0, lo1 = 0, up1 = 0;
 
 	if (!ng)
 		return -ENODATA;
+	qsort(g, ng, sizeof(*g), group_cmp);
 	for (k = 0; k <= ng; k++) {
 		int64_t l = INT64_MIN, u = INT64_MAX;
 		bool ok = true;
@@ -467,24 +449,33 @@ static int estimate(struct mg *m, int hi)
 
 int mg_estimate(struct mg *m, int *hi)
 {
-	int i, err;
+	struct mg_seen s[MG_MAX_HOSTS];
+	int ng[MG_MAX_HOSTS] = {}, i, err = 0;
+	struct group *g;
+	size_t k;
 
-	m->hosts[0].est = MG_EST_REF;
-	for (i = 1; i < m->nhosts; i++) {
-		err = estimate(m, i);
-		if (err) {
-			*hi = i;
-			return err;
-		}
+	g = calloc(MG_MAX_HOSTS * MG_MAX_GROUPS, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	mg_sort_ids(m);
+	for (k = 0; k < m->nev; ) {
+		k = mg_packet(m, k, s);
+		for (i = 1; s[0].n && i < m->nhosts; i++)
+			if (s[i].n)
+				group_add(m, i, s, &g[i * MG_MAX_GROUPS], &ng[i]);
 	}
-	return 0;
+	m->hosts[0].est = MG_EST_REF;
+	for (i = 1; i < m->nhosts && !err; i++) {
+		err = estimate(m, i, &g[i * MG_MAX_GROUPS], ng[i]);
+		if (err)
+			*hi = i;
+	}
+	free(g);
+	return err;
 }
 
 void mg_free(struct mg *m)
 {
-	free(m->ids);
-	free(m->used);
-	free(m->seen);
 	free(m->ev);
 	memset(m, 0, sizeof(*m));
 }

@@ -486,7 +486,7 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 static void lost_rec(struct tr_state *s, uint64_t rt)
 {
 	int fd = bpf_map__fd(s->skel->maps.pstats), c;
-	uint64_t total = 0, *prev;
+	uint64_t total = 0, *prev, unwritten;
 	struct tr_point_stats *v;
 	char t[BN_TIMESTRLEN];
 	struct bn_json j;
@@ -518,9 +518,12 @@ static void lost_rec(struct tr_state *s, uint64_t rt)
 		}
 	}
 	free(v);
+	unwritten = tr_events_unwritten(s);
+	total += unwritten;
 	s->lost_events += total;
 	if (s->cli.json) {
 		bn_json_arr_end(&j);
+		bn_json_u64(&j, "unwritten", unwritten);
 		bn_json_u64(&j, "events", total);
 		bn_json_end(&j);
 	} else {

@@ -85,6 +85,13 @@ struct tr_state {
 	struct tr_point_cfg stamp_pt;	/* the first point at start: where it stamps */
 	struct ring_buffer *rb;
 	FILE *out;			/* where records go: stdout, or a drain's batch */
+	char *batch;			/* the batch's memstream buffer */
+	size_t batch_len;
+	size_t batch_max;		/* flushed past this (1 MiB) */
+	uint64_t batch_records;		/* records in the batch */
+	uint64_t unwritten;		/* records lost on the way out (cumulative) */
+	uint64_t prev_unwritten;	/* ... at the last `lost` record */
+	int out_err;			/* stdout failed for good: the run stops, exit 1 */
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
 	int nreasons;
@@ -156,6 +163,8 @@ int tr_reasons_load(struct tr_state *s);
 const char *tr_reason_name(const struct tr_state *s, uint32_t reason);
 int tr_event(void *ctx, void *data, size_t size);
 int tr_events_consume(struct tr_state *s);
+/* Records lost on the way to stdout since the last call (for the `lost` record). */
+uint64_t tr_events_unwritten(struct tr_state *s);
 /* --perfetto: the process of netns @netns (named after point @pt's netns). */
 int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns);
 

@@ -8,7 +8,8 @@
  * with a process per host. No BPF, no privileges.
  *
  * This file: options, the crossings and segments, the output. mread.c reads
- * the files and estimates the offsets.
+ * the files, joins the packets (entries sorted by id) and estimates the
+ * offsets.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -95,22 +96,26 @@ static error_t parse_arg(int key, char *arg, struct argp_state *st)
 	return 0;
 }
 
+/* Names and messages from the input files go to a terminal escaped (bn_safe_str). */
 static void bad_line(void *ctx, const struct mg_host *h, uint64_t line, const char *why)
 {
+	char w[BN_SAFE_LEN(200)];
+
 	if (h->bad <= BAD_SHOWN)
-		bn_warn("%s:%llu: %s", h->path, (unsigned long long)line, why);
+		bn_warn("%s:%llu: %s", h->path, (unsigned long long)line,
+			bn_safe_str(why, w, sizeof(w)));
 }
 
 /* ---- crossings: consecutive hosts of a packet, on host 0's clock ---- */
 
-/* The host @id was on before @hi (by corrected first sighting), or -1. */
+/* The host packet @s was on before @hi (by first sighting), or -1. */
 static int prev_host(const struct mg *m, const struct mg_seen *s, int hi)
 {
-	uint64_t t = mg_corrected(m, hi, s[hi].first_ts), best = 0;
+	uint64_t t = s[hi].first_ts, best = 0;
 	int i, p = -1;
 
 	for (i = 0; i < m->nhosts; i++) {
-		uint64_t f = mg_corrected(m, i, s[i].first_ts);
+		uint64_t f = s[i].first_ts;
 
 		if (i == hi || !s[i].n || f > t || (f == t && i > hi))
 			continue;
@@ -154,47 +159,77 @@ static void lost_at(struct merge *g, int hi, int pt)
 		best->lost++;
 }
 
+/* The entries [@i, @end) of packet @s at its first sighting on host @h came from @p. */
+static void mark_from(struct mg *m, size_t i, size_t end, const struct mg_seen *s, int h,
+		      int p)
+{
+	for (; i < end; i++) {
+		struct mg_ev *e = &m->ev[i];
+
+		if (e->host != h || e->drop || e->pt != s[h].first_pt || e->ts != s[h].first_ts)
+			continue;
+		e->from_host = p;
+		e->from_pt = s[p].last_pt;
+		e->hop_ns = (int64_t)(e->ts - s[p].last_ts);
+	}
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+	const struct xseg *x = a, *y = b;
+
+	if (x->fh != y->fh)
+		return x->fh - y->fh;
+	if (x->fp != y->fp)
+		return x->fp - y->fp;
+	if (x->th != y->th)
+		return x->th - y->th;
+	return x->tp - y->tp;
+}
+
+/* Entries sorted by id, times corrected: the crossings, and their entries marked. */
 static int crossings(struct merge *g)
 {
-	const struct mg *m = &g->m;
-	size_t k;
+	struct mg_seen s[MG_MAX_HOSTS];
+	struct mg *m = &g->m;
+	size_t k, next;
 	int h, p, pass;
 
 	/* pass 0: the crossings; pass 1: what left a point no other host saw */
 	for (pass = 0; pass < 2; pass++) {
-		for (k = 0; k < m->cap; k++) {
-			const struct mg_seen *s = &m->seen[k * m->nhosts];
+		for (k = 0; k < m->nev; k = next) {
 			bool dropped = false;
 			int last = -1;
 
-			if (!m->used[k])
-				continue;
+			next = mg_packet(m, k, s);
 			for (h = 0; h < m->nhosts; h++) {
 				struct xseg *x;
 
 				dropped |= s[h].dropped;
 				if (!s[h].n)
 					continue;
-				if (last < 0 || mg_corrected(m, h, s[h].last_ts) >
-						mg_corrected(m, last, s[last].last_ts))
+				if (last < 0 || s[h].last_ts > s[last].last_ts)
 					last = h;
 				p = prev_host(m, s, h);
 				if (p < 0 || pass)
 					continue;
+				mark_from(m, k, next, s, h, p);
 				x = seg_get(g, p, s[p].last_pt, h, s[h].first_pt);
 				if (!x)
 					continue;
 				if (mg_grow(&x->v, &x->cap, x->n, sizeof(*x->v)))
 					return -ENOMEM;
 				x->v[x->n++] = (struct xlat){
-					.ts = mg_corrected(m, h, s[h].first_ts),
-					.ns = (int64_t)(mg_corrected(m, h, s[h].first_ts) -
-							mg_corrected(m, p, s[p].last_ts)),
+					.ts = s[h].first_ts,
+					.ns = (int64_t)(s[h].first_ts - s[p].last_ts),
 				};
 			}
 			if (pass && last >= 0 && !dropped)
 				lost_at(g, last, s[last].last_pt);
 		}
+		/* by host and point: the output's order, and lost_at's among equals */
+		if (!pass)
+			qsort(g->segs, g->nsegs, sizeof(*g->segs), cmp_seg);
 	}
 	return 0;
 }
@@ -213,17 +248,6 @@ static int cmp_xlat(const void *a, const void *b)
 	const struct xlat *x = a, *y = b;
 
 	return x->ts < y->ts ? -1 : x->ts > y->ts;
-}
-
-static int cmp_ev(const void *a, const void *b)
-{
-	const struct mg_ev *x = a, *y = b;
-
-	if (x->ts != y->ts)
-		return x->ts < y->ts ? -1 : 1;
-	if (x->host != y->host)
-		return x->host < y->host ? -1 : 1;
-	return x->line < y->line ? -1 : x->line > y->line;
 }
 
 static const char *est_name(enum mg_est e)
@@ -316,8 +340,10 @@ static void hosts_text(struct merge *g)
 	       "PKTS_AB", "PKTS_BA", "ESTIMATE", "EVENTS", "BAD");
 	for (i = 0; i < g->m.nhosts; i++) {
 		const struct mg_host *h = &g->m.hosts[i];
+		char name[BN_SAFE_LEN(BN_NODE_MAX)];
 
-		printf("%-24s %12.6f %10.6f %8llu %8llu %-12s %8llu %6llu\n", h->name,
+		printf("%-24s %12.6f %10.6f %8llu %8llu %-12s %8llu %6llu\n",
+		       bn_safe_str(h->name, name, sizeof(name)),
 		       h->offset_ns / 1e6, h->uncertainty_ns / 1e6,
 		       (unsigned long long)h->packets_ab, (unsigned long long)h->packets_ba,
 		       est_name(h->est), (unsigned long long)h->events,
@@ -330,10 +356,13 @@ static void hosts_text(struct merge *g)
 static void seg_text(struct merge *g, struct xseg *x, const struct xstats *st)
 {
 	const struct mg_host *a = &g->m.hosts[x->fh], *b = &g->m.hosts[x->th];
-	char from[300], to[300];
+	char from[BN_SAFE_LEN(BN_NODE_MAX + MG_NAME_LEN)], to[sizeof(from)];
+	char raw[BN_NODE_MAX + MG_NAME_LEN + 1];
 
-	snprintf(from, sizeof(from), "%s:%s", a->name, a->points[x->fp]);
-	snprintf(to, sizeof(to), "%s:%s", b->name, b->points[x->tp]);
+	snprintf(raw, sizeof(raw), "%s:%s", a->name, a->points[x->fp]);
+	bn_safe_str(raw, from, sizeof(from));
+	snprintf(raw, sizeof(raw), "%s:%s", b->name, b->points[x->tp]);
+	bn_safe_str(raw, to, sizeof(to));
 	printf("%-32s %-32s %8zu %6llu %9.1f %9.1f %9.1f %9.1f %9.1f %9.1f\n", from, to, x->n,
 	       (unsigned long long)x->lost, st->p50, st->p90, st->p99, st->max, st->jitter,
 	       (a->uncertainty_ns + b->uncertainty_ns) / 1e3);
@@ -344,21 +373,17 @@ static void ev_fix(struct merge *g, json_t *r, const struct mg_ev *e, int *from,
 		   int64_t *hop)
 {
 	const struct mg *m = &g->m;
-	const struct mg_seen *s = mg_seen(m, e->id);
 	const char *prev = json_string_value(json_object_get(r, "prev_point"));
 	const char *ph = prev && prev[0] ? m->hosts[e->host].name : "";
 
-	*from = -1;
+	*from = e->from_host == MG_NO_HOST ? -1 : e->from_host;
 	json_object_set_new(r, "time", json_real((double)(e->ts / 1000) / 1e6));
 	json_object_set_new(r, "ts_ns", json_integer(e->ts));
-	if (!e->drop && s && s[e->host].first_pt == e->pt &&
-	    mg_corrected(m, e->host, s[e->host].first_ts) == e->ts)
-		*from = prev_host(m, s, e->host);
 	if (*from >= 0) {
-		*hop = (int64_t)(e->ts - mg_corrected(m, *from, s[*from].last_ts));
+		*hop = e->hop_ns;
 		ph = m->hosts[*from].name;
 		json_object_set_new(r, "prev_point",
-				    json_string(m->hosts[*from].points[s[*from].last_pt]));
+				    json_string(m->hosts[*from].points[e->from_pt]));
 		json_object_set_new(r, "hop_ns", json_integer(*hop));
 	}
 	json_object_set_new(r, "prev_host", json_string(ph));
@@ -502,7 +527,10 @@ static int estimate(struct merge *g)
 
 	err = mg_estimate(&g->m, &hi);
 	h = &g->m.hosts[hi];
-	if (err == -ENODATA) {
+	if (err == -ENOMEM) {
+		bn_err("out of memory");
+		return BN_EXIT_ERR;
+	} else if (err == -ENODATA) {
 		bn_err("no common packets between %s (%s) and %s (%s)", g->m.hosts[0].name,
 		       g->m.hosts[0].path, h->name, h->path);
 		return BN_EXIT_ERR;
@@ -523,6 +551,21 @@ static int estimate(struct merge *g)
 				h->overlap_ns / 1e3);
 	}
 	return 0;
+}
+
+/* -v: the peak memory (VmHWM), against the bound the README states. */
+static void peak_info(const struct merge *g)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			bn_info("%zu event and drop lines, peak memory %lld KiB", g->m.nev,
+				strtoll(line + 6, NULL, 10));
+	fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -563,12 +606,12 @@ int main(int argc, char **argv)
 		if (e->ts > g.end_ts)
 			g.end_ts = e->ts;
 	}
-	qsort(g.m.ev, g.m.nev, sizeof(*g.m.ev), cmp_ev);
 	if (crossings(&g)) {
 		bn_err("out of memory");
 		ret = BN_EXIT_ERR;
 		goto cleanup;
 	}
+	mg_sort_time(&g.m);
 	if (g.out && (err = bn_wfile_open(&w, g.out, 0644))) {
 		bn_err("cannot write %s: %s", g.out, strerror(-err));
 		ret = BN_EXIT_ERR;
@@ -601,6 +644,8 @@ int main(int argc, char **argv)
 			ret = BN_EXIT_ERR;
 		}
 	}
+	if (bn_verbose)
+		peak_info(&g);	/* after the output: the peak is known */
 cleanup:
 	if (w.f)
 		bn_wfile_abort(&w);

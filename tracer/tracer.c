@@ -151,7 +151,8 @@ static int build_opts(const struct tr_state *s, struct tr_opts *o, char *err, si
 /* Everything the command line and the config file say, checked; else exit 2. */
 static void parse_all(struct tr_state *s, int argc, char **argv)
 {
-	const char *skew;
+	const char *skew, *batch;
+	uint64_t v = 1 << 20;
 	char err[512];
 
 	s->o.loss_timeout_ns = 1000000000ULL;
@@ -169,6 +170,11 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	skew = getenv("BPFNET_TRACER_SKEW_NS");
 	if (skew && bn_parse_s64(skew, -BN_MAX_DURATION_NS, BN_MAX_DURATION_NS, &s->skew_ns))
 		bn_usage("invalid BPFNET_TRACER_SKEW_NS '%.32s'", skew);
+	/* tests only: a smaller bound of a drain's batch (bytes) than 1 MiB */
+	batch = getenv("BPFNET_TRACER_BATCH_MAX");
+	if (batch && bn_parse_u64(batch, 1, 1 << 20, &v))
+		bn_usage("invalid BPFNET_TRACER_BATCH_MAX '%.32s'", batch);
+	s->batch_max = v;
 	s->cli_o = s->o;
 	if (build_opts(s, &s->o, err, sizeof(err)) ||
 	    (s->stamp_on && tr_stamp_check(&s->o, err, sizeof(err))))
@@ -475,7 +481,7 @@ int main(int argc, char **argv)
 	tr_clock_sync(s);
 	tr_events_consume(s);
 	tr_report_tick(s, true);
-	ret = err ? BN_EXIT_ERR : BN_EXIT_OK;
+	ret = err || s->out_err ? BN_EXIT_ERR : BN_EXIT_OK;
 	err = pf_close(s->pf);
 	s->pf = NULL;
 	if (err) {
