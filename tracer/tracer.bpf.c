@@ -91,6 +91,13 @@ struct {
 	__type(value, struct tr_flow_val);
 } flows SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_expire);
+} expq SEC(".maps");
+
 struct tr_fbuf {
 	__u8 data[TR_FBUF];	/* the filter's frame, at offset 0 (see filter.c) */
 	__u32 mem[TR_FMEM];
@@ -563,7 +570,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 	struct tr_info in = {};
 	struct tr_pkt *st, nst;
 	struct tr_skb f;
-	__u64 key = (__u64)skb, now, hop = 0;
+	__u64 key = (__u64)skb, now, hop = 0, ts = 0;
 	__u32 pt, prev = TR_NO_POINT;
 	bool l2, rule = false;
 	void *data;
@@ -588,16 +595,21 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
+	/*
+	 * Claim the entry by swapping the time in: 0 means user space expired
+	 * it meanwhile (it counted that), and it is being deleted.
+	 */
+	if (st && !(ts = __sync_lock_test_and_set(&st->ts, now)))
+		st = NULL;
 	if (st && st->id == in.id) {
 		prev = st->point;
-		hop = now - st->ts;
+		hop = now - ts;
 		if (prev != pt && prev < TR_MAX_POINTS) {
 			__u32 seg = prev * TR_MAX_POINTS + pt;
 
 			seg_count(prev, pt, hop);
 			rule = seg < TR_MAX_SEGS && rule_ns[seg] && hop > rule_ns[seg];
 		}
-		st->ts = now;
 		st->point = pt;
 	} else {
 		if (st) {	/* the address holds another packet now */
@@ -614,9 +626,8 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 				bpf_map_delete_elem(&pkts, &key);
 			return 0;
 		}
-		if (st) {	/* in place: no second hash walk */
+		if (st) {	/* in place: no second hash walk (ts set above) */
 			st->id = in.id;
-			st->ts = now;
 			st->point = pt;
 		} else {
 			nst.id = in.id;
@@ -691,12 +702,12 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	struct tr_point_stats *ps;
 	struct tr_info in = {};
 	struct tr_where w = {};
-	__u64 key = (__u64)skb, now, *cnt, one = 1;
+	__u64 key = (__u64)skb, now, ts, *cnt, one = 1;
 	struct tr_pkt *st;
 	int i;
 
 	st = bpf_map_lookup_elem(&pkts, &key);
-	if (!st)
+	if (!st || !st->ts)	/* not followed, or being expired */
 		return 0;
 	/* a packet parsed at its network header must be the one followed */
 	if (!parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in) &&
@@ -720,8 +731,12 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	else
 		bpf_map_update_elem(&drops, &dk, &one, BPF_NOEXIST);
 	now = bpf_ktime_get_ns();
+	/* claimed (0) against the expiry: it ends here, not there */
+	ts = __sync_lock_test_and_set(&st->ts, 0);
+	if (!ts)
+		return 0;
 	w.now = now;
-	w.hop = now - st->ts;
+	w.hop = now - ts;
 	w.location = (__u64)location;
 	w.kind = TR_EV_DROP;
 	w.pt = i < 0 ? TR_NO_POINT : i;
@@ -752,6 +767,38 @@ int BPF_PROG(tr_retrans, const struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	ps->packets++;
 	ps->bytes += BPF_CORE_READ(skb, len);
+	return 0;
+}
+
+/*
+ * Expire the entries user space wrote into expq (struct tr_expire): each
+ * one whose time is still the one user space read, claimed by swapping in
+ * 0 so that a program seeing the packet meanwhile starts it anew instead
+ * (handle()); run by BPF_PROG_TEST_RUN.
+ */
+SEC("syscall")
+int tr_expire(void *ctx)
+{
+	struct tr_expire *x;
+	__u32 zero = 0, i;
+	struct tr_pkt *st;
+	__u64 key;
+
+	x = bpf_map_lookup_elem(&expq, &zero);
+	if (!x)
+		return 0;
+	for (i = 0; i < TR_EXPIRE_BATCH; i++) {
+		if (i >= x->n)
+			break;
+		key = x->key[i];
+		st = bpf_map_lookup_elem(&pkts, &key);
+		if (!st || !x->ts[i] ||
+		    __sync_val_compare_and_swap(&st->ts, x->ts[i], 0) != x->ts[i]) {
+			x->ts[i] = 0;
+			continue;
+		}
+		bpf_map_delete_elem(&pkts, &key);
+	}
 	return 0;
 }
 
