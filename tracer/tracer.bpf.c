@@ -40,6 +40,7 @@ const volatile bool filter_on = false;
 const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
 const volatile __u8 gen = 1;		/* config generation, stamped on events */
 const volatile bool flows_on = false;	/* count per flow and point (--top) */
+const volatile bool tuple_on = false;	/* addresses wanted: events, rules, flows */
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 const volatile struct tr_fn_inst fn = {};	/* an fentry instance: its function */
@@ -166,11 +167,12 @@ static __always_inline __u64 stamp_read(void *udp, __u32 l4_len, __u32 udp_len)
 /*
  * Parse the L3 header at @off in the headers read (fb->hdr, a copy of the
  * packet from @p on) with ethertype @proto, and its L4 header, into @in,
- * hashing the fields that identify the packet into in->id. Returns the
+ * hashing the fields that identify the packet into in->id; the addresses
+ * only if @tuple (events, rules, flows and drops show them). Returns the
  * offset in fb->hdr of the VXLAN payload (the inner Ethernet frame), or 0.
  */
 static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __u16 proto,
-				      struct tr_info *in)
+				      struct tr_info *in, bool tuple)
 {
 	__u64 h = 0x6a09e667f3bcc909ULL;
 	__u32 l4_off, l4_len, vx = 0;
@@ -190,10 +192,12 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 			return 0;
 		in->family = AF_INET;
 		in->proto = ip->protocol;
-		__builtin_memset(in->src, 0, 16);
-		__builtin_memset(in->dst, 0, 16);
-		__builtin_memcpy(in->src, &ip->saddr, 4);
-		__builtin_memcpy(in->dst, &ip->daddr, 4);
+		if (tuple) {
+			__builtin_memset(in->src, 0, 16);
+			__builtin_memset(in->dst, 0, 16);
+			__builtin_memcpy(in->src, &ip->saddr, 4);
+			__builtin_memcpy(in->dst, &ip->daddr, 4);
+		}
 		in->l3_len = bpf_ntohs(ip->tot_len);
 		h = mix(h, ((__u64)bpf_ntohs(ip->id) << 32) | ((__u64)ip->protocol << 16) |
 			   bpf_ntohs(ip->tot_len));
@@ -212,8 +216,10 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 			return 0;
 		in->family = AF_INET6;
 		in->proto = ip6->nexthdr;
-		__builtin_memcpy(in->src, &ip6->saddr, 16);
-		__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		if (tuple) {
+			__builtin_memcpy(in->src, &ip6->saddr, 16);
+			__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		}
 		in->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		h = mix(h, ((__u64)ip6->flow_lbl[0] << 56) | ((__u64)ip6->flow_lbl[1] << 48) |
 			   ((__u64)ip6->flow_lbl[2] << 40) | ((__u64)ip6->nexthdr << 16) |
@@ -264,7 +270,7 @@ out:
  * One read copies the headers (TR_HDR bytes: room for Ethernet, IP with
  * options, UDP and VXLAN twice) into the per-CPU scratch; parsing reads that.
  */
-static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in)
+static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in, bool tuple)
 {
 	struct tr_fbuf *fb;
 	__u32 zero = 0, off = 0, vx;
@@ -278,7 +284,7 @@ static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *
 		proto = (fb->hdr[12] << 8) | fb->hdr[13];
 		off = 14;
 	}
-	vx = parse_l3(fb, off, p, proto, in);
+	vx = parse_l3(fb, off, p, proto, in, tuple);
 	if (!in->family)
 		return -1;
 	asm volatile("" : "+r"(vx));
@@ -288,10 +294,10 @@ static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *
 	in->outer_family = in->family;
 	__builtin_memcpy(in->outer_src, in->src, 16);
 	__builtin_memcpy(in->outer_dst, in->dst, 16);
-	parse_l3(fb, vx + 14, p, inner, in);
+	parse_l3(fb, vx + 14, p, inner, in, tuple);
 	if (!in->family) {	/* not IP inside: keep the outer packet */
 		in->outer_family = 0;
-		parse_l3(fb, off, p, proto, in);
+		parse_l3(fb, off, p, proto, in, tuple);
 	}
 	return 0;
 }
@@ -591,7 +597,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 		l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
 		     f.type == ARPHRD_ETHER;
 	}
-	if (parse(data, l2, f.proto, &in))
+	if (parse(data, l2, f.proto, &in, tuple_on))
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
@@ -710,7 +716,7 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	if (!st || !st->ts)	/* not followed, or being expired */
 		return 0;
 	/* a packet parsed at its network header must be the one followed */
-	if (!parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in) &&
+	if (!parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in, true) &&
 	    in.id != st->id)
 		return 0;
 	in.id = st->id;
