@@ -175,6 +175,8 @@ PCAP_LIBS := $(shell $(PKG_CONFIG) --libs libpcap 2>/dev/null || echo -lpcap)
 $(BIN_DIR)tracer/tracer: LDLIBS += $(PCAP_LIBS)
 $(BIN_DIR)selftests/tracer_filter_test: $(OUTPUT)/tracer/filter.o $(OUTPUT)/tracer/pcap.o
 $(BIN_DIR)selftests/tracer_filter_test: LDLIBS += $(PCAP_LIBS)
+$(OUTPUT)/selftests/tracer_expire_test.o: $(OUTPUT)/tracer/tracer.skel.h
+$(OUTPUT)/selftests/tracer_expire_test.o: CFLAGS += -I$(OUTPUT)/tracer
 fuzz_tracer_SRCS := tracer/config.c tracer/filter.c tracer/pcap.c tracer/fpoints.c common/kallsyms.c
 $(OUTPUT)/fuzz/fuzz_tracer: LIBBPF_LIBS += $(PCAP_LIBS)
 

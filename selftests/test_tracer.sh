@@ -331,7 +331,7 @@ case_drops()
 	nsexec "$c2" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
 	wait_listen 5 "$c2" 5201 || { log_fail "drops: no iperf3 server"; return; }
 	# shellcheck disable=SC2046
-	tracer_run drops $(points) -f 'udp and dst port 5201' || return
+	tracer_run drops $(points) --top 5 -f 'udp and dst port 5201' || return
 	nsexec "$c1" iperf3 -c 198.18.10.2 -p 5201 -u -b 2M -l 1000 -t 3 -J >"$TMP/iperf.json"
 	sleep 1.5
 	tool_stop drops

@@ -116,62 +116,65 @@ static double pct(const uint32_t *d, uint64_t total, double q)
 	return bucket_mid(TR_NBUCKETS - 1);
 }
 
-#define EXPIRE_BATCH	256
-
 /*
- * Delete @n keys; count each one deleted at its point @pt (TR_MAX_POINTS:
- * none). A key the BPF side deleted meanwhile (the skb reused: counted
- * there) is skipped, not counted.
+ * Delete the @x->n entries of @x whose time is still the one read (the BPF
+ * side's tr_expire(): a packet seen again meanwhile is not lost); count each
+ * one deleted at its point @pt (TR_MAX_POINTS: none).
  */
-static void expire_keys(struct tr_state *s, int fd, uint64_t *keys, const uint8_t *pt, __u32 n)
+static void expire_keys(struct tr_state *s, struct tr_expire *x, const uint8_t *pt)
 {
-	__u32 i = 0, done, k;
-	int err;
+	int fd = bpf_map__fd(s->skel->maps.expq), err;
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	__u32 zero = 0, i;
 
-	while (i < n) {
-		done = n - i;
-		err = bpf_map_delete_batch(fd, keys + i, &done, NULL);
-		if (err && err != -ENOENT) {
-			/* no batch delete here: one at a time */
-			for (k = i; k < n; k++)
-				if (!bpf_map_delete_elem(fd, &keys[k]))
-					s->expired[pt[k]]++;
-			return;
-		}
-		for (k = i; k < i + done && k < n; k++)
-			s->expired[pt[k]]++;
-		i += done + 1;	/* past the one that failed, if any */
+	err = bpf_map_update_elem(fd, &zero, x, 0);
+	if (!err)
+		err = bpf_prog_test_run_opts(bpf_program__fd(s->skel->progs.tr_expire), &run);
+	if (!err)
+		err = bpf_map_lookup_elem(fd, &zero, x);
+	if (err) {
+		bn_warn("cannot expire the packet state: %s", strerror(-err));
+		return;
 	}
+	for (i = 0; i < x->n; i++)
+		if (x->ts[i])
+			s->expired[pt[i]]++;
 }
 
 /*
- * Delete the state of packets not seen for --loss-timeout; count it per
- * point. Read in batches (a syscall per EXPIRE_BATCH entries, not two per
- * entry: the map holds up to --track entries and is walked every interval).
+ * Expire the state of packets not seen for --loss-timeout; count it per
+ * point. Read in batches (a syscall per TR_EXPIRE_BATCH entries, not two
+ * per entry: the map holds up to --track entries and is walked every
+ * interval).
  */
 static void expire(struct tr_state *s)
 {
 	int fd = bpf_map__fd(s->skel->maps.pkts), err, i;
-	uint64_t now = bn_now_ns(), keys[EXPIRE_BATCH], old[EXPIRE_BATCH], in, out;
-	struct tr_pkt v[EXPIRE_BATCH];
-	uint8_t pt[EXPIRE_BATCH];
+	uint64_t now = bn_now_ns(), keys[TR_EXPIRE_BATCH], in, out;
+	struct tr_pkt v[TR_EXPIRE_BATCH];
+	uint8_t pt[TR_EXPIRE_BATCH];
+	struct tr_expire x;
 	bool first = true;
-	__u32 n, nold;
+	__u32 n;
 
+	memset(&x, 0, sizeof(x));
 	do {
-		n = EXPIRE_BATCH;
+		n = TR_EXPIRE_BATCH;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, v, &n, NULL);
 		if (err && err != -ENOENT) {
 			bn_warn("cannot read the packet state: %s", strerror(-err));
 			return;
 		}
-		for (i = 0, nold = 0; i < (int)n; i++) {
-			if (now < v[i].ts + s->o.loss_timeout_ns)
+		for (i = 0, x.n = 0; i < (int)n; i++) {
+			/* 0: the BPF side is ending it */
+			if (!v[i].ts || now < v[i].ts + s->o.loss_timeout_ns)
 				continue;
-			pt[nold] = v[i].point < TR_MAX_POINTS ? v[i].point : TR_MAX_POINTS;
-			old[nold++] = keys[i];
+			pt[x.n] = v[i].point < TR_MAX_POINTS ? v[i].point : TR_MAX_POINTS;
+			x.key[x.n] = keys[i];
+			x.ts[x.n++] = v[i].ts;
 		}
-		expire_keys(s, fd, old, pt, nold);
+		if (x.n)
+			expire_keys(s, &x, pt);
 		in = out;
 		first = false;
 	} while (!err);

@@ -40,6 +40,7 @@ const volatile bool filter_on = false;
 const volatile __u64 wake_bytes = 0;	/* ring fill that wakes user space */
 const volatile __u8 gen = 1;		/* config generation, stamped on events */
 const volatile bool flows_on = false;	/* count per flow and point (--top) */
+const volatile bool tuple_on = false;	/* addresses wanted: events, rules, flows */
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 const volatile struct tr_fn_inst fn = {};	/* an fentry instance: its function */
@@ -90,6 +91,13 @@ struct {
 	__type(key, struct tr_flow_key);
 	__type(value, struct tr_flow_val);
 } flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tr_expire);
+} expq SEC(".maps");
 
 struct tr_fbuf {
 	__u8 data[TR_FBUF];	/* the filter's frame, at offset 0 (see filter.c) */
@@ -164,11 +172,12 @@ static __always_inline __u64 stamp_read(struct sk_buff *skb, void *udp, __u32 l4
 /*
  * Parse the L3 header at @off in the headers read (fb->hdr, a copy of the
  * packet from @p on) with ethertype @proto, and its L4 header, into @in,
- * hashing the fields that identify the packet into in->id. Returns the
+ * hashing the fields that identify the packet into in->id; the addresses
+ * only if @tuple (events, rules, flows and drops show them). Returns the
  * offset in fb->hdr of the VXLAN payload (the inner Ethernet frame), or 0.
  */
 static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __u16 proto,
-				      struct tr_info *in)
+				      struct tr_info *in, bool tuple)
 {
 	__u64 h = 0x6a09e667f3bcc909ULL;
 	__u32 l4_off, l4_len, vx = 0;
@@ -188,10 +197,12 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 			return 0;
 		in->family = AF_INET;
 		in->proto = ip->protocol;
-		__builtin_memset(in->src, 0, 16);
-		__builtin_memset(in->dst, 0, 16);
-		__builtin_memcpy(in->src, &ip->saddr, 4);
-		__builtin_memcpy(in->dst, &ip->daddr, 4);
+		if (tuple) {
+			__builtin_memset(in->src, 0, 16);
+			__builtin_memset(in->dst, 0, 16);
+			__builtin_memcpy(in->src, &ip->saddr, 4);
+			__builtin_memcpy(in->dst, &ip->daddr, 4);
+		}
 		in->l3_len = bpf_ntohs(ip->tot_len);
 		h = mix(h, ((__u64)bpf_ntohs(ip->id) << 32) | ((__u64)ip->protocol << 16) |
 			   bpf_ntohs(ip->tot_len));
@@ -210,8 +221,10 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 			return 0;
 		in->family = AF_INET6;
 		in->proto = ip6->nexthdr;
-		__builtin_memcpy(in->src, &ip6->saddr, 16);
-		__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		if (tuple) {
+			__builtin_memcpy(in->src, &ip6->saddr, 16);
+			__builtin_memcpy(in->dst, &ip6->daddr, 16);
+		}
 		in->l3_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 		h = mix(h, ((__u64)ip6->flow_lbl[0] << 56) | ((__u64)ip6->flow_lbl[1] << 48) |
 			   ((__u64)ip6->flow_lbl[2] << 40) | ((__u64)ip6->nexthdr << 16) |
@@ -262,7 +275,7 @@ out:
  * One read copies the headers (TR_HDR bytes: room for Ethernet, IP with
  * options, UDP and VXLAN twice) into the per-CPU scratch; parsing reads that.
  */
-static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in)
+static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in, bool tuple)
 {
 	struct tr_fbuf *fb;
 	__u32 zero = 0, off = 0, vx;
@@ -276,7 +289,7 @@ static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *
 		proto = (fb->hdr[12] << 8) | fb->hdr[13];
 		off = 14;
 	}
-	vx = parse_l3(fb, off, p, proto, in);
+	vx = parse_l3(fb, off, p, proto, in, tuple);
 	if (!in->family)
 		return -1;
 	asm volatile("" : "+r"(vx));
@@ -286,10 +299,10 @@ static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *
 	in->outer_family = in->family;
 	__builtin_memcpy(in->outer_src, in->src, 16);
 	__builtin_memcpy(in->outer_dst, in->dst, 16);
-	parse_l3(fb, vx + 14, p, inner, in);
+	parse_l3(fb, vx + 14, p, inner, in, tuple);
 	if (!in->family) {	/* not IP inside: keep the outer packet */
 		in->outer_family = 0;
-		parse_l3(fb, off, p, proto, in);
+		parse_l3(fb, off, p, proto, in, tuple);
 	}
 	return 0;
 }
@@ -568,7 +581,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 	struct tr_info in = { .skb = skb };
 	struct tr_pkt *st, nst;
 	struct tr_skb f;
-	__u64 key = (__u64)skb, now, hop = 0;
+	__u64 key = (__u64)skb, now, hop = 0, ts = 0;
 	__u32 pt, prev = TR_NO_POINT;
 	bool l2, rule = false;
 	void *data;
@@ -589,20 +602,25 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 		l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
 		     f.type == ARPHRD_ETHER;
 	}
-	if (parse(data, l2, f.proto, &in))
+	if (parse(data, l2, f.proto, &in, tuple_on))
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
+	/*
+	 * Claim the entry by swapping the time in: 0 means user space expired
+	 * it meanwhile (it counted that), and it is being deleted.
+	 */
+	if (st && !(ts = __sync_lock_test_and_set(&st->ts, now)))
+		st = NULL;
 	if (st && st->id == in.id) {
 		prev = st->point;
-		hop = now - st->ts;
+		hop = now - ts;
 		if (prev != pt && prev < TR_MAX_POINTS) {
 			__u32 seg = prev * TR_MAX_POINTS + pt;
 
 			seg_count(prev, pt, hop);
 			rule = seg < TR_MAX_SEGS && rule_ns[seg] && hop > rule_ns[seg];
 		}
-		st->ts = now;
 		st->point = pt;
 	} else {
 		if (st) {	/* the address holds another packet now */
@@ -619,9 +637,8 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 				bpf_map_delete_elem(&pkts, &key);
 			return 0;
 		}
-		if (st) {	/* in place: no second hash walk */
+		if (st) {	/* in place: no second hash walk (ts set above) */
 			st->id = in.id;
-			st->ts = now;
 			st->point = pt;
 		} else {
 			nst.id = in.id;
@@ -696,15 +713,20 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	struct tr_point_stats *ps;
 	struct tr_info in = { .skb = skb };
 	struct tr_where w = {};
-	__u64 key = (__u64)skb, now, *cnt, one = 1;
+	__u64 key = (__u64)skb, now, ts, *cnt, one = 1;
 	struct tr_pkt *st;
 	int i;
 
 	st = bpf_map_lookup_elem(&pkts, &key);
-	if (!st)
+	if (!st || !st->ts)	/* not followed, or being expired */
 		return 0;
-	/* a packet parsed at its network header must be the one followed */
-	if (!parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in) &&
+	/*
+	 * Only the packet followed, parsed at its network header: an skb at the
+	 * address of one followed and freed without a drop (its state is kept
+	 * until expiry) may be another packet, or not parse at all (not IP, no
+	 * network header yet): neither is a drop of the one followed.
+	 */
+	if (parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in, true) ||
 	    in.id != st->id)
 		return 0;
 	in.id = st->id;
@@ -725,8 +747,12 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	else
 		bpf_map_update_elem(&drops, &dk, &one, BPF_NOEXIST);
 	now = bpf_ktime_get_ns();
+	/* claimed (0) against the expiry: it ends here, not there */
+	ts = __sync_lock_test_and_set(&st->ts, 0);
+	if (!ts)
+		return 0;
 	w.now = now;
-	w.hop = now - st->ts;
+	w.hop = now - ts;
 	w.location = (__u64)location;
 	w.kind = TR_EV_DROP;
 	w.pt = i < 0 ? TR_NO_POINT : i;
@@ -757,6 +783,38 @@ int BPF_PROG(tr_retrans, const struct sock *sk, const struct sk_buff *skb)
 		return 0;
 	ps->packets++;
 	ps->bytes += BPF_CORE_READ(skb, len);
+	return 0;
+}
+
+/*
+ * Expire the entries user space wrote into expq (struct tr_expire): each
+ * one whose time is still the one user space read, claimed by swapping in
+ * 0 so that a program seeing the packet meanwhile starts it anew instead
+ * (handle()); run by BPF_PROG_TEST_RUN.
+ */
+SEC("syscall")
+int tr_expire(void *ctx)
+{
+	struct tr_expire *x;
+	__u32 zero = 0, i;
+	struct tr_pkt *st;
+	__u64 key;
+
+	x = bpf_map_lookup_elem(&expq, &zero);
+	if (!x)
+		return 0;
+	for (i = 0; i < TR_EXPIRE_BATCH; i++) {
+		if (i >= x->n)
+			break;
+		key = x->key[i];
+		st = bpf_map_lookup_elem(&pkts, &key);
+		if (!st || !x->ts[i] ||
+		    __sync_val_compare_and_swap(&st->ts, x->ts[i], 0) != x->ts[i]) {
+			x->ts[i] = 0;
+			continue;
+		}
+		bpf_map_delete_elem(&pkts, &key);
+	}
 	return 0;
 }
 

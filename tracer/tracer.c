@@ -58,8 +58,8 @@ static const struct argp_option opts[] = {
 	{ "perfetto", OPT_PERFETTO, "FILE", 0, "Write a trace that ui.perfetto.dev opens "
 	  "(Chrome JSON): a track per point, a slice per packet per segment (with "
 	  "--events or rules), drops, rates", 0 },
-	{ "top", OPT_TOP, "N", 0, "Each point's N busiest flows every interval (default 5; "
-	  "0: none, and no per-flow counting)", 0 },
+	{ "top", OPT_TOP, "N", 0, "Each point's N busiest flows every interval, counted per "
+	  "flow and point in the kernel (default 0: none, no per-flow counting)", 0 },
 	{ "host", OPT_HOST, "NAME", 0, "This host's name in every JSON record, for "
 	  "tracer-merge (default: the hostname; a Kubernetes node name)", 0 },
 	{ "stamp", OPT_STAMP, NULL, 0, "Write a packet id into every UDP datagram at the "
@@ -158,7 +158,7 @@ static void parse_all(struct tr_state *s, int argc, char **argv)
 	s->o.loss_timeout_ns = 1000000000ULL;
 	s->o.buffer = 4 << 20;
 	s->o.track = 65536;
-	s->o.top = 5;
+	s->o.top = 0;
 	s->cli.has_interval = true;
 	s->cli.interval_ns = 1000000000ULL;
 	s->cli.interval_min_ns = 100000000ULL;
@@ -233,6 +233,7 @@ static int setup_load(struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf *
 	skel->rodata->wake_bytes = o->buffer / 4;
 	skel->rodata->sample_n = o->sample_n;
 	skel->rodata->flows_on = o->top > 0;
+	skel->rodata->tuple_on = o->events || o->top > 0 || o->nrules > 0;
 	skel->rodata->gen = gen;
 	memcpy((void *)skel->rodata->rule_ns, o->rule_ns, sizeof(o->rule_ns));
 	bpf_program__set_autoload(skel->progs.tr_rx, used[TR_HOOK_RX]);

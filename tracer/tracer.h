@@ -63,9 +63,24 @@ struct tr_fn_inst {
 /* Per packet, keyed by the skb's address; fp tells a reused address. */
 struct tr_pkt {
 	__u64 id;		/* fingerprint hash: the packet id */
-	__u64 ts;		/* last sight, bpf_ktime_get_ns() */
+	__u64 ts;		/* last sight, bpf_ktime_get_ns(); 0: being expired */
 	__u8 point;		/* last point */
 	__u8 pad[7];
+};
+
+/*
+ * Expiry: user space hands over up to TR_EXPIRE_BATCH entries it found
+ * older than --loss-timeout, with the time it read in each; tr_expire()
+ * deletes an entry only if that time is still in it, and sets ts[i] to 0
+ * where it did not (the packet was seen again meanwhile, or is gone).
+ */
+#define TR_EXPIRE_BATCH	256
+
+struct tr_expire {
+	__u64 key[TR_EXPIRE_BATCH];
+	__u64 ts[TR_EXPIRE_BATCH];
+	__u32 n;
+	__u32 pad;
 };
 
 #define TR_EV_PASS	1

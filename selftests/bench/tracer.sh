@@ -6,8 +6,8 @@
 # tx/txq at cli, rxq/rx at the bridge port, txq/tx out of the bridge, rxq/rx
 # at srv. Each repeat runs every configuration once, in order, each against
 # the baseline of the same repeat; medians of REPEATS ratios with their range:
-#   summary      tracer, counting only (default: per-point top-5 flows)
-#   summary-top0 tracer --top 0 (no per-flow counting)
+#   summary      tracer, counting only (the default: no per-flow counting)
+#   summary-top5 tracer --top 5 (per-flow counting: each point's top 5 flows)
 #   events       tracer --events (JSON to a file): every packet at every point
 #   sample100    tracer --events --sample 1/100
 #   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
@@ -72,7 +72,7 @@ run_cfg()
 	*)
 		local args=()
 		case $1 in
-		summary-top0) args=(--top 0) ;;
+		summary-top5) args=(--top 5) ;;
 		events) args=(-e) ;;
 		sample100) args=(-e --sample 1/100) ;;
 		esac
@@ -97,7 +97,7 @@ run_cfg()
 	echo "$g $ev $lost ${st[0]} ${st[1]} $cpu"
 }
 
-read -r -a CFGS <<<"${CFGS:-summary summary-top0 events sample100 tcpdump}"
+read -r -a CFGS <<<"${CFGS:-summary summary-top5 events sample100 tcpdump}"
 cost_init	# the old bpf_stats value restored at cleanup
 # The throughput pairs run without bpf_stats: its accounting (two clock reads
 # per program run, 8 points per packet) is not tracer's cost. BPF ns per run
@@ -122,7 +122,7 @@ base = [float(r[1]) for r in runs if r[0] == "base"]
 print("tracer bench: iperf3 TCP cli -> bridge -> srv, 8 points, %d repeats of %g s; "
       "baseline median %.2f Gbit/s (%.2f-%.2f)" % (len(base), secs, st.median(base),
                                                 min(base), max(base)))
-for c in ["summary", "summary-top0", "events", "sample100", "tcpdump"]:
+for c in ["summary", "summary-top5", "events", "sample100", "tcpdump"]:
     rs = [r for r in runs if r[0] == c]
     if not rs:
         continue
