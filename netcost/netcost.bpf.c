@@ -738,6 +738,20 @@ int nc_krp_recv5(struct pt_regs *ctx) { return op_exit(); }
 
 /* ---- breakdown: cpu-clock samples while in networking context ---- */
 
+/* len_ends: the current task is in a noted call on a socket, of kind @kind. */
+static __always_inline bool call_on_socket(__u32 *kind)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct nc_call *c = call_get(task);
+
+	if (!c || !in_syscall(task, c->op))
+		return false;
+	if (!(c->op & NC_CALL_EXIT) && !fd_is_socket(c->fd))
+		return false;
+	*kind = (c->op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	return true;
+}
+
 SEC("perf_event")
 int nc_sample(struct bpf_perf_event_data *ctx)
 {
@@ -745,8 +759,6 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 	struct nc_state *st = &pcpu[cpu].st;
 	__u64 w = st->cur, cgid = st->cgid;
 	struct nc_sample *s;
-	struct task_struct *task;
-	struct nc_call *c;
 	long n;
 
 	if (st->si_vec == NC_NET_RX + 1)
@@ -757,15 +769,10 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		return 0;	/* another softirq */
 	else if (w >> 2)
 		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	else if (len_ends && (c = call_get(task = bpf_get_current_task_btf())) &&
-		 in_syscall(task, c->op) &&
-		 ((c->op & NC_CALL_EXIT) || fd_is_socket(c->fd))) {
-		/* a call on a socket */
-		kind = (c->op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	else if (len_ends && call_on_socket(&kind))
 		cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-	} else {
+	else
 		return 0;
-	}
 	if (sampler == NC_SAMPLER_NONE)
 		return 0;	/* --sampler none: what the timer alone costs */
 
