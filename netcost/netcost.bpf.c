@@ -17,18 +17,21 @@
  *    restores the incoming task's parked operation. Task storage is only
  *    touched for tasks switched out in the middle of an operation;
  *  - tracepoint backend on kernels with sock:sock_send_length and
- *    sock:sock_recv_length: read, write, readv, writev, sendto, recvfrom,
- *    sendmsg and recvmsg are "maybe" operations: sys_enter only notes the
- *    time, the syscall and the fd (pcpu[cpu].st.tp_*), without asking
- *    whether the fd is a socket; sock_*_length, which fires only for
- *    sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges it.
- *    A softirq inside moves its start on by the softirq's length;
- *    sched_switch in the middle asks whether the task is still in that
- *    syscall and the fd a socket (only then) and either makes it a real
- *    operation, charged and parked as above, that sock_*_length ends, or
- *    forgets it. No sys_exit program. A note a call on another file left
- *    lives until the next noted call, context switch or io_uring_enter
- *    (whose socket operations must not end it).
+ *    sock:sock_recv_length (len_ends): no per-CPU operation and no
+ *    sched_switch program. Each call is noted in the slot of the task's
+ *    thread id (calls[]): time, syscall, fd, and the task's last switch-in
+ *    and scheduler run time. read, write, readv, writev, sendto,
+ *    recvfrom, sendmsg and recvmsg are "maybe" operations, noted without
+ *    asking whether the fd is a socket; sock_*_length, which fires only
+ *    for sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges
+ *    them. sendmmsg, recvmmsg, splice and sendfile end at sys_exit. At the
+ *    end, a task that was never switched out ran the whole call: now -
+ *    start, minus the softirqs run in its context (softirq_exit adds them
+ *    to the slot). One that was (blocked, preempted) is charged its run
+ *    from the scheduler's own account (call_end()), minus those softirqs,
+ *    if it is still in the noted syscall. A note a call on another file
+ *    left lives until the task's next noted call or io_uring_enter (whose
+ *    socket operations must not end it).
  *
  * Softirqs do not nest and are not preempted, and sched_switch runs with
  * interrupts off, so only the exit's read-and-clear needs to be atomic: an
@@ -59,7 +62,7 @@ const volatile bool len_ends = false;	/* maybe operations end at sock_*_length *
 
 /* Task storage: a task's operation survives it being switched out. */
 struct nc_task {
-	__u32 op;		/* enum nc_op, | 4: ends at sock_*_length */
+	__u32 op;		/* enum nc_op */
 	__u32 depth;		/* nested hooks of the same operation */
 	__u64 cgid;
 };
@@ -80,6 +83,14 @@ struct {
 	__type(key, int);
 	__type(value, struct nc_task);
 } tasks SEC(".maps");
+
+/* len_ends: the call each task is in, by thread id; 1 entry otherwise. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NC_CALL_SLOTS);
+	__type(key, __u32);
+	__type(value, struct nc_call);
+} calls SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -143,19 +154,23 @@ static __always_inline void count_op(__u32 cpu, __u32 op, __u64 cgid)
 		__sync_fetch_and_add(&cg->ops[i], 1);
 }
 
-/* Charge a running operation word @w up to @now. */
-static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
+/* Charge @delta ns of operation @op to @cpu. */
+static __always_inline void charge(__u32 cpu, __u32 op, __u64 delta, __u64 cgid)
 {
-	__u64 start = w >> 2, delta;
-	__u32 kind;
+	__u32 kind = op == NC_OP_SEND ? NC_SEND : NC_RECV;
 
-	if (!start || now <= start)
-		return;
-	delta = now - start;
-	kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
 	pcpu[cpu].c.ns[kind] += delta;
 	if (cgroups_on)
 		cg_charge(cgid, kind, delta, cpu);
+}
+
+/* Charge a running operation word @w up to @now. */
+static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
+{
+	__u64 start = w >> 2;
+
+	if (start && now > start)
+		charge(cpu, w & 3, now - start, cgid);
 }
 
 /*
@@ -173,8 +188,6 @@ static __always_inline int op_enter(__u32 op, bool top)
 		st->depth = 0;
 	if (st->depth++)
 		return 0;
-	st->tp_op = 0;
-	st->ends_len = 0;
 	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
 	/* one store: a softirq sees either no operation or this one */
 	st->cur = (bpf_ktime_get_ns() << 2) | op;
@@ -230,31 +243,86 @@ static __always_inline bool fd_is_socket(long fd)
 	return true;
 }
 
-/* The current task is still in the system call of maybe operation @tp. */
-static __always_inline bool in_syscall(__u32 tp)
+/* The current @task is still in the system call noted as @op in its slot. */
+static __always_inline bool in_syscall(struct task_struct *task, __u32 op)
 {
-	struct pt_regs *regs = (void *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	struct pt_regs *regs = (void *)bpf_task_pt_regs(task);
 
-	return regs->orig_ax == tp >> 2;
+	return regs->orig_ax == op >> 3;
+}
+
+/* The slot of the current @task, if it holds a call of this task. */
+static __always_inline struct nc_call *call_get(struct task_struct *task)
+{
+	__u32 tid = task->pid, key = tid & (NC_CALL_SLOTS - 1);
+	struct nc_call *c = bpf_map_lookup_elem(&calls, &key);
+
+	return c && c->op && c->tid == tid ? c : NULL;
 }
 
 /*
- * The task running here is switched out in a maybe operation: if it is still
- * in that system call and its fd is a socket, the operation becomes the one
- * running on this CPU (the caller charges and parks it) and sock_*_length
- * ends it. Either way it is no longer a maybe operation.
+ * len_ends: the current task enters system call @nr, operation @op (0: none,
+ * which only drops an earlier note), to end at sys_exit if @at_exit.
  */
-static __always_inline void maybe_confirm(struct nc_state *st)
+static __always_inline int call_enter(long nr, __u32 op, long fd, bool at_exit)
 {
-	__u32 tp = st->tp_op;
+	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tid = task->pid, key = tid & (NC_CALL_SLOTS - 1);
+	struct nc_call *c = bpf_map_lookup_elem(&calls, &key);
 
-	st->tp_op = 0;
-	if (!in_syscall(tp) || !fd_is_socket(st->tp_fd))
-		return;
-	st->depth = 1;
-	st->ends_len = 1;
-	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-	st->cur = (st->tp_start << 2) | (tp & 3);
+	if (!c)
+		return 0;
+	c->op = 0;	/* softirq_exit adds nothing until the note is whole */
+	if (!op)
+		return 0;
+	c->tid = tid;
+	c->fd = fd;
+	c->si_ns = 0;
+	c->run = task->se.prev_sum_exec_runtime;
+	c->arrival = task->sched_info.last_arrival;
+	c->start = bpf_ktime_get_ns();
+	c->op = (nr << 3) | (at_exit ? NC_CALL_EXIT : 0) | op;
+	return 0;
+}
+
+/*
+ * len_ends: the current task's call @c ends. Not switched out since its
+ * entry (its last switch-in is the one before entry; the context switch
+ * counts nvcsw + nivcsw would say the same, from two loads): it ran all
+ * along, charge the time since, less its softirqs.
+ * Switched out (blocked, preempted), and still in the noted syscall (a note a
+ * call on another file left is not the call a kernel socket operation is
+ * in): the scheduler's own account. At each switch-in it sets
+ * se.prev_sum_exec_runtime to the task's run so far and
+ * sched_info.last_arrival to the time (rq clock), so the task's run up to
+ * time T in its current stint is prev_sum + (T - last_arrival); the call ran
+ * the difference of that at its end and at its entry:
+ *   (run1 - run0) - (arrival1 - arrival0) + (now - start)
+ * where the offset between the rq clock and bpf_ktime_get_ns() cancels (a
+ * rate difference does not: ppm of the time asleep). Less its softirqs.
+ */
+static __always_inline void call_end(struct task_struct *task, struct nc_call *c, __u32 op)
+{
+	__u32 cpu = this_cpu(), note = c->op;
+	__u64 now = bpf_ktime_get_ns(), si = c->si_ns, t, off, cgid;
+
+	c->op = 0;
+	t = now > c->start ? now - c->start : 0;
+	if (task->sched_info.last_arrival != c->arrival) {
+		if (!(note & NC_CALL_EXIT) && !in_syscall(task, note)) {
+			__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
+			return;
+		}
+		/* off-CPU time: the time between stints less the run in them */
+		off = task->sched_info.last_arrival - c->arrival;
+		off = off > task->se.prev_sum_exec_runtime - c->run ?
+		      off - (task->se.prev_sum_exec_runtime - c->run) : 0;
+		t = t > off ? t - off : 0;
+	}
+	cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
+	if (t > si)
+		charge(cpu, op, t - si, cgid);
+	count_op(cpu, op, cgid);
 }
 
 /* ---- softirqs and context switches ---- */
@@ -282,6 +350,7 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 	__u32 cpu = this_cpu();
 	struct nc_state *st = &pcpu[cpu].st;
 	__u64 now = bpf_ktime_get_ns(), w, delta, start = st->si_start;
+	struct nc_call *c;
 
 	if (st->si_vec == vec + 1 && start && now > start) {
 		/*
@@ -290,12 +359,17 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 		 */
 		st->si_start = 0;
 		delta = now - start;
-		st->tp_start += delta;	/* a maybe operation does not count it */
 		pcpu[cpu].c.softirq_ns += delta;
 		if (vec == NC_NET_RX)
 			pcpu[cpu].c.ns[NC_RX] += delta;
 		else if (vec == NC_NET_TX)
 			pcpu[cpu].c.ns[NC_TX] += delta;
+		if (len_ends) {
+			/* ran in the context of the task here: not its call's time */
+			c = call_get(bpf_get_current_task_btf());
+			if (c)
+				c->si_ns += delta;
+		}
 	}
 	st->si_vec = 0;
 	st->si_start = 0;
@@ -313,8 +387,6 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	struct nc_task *t;
 	__u64 now = 0, w;
 
-	if (st->tp_op)
-		maybe_confirm(st);
 	w = st->cur;
 	if (w || st->depth) {
 		st->cur = 0;	/* before the charge, as in nc_si_entry */
@@ -327,7 +399,7 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 		/* switched out in an operation: park it until prev runs again */
 		t = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 		if (t) {
-			t->op = (w & 3) | (st->ends_len ? 4 : 0);
+			t->op = w & 3;
 			t->depth = st->depth;
 			t->cgid = st->cgid;
 			__sync_fetch_and_add(&parked, 1);
@@ -335,7 +407,6 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 			__sync_fetch_and_add(&pcpu[cpu].c.errors, 1);
 		}
 		st->depth = 0;
-		st->ends_len = 0;
 	}
 	/*
 	 * No task anywhere is parked: next has nothing to restore. A parked
@@ -348,10 +419,9 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 	t = bpf_task_storage_get(&tasks, next, 0, 0);
 	if (t && t->depth) {
 		st->depth = t->depth;
-		st->ends_len = t->op >> 2;
 		st->cgid = t->cgid;
 		if (t->op)
-			st->cur = ((now ?: bpf_ktime_get_ns()) << 2) | (t->op & 3);
+			st->cur = ((now ?: bpf_ktime_get_ns()) << 2) | t->op;
 		t->depth = 0;
 		__sync_fetch_and_sub(&parked, 1);
 	}
@@ -360,44 +430,35 @@ int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_stru
 
 /*
  * sock_sendmsg/sock_recvmsg ended (6.12 and 6.18 have these tracepoints, 6.1
- * not), @op its direction: the end of a maybe operation or of one that
- * sched_switch found to be a socket operation; else an operation no hook timed
- * (io_uring) unless one is running (a socket call nested in a timed one).
+ * not), @op its direction: with len_ends, the end of the current task's
+ * maybe operation; else an operation no hook timed (io_uring) unless one is
+ * running (a socket call nested in a timed one).
  */
 static __always_inline int sock_length(__u32 op)
 {
-	__u32 cpu = this_cpu(), tp;
+	__u32 cpu = this_cpu();
 	struct nc_state *st = &pcpu[cpu].st;
-	__u64 w;
+	struct task_struct *task;
+	struct nc_call *c;
 
-	if (st->si_vec)
-		goto untimed;	/* a kernel socket used from a softirq */
-	tp = st->tp_op;
-	if (tp) {
+	if (len_ends && !st->si_vec) {	/* not a kernel socket used from a softirq */
+		task = bpf_get_current_task_btf();
 		/*
-		 * No check that the task is still in the noted call (reading its
-		 * pt_regs here costs 100-400 ns a run, measured): the note is
-		 * dropped at every context switch and io_uring_enter.
+		 * No check that a task never switched out is still in the
+		 * noted call (reading its pt_regs here costs 100-400 ns a run,
+		 * measured): the note is dropped at its next noted call and
+		 * at io_uring_enter.
 		 */
-		st->tp_op = 0;
-		if ((tp & 3) != op)
-			goto untimed;	/* a kernel socket call inside a read or write */
-		st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-		charge_op(cpu, (st->tp_start << 2) | op, bpf_ktime_get_ns(), st->cgid);
-		count_op(cpu, op, st->cgid);
-		return 0;
-	}
-	if (st->ends_len && (st->cur & 3) == op) {
-		st->ends_len = 0;
-		st->depth = 0;
-		w = __sync_lock_test_and_set(&st->cur, 0);
-		if (w) {
-			charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
-			count_op(cpu, op, st->cgid);
+		c = call_get(task);
+		if (c && (c->op & NC_CALL_EXIT))
+			return 0;	/* inside sendmmsg, splice...: their exit ends them */
+		if (c && (c->op & 3) == op) {
+			call_end(task, c, op);
+			return 0;
 		}
-		return 0;
+		if (c)
+			c->op = 0;	/* a kernel socket call inside a read or write */
 	}
-untimed:
 	if (!st->cur)
 		__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
 	return 0;
@@ -417,44 +478,49 @@ int BPF_PROG(nc_recv_length)
 
 /* ---- tracepoint backend: syscalls on socket file descriptors ---- */
 
-/*
- * With len_ends: a maybe operation, see the top of the file; a missed end
- * (an operation whose sock_*_length never came) is dropped.
- */
-static __always_inline int maybe_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
-{
-	struct nc_state *st = &pcpu[this_cpu()].st;
-
-	st->tp_start = bpf_ktime_get_ns();
-	st->tp_fd = ctx->args[0];
-	st->tp_op = (ctx->id << 2) | op;
-	if (st->depth) {
-		st->depth = 0;
-		st->ends_len = 0;
-		st->cur = 0;
-	}
-	return 0;
-}
-
 /* io_uring's socket operations end no noted call (loaded with len_ends). */
 SEC("tp/syscalls/sys_enter_io_uring_enter")
 int nc_tp_enter_io_uring(struct trace_event_raw_sys_enter *ctx)
 {
-	pcpu[this_cpu()].st.tp_op = 0;
+	return call_enter(ctx->id, 0, -1, false);
+}
+
+/*
+ * A call that ends at its sys_exit, @op on a socket (0: not on one):
+ * sendmmsg, recvmmsg, splice, sendfile.
+ */
+static __always_inline int exit_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
+{
+	if (len_ends)
+		return call_enter(ctx->id, op, -1, true);
+	return op ? op_enter(op, true) : 0;
+}
+
+static __always_inline int tp_exit(void)
+{
+	struct task_struct *task;
+	struct nc_call *c;
+
+	if (!len_ends)
+		return op_exit();
+	task = bpf_get_current_task_btf();
+	c = call_get(task);
+	if (c && (c->op & NC_CALL_EXIT))
+		call_end(task, c, c->op & 3);
 	return 0;
 }
 
 /* A system call that takes a socket: sendto, recvfrom, sendmsg, recvmsg. */
 static __always_inline int sock_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
-	return len_ends ? maybe_enter(ctx, op) : op_enter(op, true);
+	return len_ends ? call_enter(ctx->id, op, ctx->args[0], false) : op_enter(op, true);
 }
 
 /* read, write, readv, writev: any file. */
 static __always_inline int file_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
 	if (len_ends)
-		return maybe_enter(ctx, op);
+		return call_enter(ctx->id, op, ctx->args[0], false);
 	if (fd_is_socket(ctx->args[0]))
 		op_enter(op, true);
 	return 0;
@@ -475,7 +541,7 @@ int nc_tp_enter_sendmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_sendmmsg")
 int nc_tp_enter_sendmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_SEND, true);
+	return exit_enter(ctx, NC_OP_SEND);
 }
 
 SEC("tp/syscalls/sys_enter_recvfrom")
@@ -493,7 +559,7 @@ int nc_tp_enter_recvmsg(struct trace_event_raw_sys_enter *ctx)
 SEC("tp/syscalls/sys_enter_recvmmsg")
 int nc_tp_enter_recvmmsg(struct trace_event_raw_sys_enter *ctx)
 {
-	return op_enter(NC_OP_RECV, true);
+	return exit_enter(ctx, NC_OP_RECV);
 }
 
 SEC("tp/syscalls/sys_enter_write")
@@ -525,10 +591,8 @@ SEC("tp/syscalls/sys_enter_splice")
 int nc_tp_enter_splice(struct trace_event_raw_sys_enter *ctx)
 {
 	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_RECV, true);
-	else if (fd_is_socket(ctx->args[2]))
-		op_enter(NC_OP_SEND, true);
-	return 0;
+		return exit_enter(ctx, NC_OP_RECV);
+	return exit_enter(ctx, fd_is_socket(ctx->args[2]) ? NC_OP_SEND : 0);
 }
 
 /* sendfile(out_fd, in_fd, offset, count) */
@@ -536,36 +600,34 @@ SEC("tp/syscalls/sys_enter_sendfile64")
 int nc_tp_enter_sendfile(struct trace_event_raw_sys_enter *ctx)
 {
 	if (fd_is_socket(ctx->args[0]))
-		op_enter(NC_OP_SEND, true);
-	else if (fd_is_socket(ctx->args[1]))
-		op_enter(NC_OP_RECV, true);
-	return 0;
+		return exit_enter(ctx, NC_OP_SEND);
+	return exit_enter(ctx, fd_is_socket(ctx->args[1]) ? NC_OP_RECV : 0);
 }
 
 SEC("tp/syscalls/sys_exit_sendto")
-int nc_tp_exit_sendto(void *ctx) { return op_exit(); }
+int nc_tp_exit_sendto(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_sendmsg")
-int nc_tp_exit_sendmsg(void *ctx) { return op_exit(); }
+int nc_tp_exit_sendmsg(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_sendmmsg")
-int nc_tp_exit_sendmmsg(void *ctx) { return op_exit(); }
+int nc_tp_exit_sendmmsg(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_recvfrom")
-int nc_tp_exit_recvfrom(void *ctx) { return op_exit(); }
+int nc_tp_exit_recvfrom(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_recvmsg")
-int nc_tp_exit_recvmsg(void *ctx) { return op_exit(); }
+int nc_tp_exit_recvmsg(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_recvmmsg")
-int nc_tp_exit_recvmmsg(void *ctx) { return op_exit(); }
+int nc_tp_exit_recvmmsg(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_write")
-int nc_tp_exit_write(void *ctx) { return op_exit(); }
+int nc_tp_exit_write(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_writev")
-int nc_tp_exit_writev(void *ctx) { return op_exit(); }
+int nc_tp_exit_writev(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_read")
-int nc_tp_exit_read(void *ctx) { return op_exit(); }
+int nc_tp_exit_read(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_readv")
-int nc_tp_exit_readv(void *ctx) { return op_exit(); }
+int nc_tp_exit_readv(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_splice")
-int nc_tp_exit_splice(void *ctx) { return op_exit(); }
+int nc_tp_exit_splice(void *ctx) { return tp_exit(); }
 SEC("tp/syscalls/sys_exit_sendfile64")
-int nc_tp_exit_sendfile(void *ctx) { return op_exit(); }
+int nc_tp_exit_sendfile(void *ctx) { return tp_exit(); }
 
 /*
  * ---- fentry/fexit and kprobe/kretprobe backends ----
@@ -676,6 +738,20 @@ int nc_krp_recv5(struct pt_regs *ctx) { return op_exit(); }
 
 /* ---- breakdown: cpu-clock samples while in networking context ---- */
 
+/* len_ends: the current task is in a noted call on a socket, of kind @kind. */
+static __always_inline bool call_on_socket(__u32 *kind)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct nc_call *c = call_get(task);
+
+	if (!c || !in_syscall(task, c->op))
+		return false;
+	if (!(c->op & NC_CALL_EXIT) && !fd_is_socket(c->fd))
+		return false;
+	*kind = (c->op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	return true;
+}
+
 SEC("perf_event")
 int nc_sample(struct bpf_perf_event_data *ctx)
 {
@@ -693,13 +769,10 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		return 0;	/* another softirq */
 	else if (w >> 2)
 		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	else if (st->tp_op && in_syscall(st->tp_op) && fd_is_socket(st->tp_fd)) {
-		/* a maybe operation on a socket */
-		kind = (st->tp_op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
+	else if (len_ends && call_on_socket(&kind))
 		cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-	} else {
+	else
 		return 0;
-	}
 	if (sampler == NC_SAMPLER_NONE)
 		return 0;	/* --sampler none: what the timer alone costs */
 

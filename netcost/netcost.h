@@ -58,16 +58,29 @@ struct nc_state {
 	__u32 si_vec;		/* softirq vector + 1, 0 outside softirqs */
 	__u32 depth;		/* nested hooks of the running task's operation */
 	__u64 sock_fops;	/* socket_file_ops, once a socket was seen here */
-	/*
-	 * Tracepoint backend, kernels with sock_*_length: a read, write,
-	 * send or receive system call that may be a socket operation, not yet
-	 * known to be one (netcost.bpf.c, "maybe" operations).
-	 */
-	__u64 tp_start;		/* its start, ns, moved on by softirqs inside */
-	__u32 tp_op;		/* (syscall nr << 2) | op, 0: none */
-	__s32 tp_fd;		/* its file descriptor */
-	__u32 ends_len;		/* the op in cur ends at sock_*_length, not sys_exit */
-	__u32 pad2;
+	__u64 pad2[3];		/* one cache line */
+};
+
+/*
+ * Tracepoint backend, kernels with sock_*_length: the read, write, send,
+ * receive, splice or sendfile system call a task is in, in the slot of its
+ * thread id (netcost.bpf.c, "calls"). Whether the task was switched out
+ * during the call, and for how long, is read from its own scheduler
+ * accounting at the end.
+ */
+#define NC_CALL_SLOTS	32768	/* power of two; the default pid_max */
+#define NC_CALL_EXIT	4	/* in op: ends at sys_exit, not sock_*_length */
+
+struct nc_call {
+	__u32 tid;		/* owner; the slot is shared by tids equal mod NC_CALL_SLOTS */
+	__u32 op;		/* (syscall nr << 3) | NC_CALL_EXIT? | enum nc_op, 0: none */
+	__s32 fd;		/* its file descriptor */
+	__u32 pad;
+	__u64 start;		/* entry, ns */
+	__u64 run;		/* se.prev_sum_exec_runtime at entry: run before this stint */
+	__u64 arrival;		/* sched_info.last_arrival at entry: this stint's start */
+	__u64 si_ns;		/* softirqs run in the task's context since entry */
+	__u64 pad2[2];		/* one cache line */
 };
 
 /* Both, side by side: one page, and the lines every program touches. */
