@@ -2,10 +2,10 @@
 /*
  * hooks.c - which of netcost's programs load and where they attach.
  *
- * The softirq programs always load, the sched_switch one unless the
- * tracepoint backend ends calls at sock_*_length (netcost.bpf.c). Socket operations are
- * timed by one backend: fentry/fexit or kprobe/kretprobe on a table of kernel
- * functions (the program pairs of one slot each), or the syscall tracepoints.
+ * The softirq programs always load. Socket operations are timed by one
+ * backend: fentry/fexit or kprobe/kretprobe on a table of kernel functions
+ * (the program pairs of one slot each), or the syscall tracepoints; none
+ * needs a sched_switch program (netcost.bpf.c).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -191,8 +191,7 @@ static bool len_ended(struct netcost_bpf *skel, const struct bpf_program *p)
 int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown)
 {
 	struct bpf_program *p;
-	bool length_tp, len_ends;
-	int err;
+	bool length_tp;
 
 	bpf_object__for_each_program(p, skel->obj)
 		bpf_program__set_autoload(p, false);
@@ -203,20 +202,12 @@ int nc_hooks_select(struct nc_hooks *h, struct netcost_bpf *skel, bool breakdown
 	bpf_program__set_autoload(skel->progs.nc_send_length, length_tp);
 	bpf_program__set_autoload(skel->progs.nc_recv_length, length_tp);
 	bpf_program__set_autoload(skel->progs.nc_sample, breakdown);
-	/* calls[] only serves the tracepoint backend with sock_*_length */
-	len_ends = h->backend == NC_BK_TP && length_tp;
-	bpf_program__set_autoload(skel->progs.nc_switch, !len_ends);
-	err = bpf_map__set_max_entries(skel->maps.calls, len_ends ? NC_CALL_SLOTS : 1);
-	if (err)
-		return err;
 
 	if (h->backend != NC_BK_TP)
 		return select_slots(h, skel);
 	/*
 	 * The syscall tracepoints: every tp/ program, but where sock_*_length
-	 * ends them (netcost.bpf.c), no sys_exit program for the calls it ends,
-	 * and no sched_switch program: each call's slot says whether its task
-	 * was switched out.
+	 * ends them (netcost.bpf.c), no sys_exit program for the calls it ends.
 	 */
 	skel->rodata->len_ends = length_tp;
 	bpf_object__for_each_program(p, skel->obj)

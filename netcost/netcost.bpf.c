@@ -2,43 +2,35 @@
 /*
  * netcost.bpf.c - on-CPU time of NET_RX/NET_TX softirqs and socket operations.
  *
- * Each CPU has one "current operation" word, pcpu[cpu].st.cur: the socket
- * operation of the task running there, (start_ns << 2) | op while it runs,
- * just op while a softirq has paused it, 0 when the task is in none.
+ * Softirqs: softirq_entry notes the time and vector in the CPU's state,
+ * softirq_exit charges the softirq to its vector, wherever it runs
+ * (ksoftirqd too).
  *
- *  - an operation's outermost entry hook sets it, its exit hook takes it
- *    (atomic xchg, since a softirq may run in the middle of the exit
- *    program); pcpu[cpu].st.depth counts nested hooks of one operation;
- *  - softirq_entry charges the running part to the operation and pauses it,
- *    softirq_exit charges the softirq and resumes the operation, so time in
- *    a softirq counts only as softirq, wherever it runs (ksoftirqd too);
- *  - sched_switch charges the outgoing task's operation and, if it is in
- *    one, parks it (op, depth, cgroup) in the task's BPF task storage; it
- *    restores the incoming task's parked operation. Task storage is only
- *    touched for tasks switched out in the middle of an operation;
- *  - tracepoint backend on kernels with sock:sock_send_length and
- *    sock:sock_recv_length (len_ends): no per-CPU operation and no
- *    sched_switch program. Each call is noted in the slot of the task's
- *    thread id (calls[]): time, syscall, fd, and the task's last switch-in
- *    and scheduler run time. read, write, readv, writev, sendto,
- *    recvfrom, sendmsg and recvmsg are "maybe" operations, noted without
- *    asking whether the fd is a socket; sock_*_length, which fires only
- *    for sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges
- *    them. sendmmsg, recvmmsg, splice and sendfile end at sys_exit. At the
- *    end, a task that was never switched out ran the whole call: now -
- *    start, minus the softirqs run in its context (softirq_exit adds them
- *    to the slot). One that was (blocked, preempted) is charged its run
- *    from the scheduler's own account (call_end()), minus those softirqs,
- *    if it is still in the noted syscall. A note a call on another file
- *    left lives until the task's next noted call or io_uring_enter (whose
- *    socket operations must not end it).
+ * Socket operations: no per-CPU state and no sched_switch program. Each
+ * operation is noted in the slot of its task's thread id (calls[]): time,
+ * direction, and the task's last switch-in and scheduler run time. The
+ * fentry and kprobe backends note it at the outermost entry hook of the
+ * operation and end it at the matching exit hook (the slot's depth counts
+ * nested hooks: a syscall and the sock_sendmsg inside it). The tracepoint
+ * backend notes it at sys_enter; on kernels with sock:sock_send_length and
+ * sock:sock_recv_length (len_ends) read, write, readv, writev, sendto,
+ * recvfrom, sendmsg and recvmsg are "maybe" operations, noted without
+ * asking whether the fd is a socket, and sock_*_length, which fires only
+ * for sockets at the end of sock_sendmsg/sock_recvmsg, ends and charges
+ * them; sendmmsg, recvmmsg, splice and sendfile, and every call without
+ * len_ends, are checked for a socket at entry and end at sys_exit. At the
+ * end, a task that was never switched out ran the whole operation: now -
+ * start, minus the softirqs run in its context (softirq_exit adds them to
+ * the slot). One that was (blocked, preempted) is charged its run from the
+ * scheduler's own account (call_end()), minus those softirqs. A maybe note
+ * must also still be in its syscall; one a call on another file left lives
+ * until the task's next noted call or io_uring_enter (whose socket
+ * operations must not end it).
  *
- * Softirqs do not nest and are not preempted, and sched_switch runs with
- * interrupts off, so only the exit's read-and-clear needs to be atomic: an
- * operation is taken from cur before it is charged, so a softirq never adds
- * to the counter a program below it is adding to. A CPU's time and operation
- * counters are therefore plain adds (user space reads 64-bit words);
- * counters shared by CPUs, or bumped from several contexts, stay atomic.
+ * Softirqs do not nest and are not preempted, and a slot is written only by
+ * its task and by softirqs that interrupt it, on its CPU: a CPU's time and
+ * operation counters are plain adds (user space reads 64-bit words);
+ * counters shared by CPUs stay atomic.
  */
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -60,31 +52,14 @@ const volatile __u32 nr_cpus = 1;
 const volatile __u64 rb_wake_bytes = 0;	/* ring fill that wakes user space */
 const volatile bool len_ends = false;	/* maybe operations end at sock_*_length */
 
-/* Task storage: a task's operation survives it being switched out. */
-struct nc_task {
-	__u32 op;		/* enum nc_op */
-	__u32 depth;		/* nested hooks of the same operation */
-	__u64 cgid;
-};
-
 /* A CPU's counters and state side by side: the lines every program touches. */
 struct nc_pcpu pcpu[NC_MAX_CPUS];
-
-/* Tasks switched out in an operation, their state in task storage. */
-__u64 parked SEC(".data.parked");
 
 /* Double-buffered sampler: user space flips active and reads the other half. */
 __u32 active;
 __u32 head[2][NC_MAX_CPUS];
 
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct nc_task);
-} tasks SEC(".maps");
-
-/* len_ends: the call each task is in, by thread id; 1 entry otherwise. */
+/* The socket operation each task is in, by thread id. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, NC_CALL_SLOTS);
@@ -164,53 +139,6 @@ static __always_inline void charge(__u32 cpu, __u32 op, __u64 delta, __u64 cgid)
 		cg_charge(cgid, kind, delta, cpu);
 }
 
-/* Charge a running operation word @w up to @now. */
-static __always_inline void charge_op(__u32 cpu, __u64 w, __u64 now, __u64 cgid)
-{
-	__u64 start = w >> 2;
-
-	if (start && now > start)
-		charge(cpu, w & 3, now - start, cgid);
-}
-
-/*
- * An operation starts on the current task. @top: a hook no socket operation
- * can be nested in (a syscall, a socket file operation), so a depth left
- * over from a missed exit (a dropped kretprobe) is reset.
- */
-static __always_inline int op_enter(__u32 op, bool top)
-{
-	struct nc_state *st = &pcpu[this_cpu()].st;
-
-	if (st->si_vec)
-		return 0;	/* a kernel socket used from a softirq: softirq time */
-	if (top)
-		st->depth = 0;
-	if (st->depth++)
-		return 0;
-	st->cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
-	/* one store: a softirq sees either no operation or this one */
-	st->cur = (bpf_ktime_get_ns() << 2) | op;
-	return 0;
-}
-
-/* An operation's hook returns; the outermost one ends the operation. */
-static __always_inline int op_exit(void)
-{
-	__u32 cpu = this_cpu();
-	struct nc_state *st = &pcpu[cpu].st;
-	__u64 w;
-
-	if (st->si_vec || !st->depth || --st->depth)
-		return 0;
-	w = __sync_lock_test_and_set(&st->cur, 0);
-	if (!w)
-		return 0;
-	charge_op(cpu, w, bpf_ktime_get_ns(), st->cgid);
-	count_op(cpu, w & 3, st->cgid);
-	return 0;
-}
-
 /*
  * A socket is a file whose f_op is socket_file_ops (the kernel's own test,
  * sock_from_file()). Its address is learned from the first file seen with a
@@ -251,49 +179,66 @@ static __always_inline bool in_syscall(struct task_struct *task, __u32 op)
 	return regs->orig_ax == op >> 3;
 }
 
-/* The slot of the current @task, if it holds a call of this task. */
+/* The slot of @task's thread id, whoever holds it. */
+static __always_inline struct nc_call *slot_of(struct task_struct *task)
+{
+	__u32 key = task->pid & (NC_CALL_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&calls, &key);
+}
+
+/* The slot of the current @task, if it holds an operation of this task. */
 static __always_inline struct nc_call *call_get(struct task_struct *task)
 {
-	__u32 tid = task->pid, key = tid & (NC_CALL_SLOTS - 1);
-	struct nc_call *c = bpf_map_lookup_elem(&calls, &key);
+	struct nc_call *c = slot_of(task);
 
-	return c && c->op && c->tid == tid ? c : NULL;
+	return c && c->op && c->tid == task->pid ? c : NULL;
 }
 
 /*
- * len_ends: the current task enters system call @nr, operation @op (0: none,
- * which only drops an earlier note), to end at sys_exit if @at_exit.
+ * Note operation @op (struct nc_call's op word; 0 only drops an earlier note)
+ * of the current @task in its slot @c.
  */
-static __always_inline int call_enter(long nr, __u32 op, long fd, bool at_exit)
+static __always_inline void call_note(struct task_struct *task, struct nc_call *c, __u32 op,
+				      long fd)
 {
-	struct task_struct *task = bpf_get_current_task_btf();
-	__u32 tid = task->pid, key = tid & (NC_CALL_SLOTS - 1);
-	struct nc_call *c = bpf_map_lookup_elem(&calls, &key);
-
-	if (!c)
-		return 0;
 	c->op = 0;	/* softirq_exit adds nothing until the note is whole */
 	if (!op)
-		return 0;
-	c->tid = tid;
+		return;
+	c->tid = task->pid;
 	c->fd = fd;
+	c->depth = 1;
 	c->si_ns = 0;
 	c->run = task->se.prev_sum_exec_runtime;
 	c->arrival = task->sched_info.last_arrival;
 	c->start = bpf_ktime_get_ns();
-	c->op = (nr << 3) | (at_exit ? NC_CALL_EXIT : 0) | op;
+	c->op = op;
+}
+
+/*
+ * Tracepoint backend: the current task enters system call @nr, operation @op
+ * (0: none, which only drops an earlier note), to end at sys_exit if
+ * @at_exit, else at sock_*_length.
+ */
+static __always_inline int call_enter(long nr, __u32 op, long fd, bool at_exit)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct nc_call *c = slot_of(task);
+
+	if (c)
+		call_note(task, c, op ? (nr << 3) | (at_exit ? NC_CALL_EXIT : 0) | op : 0, fd);
 	return 0;
 }
 
 /*
- * len_ends: the current task's call @c ends. Not switched out since its
- * entry (its last switch-in is the one before entry; the context switch
- * counts nvcsw + nivcsw would say the same, from two loads): it ran all
- * along, charge the time since, less its softirqs.
- * Switched out (blocked, preempted), and still in the noted syscall (a note a
- * call on another file left is not the call a kernel socket operation is
- * in): the scheduler's own account. At each switch-in it sets
- * se.prev_sum_exec_runtime to the task's run so far and
+ * The current task's operation @c ends. Not switched out since its entry (its
+ * last switch-in is the one before entry; the context switch counts
+ * nvcsw + nivcsw would say the same, from two loads): it ran all along,
+ * charge the time since, less its softirqs.
+ * Switched out (blocked, preempted), and, for a maybe operation, still in the
+ * noted syscall (a note a call on another file left is not the call a kernel
+ * socket operation is in): the scheduler's own account. At each switch-in it
+ * sets se.prev_sum_exec_runtime to the task's run so far and
  * sched_info.last_arrival to the time (rq clock), so the task's run up to
  * time T in its current stint is prev_sum + (T - last_arrival); the call ran
  * the difference of that at its end and at its entry:
@@ -325,21 +270,63 @@ static __always_inline void call_end(struct task_struct *task, struct nc_call *c
 	count_op(cpu, op, cgid);
 }
 
-/* ---- softirqs and context switches ---- */
+/*
+ * fentry and kprobe backends: a hook of operation @op is entered. The
+ * outermost one notes the operation; @top: a hook no socket operation can be
+ * nested in (a syscall, a socket file operation), so a depth left over from
+ * a missed exit (a dropped kretprobe) is dropped with its note.
+ */
+static __always_inline int op_enter(__u32 op, bool top)
+{
+	struct task_struct *task;
+	struct nc_call *c;
+
+	if (pcpu[this_cpu()].st.si_vec)
+		return 0;	/* a kernel socket used from a softirq: softirq time */
+	task = bpf_get_current_task_btf();
+	c = slot_of(task);
+	if (!c)
+		return 0;
+	if (!top && c->op && c->tid == task->pid && c->depth) {
+		c->depth++;	/* inside the task's operation */
+		return 0;
+	}
+	call_note(task, c, NC_CALL_EXIT | op, -1);
+	return 0;
+}
+
+/* A hook returns; the outermost one (@top: a syscall or file operation) ends it. */
+static __always_inline int op_exit(bool top)
+{
+	__u32 cpu = this_cpu();
+	struct task_struct *task;
+	struct nc_call *c;
+
+	if (pcpu[cpu].st.si_vec)
+		return 0;
+	task = bpf_get_current_task_btf();
+	c = slot_of(task);
+	if (!c)
+		return 0;
+	if (c->tid != task->pid || !c->op) {
+		/* a thread of an equal slot noted over it: seen, not timed */
+		if (top && c->op)
+			__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
+		return 0;
+	}
+	if (c->depth && !--c->depth)
+		call_end(task, c, c->op & 3);
+	return 0;
+}
+
+/* ---- softirqs ---- */
 
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(nc_si_entry, unsigned int vec)
 {
-	__u32 cpu = this_cpu();
-	struct nc_state *st = &pcpu[cpu].st;
-	__u64 now = bpf_ktime_get_ns(), w = st->cur;
+	struct nc_state *st = &pcpu[this_cpu()].st;
 
-	if (w >> 2) {
-		/* paused before charged: user space never counts the part twice */
-		st->cur = w & 3;
-		charge_op(cpu, w, now, st->cgid);
-	}
-	st->si_start = now;
+	st->si_start = bpf_ktime_get_ns();
 	st->si_vec = vec + 1;
 	return 0;
 }
@@ -349,7 +336,7 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 {
 	__u32 cpu = this_cpu();
 	struct nc_state *st = &pcpu[cpu].st;
-	__u64 now = bpf_ktime_get_ns(), w, delta, start = st->si_start;
+	__u64 now = bpf_ktime_get_ns(), delta, start = st->si_start;
 	struct nc_call *c;
 
 	if (st->si_vec == vec + 1 && start && now > start) {
@@ -364,84 +351,30 @@ int BPF_PROG(nc_si_exit, unsigned int vec)
 			pcpu[cpu].c.ns[NC_RX] += delta;
 		else if (vec == NC_NET_TX)
 			pcpu[cpu].c.ns[NC_TX] += delta;
-		if (len_ends) {
-			/* ran in the context of the task here: not its call's time */
-			c = call_get(bpf_get_current_task_btf());
-			if (c)
-				c->si_ns += delta;
-		}
+		/* ran in the context of the task here: not its operation's time */
+		c = call_get(bpf_get_current_task_btf());
+		if (c)
+			c->si_ns += delta;
 	}
 	st->si_vec = 0;
 	st->si_start = 0;
-	w = st->cur;
-	if (w && !(w >> 2))
-		st->cur = (now << 2) | (w & 3);	/* resumed */
-	return 0;
-}
-
-SEC("tp_btf/sched_switch")
-int BPF_PROG(nc_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
-{
-	__u32 cpu = this_cpu();
-	struct nc_state *st = &pcpu[cpu].st;
-	struct nc_task *t;
-	__u64 now = 0, w;
-
-	w = st->cur;
-	if (w || st->depth) {
-		st->cur = 0;	/* before the charge, as in nc_si_entry */
-		if (w >> 2) {
-			now = bpf_ktime_get_ns();
-			charge_op(cpu, w, now, st->cgid);
-		}
-	}
-	if (st->depth) {
-		/* switched out in an operation: park it until prev runs again */
-		t = bpf_task_storage_get(&tasks, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-		if (t) {
-			t->op = w & 3;
-			t->depth = st->depth;
-			t->cgid = st->cgid;
-			__sync_fetch_and_add(&parked, 1);
-		} else {
-			__sync_fetch_and_add(&pcpu[cpu].c.errors, 1);
-		}
-		st->depth = 0;
-	}
-	/*
-	 * No task anywhere is parked: next has nothing to restore. A parked
-	 * task always runs again (to finish its syscall, even when killed)
-	 * and is restored then; prev's count is taken before it can run on
-	 * another CPU, which waits for this switch to finish.
-	 */
-	if (!parked)
-		return 0;
-	t = bpf_task_storage_get(&tasks, next, 0, 0);
-	if (t && t->depth) {
-		st->depth = t->depth;
-		st->cgid = t->cgid;
-		if (t->op)
-			st->cur = ((now ?: bpf_ktime_get_ns()) << 2) | t->op;
-		t->depth = 0;
-		__sync_fetch_and_sub(&parked, 1);
-	}
 	return 0;
 }
 
 /*
  * sock_sendmsg/sock_recvmsg ended (6.12 and 6.18 have these tracepoints, 6.1
- * not), @op its direction: with len_ends, the end of the current task's
- * maybe operation; else an operation no hook timed (io_uring) unless one is
- * running (a socket call nested in a timed one).
+ * not), @op its direction: inside an operation that ends at its exit hook,
+ * nothing; with len_ends, the end of the current task's maybe operation;
+ * else an operation no hook timed (io_uring on the tracepoint backend, a
+ * kernel socket used from a softirq).
  */
 static __always_inline int sock_length(__u32 op)
 {
 	__u32 cpu = this_cpu();
-	struct nc_state *st = &pcpu[cpu].st;
 	struct task_struct *task;
 	struct nc_call *c;
 
-	if (len_ends && !st->si_vec) {	/* not a kernel socket used from a softirq */
+	if (!pcpu[cpu].st.si_vec) {
 		task = bpf_get_current_task_btf();
 		/*
 		 * No check that a task never switched out is still in the
@@ -451,7 +384,7 @@ static __always_inline int sock_length(__u32 op)
 		 */
 		c = call_get(task);
 		if (c && (c->op & NC_CALL_EXIT))
-			return 0;	/* inside sendmmsg, splice...: their exit ends them */
+			return 0;	/* its exit hook ends it (sendmmsg, fentry...) */
 		if (c && (c->op & 3) == op) {
 			call_end(task, c, op);
 			return 0;
@@ -459,8 +392,7 @@ static __always_inline int sock_length(__u32 op)
 		if (c)
 			c->op = 0;	/* a kernel socket call inside a read or write */
 	}
-	if (!st->cur)
-		__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
+	__sync_fetch_and_add(&pcpu[cpu].c.untimed_ops, 1);
 	return 0;
 }
 
@@ -487,24 +419,18 @@ int nc_tp_enter_io_uring(struct trace_event_raw_sys_enter *ctx)
 
 /*
  * A call that ends at its sys_exit, @op on a socket (0: not on one):
- * sendmmsg, recvmmsg, splice, sendfile.
+ * sendmmsg, recvmmsg, splice, sendfile, and every call without len_ends.
  */
 static __always_inline int exit_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
-	if (len_ends)
-		return call_enter(ctx->id, op, -1, true);
-	return op ? op_enter(op, true) : 0;
+	return call_enter(ctx->id, op, ctx->args[0], true);
 }
 
 static __always_inline int tp_exit(void)
 {
-	struct task_struct *task;
-	struct nc_call *c;
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct nc_call *c = call_get(task);
 
-	if (!len_ends)
-		return op_exit();
-	task = bpf_get_current_task_btf();
-	c = call_get(task);
 	if (c && (c->op & NC_CALL_EXIT))
 		call_end(task, c, c->op & 3);
 	return 0;
@@ -513,17 +439,15 @@ static __always_inline int tp_exit(void)
 /* A system call that takes a socket: sendto, recvfrom, sendmsg, recvmsg. */
 static __always_inline int sock_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
-	return len_ends ? call_enter(ctx->id, op, ctx->args[0], false) : op_enter(op, true);
+	return call_enter(ctx->id, op, ctx->args[0], !len_ends);
 }
 
-/* read, write, readv, writev: any file. */
+/* read, write, readv, writev: any file, a socket checked at entry without len_ends. */
 static __always_inline int file_enter(struct trace_event_raw_sys_enter *ctx, __u32 op)
 {
 	if (len_ends)
 		return call_enter(ctx->id, op, ctx->args[0], false);
-	if (fd_is_socket(ctx->args[0]))
-		op_enter(op, true);
-	return 0;
+	return exit_enter(ctx, fd_is_socket(ctx->args[0]) ? op : 0);
 }
 
 SEC("tp/syscalls/sys_enter_sendto")
@@ -662,29 +586,29 @@ SEC("fentry")
 int BPF_PROG(nc_fe_recv5) { return op_enter(NC_OP_RECV, true); }
 
 SEC("fexit")
-int BPF_PROG(nc_fx_send0) { return op_exit(); }
+int BPF_PROG(nc_fx_send0) { return op_exit(false); }
 SEC("fexit")
-int BPF_PROG(nc_fx_send1) { return op_exit(); }
+int BPF_PROG(nc_fx_send1) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_send2) { return op_exit(); }
+int BPF_PROG(nc_fx_send2) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_send3) { return op_exit(); }
+int BPF_PROG(nc_fx_send3) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_send4) { return op_exit(); }
+int BPF_PROG(nc_fx_send4) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_send5) { return op_exit(); }
+int BPF_PROG(nc_fx_send5) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv0) { return op_exit(); }
+int BPF_PROG(nc_fx_recv0) { return op_exit(false); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv1) { return op_exit(); }
+int BPF_PROG(nc_fx_recv1) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv2) { return op_exit(); }
+int BPF_PROG(nc_fx_recv2) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv3) { return op_exit(); }
+int BPF_PROG(nc_fx_recv3) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv4) { return op_exit(); }
+int BPF_PROG(nc_fx_recv4) { return op_exit(true); }
 SEC("fexit")
-int BPF_PROG(nc_fx_recv5) { return op_exit(); }
+int BPF_PROG(nc_fx_recv5) { return op_exit(true); }
 
 SEC("kprobe")
 int nc_kp_send0(struct pt_regs *ctx) { return op_enter(NC_OP_SEND, false); }
@@ -712,41 +636,44 @@ SEC("kprobe")
 int nc_kp_recv5(struct pt_regs *ctx) { return op_enter(NC_OP_RECV, true); }
 
 SEC("kretprobe")
-int nc_krp_send0(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send0(struct pt_regs *ctx) { return op_exit(false); }
 SEC("kretprobe")
-int nc_krp_send1(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send1(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_send2(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send2(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_send3(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send3(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_send4(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send4(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_send5(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_send5(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_recv0(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv0(struct pt_regs *ctx) { return op_exit(false); }
 SEC("kretprobe")
-int nc_krp_recv1(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv1(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_recv2(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv2(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_recv3(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv3(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_recv4(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv4(struct pt_regs *ctx) { return op_exit(true); }
 SEC("kretprobe")
-int nc_krp_recv5(struct pt_regs *ctx) { return op_exit(); }
+int nc_krp_recv5(struct pt_regs *ctx) { return op_exit(true); }
 
 /* ---- breakdown: cpu-clock samples while in networking context ---- */
 
-/* len_ends: the current task is in a noted call on a socket, of kind @kind. */
+/*
+ * The current task is in a socket operation, of kind @kind: one its hooks
+ * bracket, or a maybe operation still in its syscall, on a socket.
+ */
 static __always_inline bool call_on_socket(__u32 *kind)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct nc_call *c = call_get(task);
 
-	if (!c || !in_syscall(task, c->op))
+	if (!c)
 		return false;
-	if (!(c->op & NC_CALL_EXIT) && !fd_is_socket(c->fd))
+	if (!(c->op & NC_CALL_EXIT) && (!in_syscall(task, c->op) || !fd_is_socket(c->fd)))
 		return false;
 	*kind = (c->op & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
 	return true;
@@ -757,8 +684,8 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 {
 	__u32 cpu = this_cpu(), kind, b = 0, h, key;
 	struct nc_state *st = &pcpu[cpu].st;
-	__u64 w = st->cur, cgid = st->cgid;
 	struct nc_sample *s;
+	__u64 cgid = 0;
 	long n;
 
 	if (st->si_vec == NC_NET_RX + 1)
@@ -767,9 +694,7 @@ int nc_sample(struct bpf_perf_event_data *ctx)
 		kind = NC_TX;
 	else if (st->si_vec)
 		return 0;	/* another softirq */
-	else if (w >> 2)
-		kind = (w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV;
-	else if (len_ends && call_on_socket(&kind))
+	else if (call_on_socket(&kind))
 		cgid = cgroups_on ? bpf_get_current_cgroup_id() : 0;
 	else
 		return 0;

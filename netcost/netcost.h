@@ -39,8 +39,8 @@ struct nc_cpu {
 	__u64 ns[NC_NR_KINDS];	/* time charged, by enum nc_kind */
 	__u64 softirq_ns;	/* time in every softirq vector (cross-check) */
 	__u64 ops[2];		/* socket operations finished: send, recv */
-	__u64 untimed_ops;	/* sock_*_length fired outside a timed operation */
-	__u64 errors;		/* task storage could not be created or found */
+	__u64 untimed_ops;	/* socket operations seen but not timed */
+	__u64 pad0;
 	__u64 cg_drops;		/* cgroup map full */
 	__u64 samples;		/* stack samples taken in networking context */
 	__u64 lost;		/* stack samples dropped: buffer or ring full */
@@ -48,34 +48,31 @@ struct nc_cpu {
 };
 
 /*
- * Where each CPU is: the operation running there (see netcost.bpf.c) and
- * the softirq being served. User space reads it to count in-progress time.
+ * The softirq a CPU is serving; user space reads it to count the time of
+ * one in progress.
  */
 struct nc_state {
-	__u64 cur;		/* (start_ns << 2) | op, op alone while paused, 0 */
-	__u64 cgid;		/* cgroup of the operation in cur */
 	__u64 si_start;		/* softirq start, ns */
 	__u32 si_vec;		/* softirq vector + 1, 0 outside softirqs */
-	__u32 depth;		/* nested hooks of the running task's operation */
+	__u32 pad;
 	__u64 sock_fops;	/* socket_file_ops, once a socket was seen here */
-	__u64 pad2[3];		/* one cache line */
+	__u64 pad2[5];		/* one cache line */
 };
 
 /*
- * Tracepoint backend, kernels with sock_*_length: the read, write, send,
- * receive, splice or sendfile system call a task is in, in the slot of its
- * thread id (netcost.bpf.c, "calls"). Whether the task was switched out
- * during the call, and for how long, is read from its own scheduler
- * accounting at the end.
+ * The socket operation a task is in (a system call, or a socket function
+ * the fentry and kprobe backends hook), in the slot of its thread id
+ * (netcost.bpf.c, "calls"). Whether the task was switched out during it,
+ * and for how long, is read from its own scheduler accounting at the end.
  */
 #define NC_CALL_SLOTS	32768	/* power of two; the default pid_max */
-#define NC_CALL_EXIT	4	/* in op: ends at sys_exit, not sock_*_length */
+#define NC_CALL_EXIT	4	/* in op: ends at its exit hook, not sock_*_length */
 
 struct nc_call {
 	__u32 tid;		/* owner; the slot is shared by tids equal mod NC_CALL_SLOTS */
 	__u32 op;		/* (syscall nr << 3) | NC_CALL_EXIT? | enum nc_op, 0: none */
-	__s32 fd;		/* its file descriptor */
-	__u32 pad;
+	__s32 fd;		/* its file descriptor (tracepoint backend) */
+	__u32 depth;		/* nested hooks of the operation (fentry, kprobe) */
 	__u64 start;		/* entry, ns */
 	__u64 run;		/* se.prev_sum_exec_runtime at entry: run before this stint */
 	__u64 arrival;		/* sched_info.last_arrival at entry: this stint's start */

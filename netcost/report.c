@@ -54,7 +54,7 @@ static void cpu_row(struct nc_report *rp, const struct nc_snap *a, const struct 
 	row->ops[0] = y->ops[0] - x->ops[0];
 	row->ops[1] = y->ops[1] - x->ops[1];
 	row->untimed = y->untimed_ops - x->untimed_ops;
-	row->errors = (y->errors - x->errors) + (y->cg_drops - x->cg_drops);
+	row->errors = y->cg_drops - x->cg_drops;
 	row->samples = y->samples - x->samples;
 	row->lost = y->lost - x->lost;
 }
@@ -422,7 +422,7 @@ void nc_report(struct nc_report *rp, const struct nc_snap *a, const struct nc_sn
 	/* JSON carries them in every record; text shows them where the user looks */
 	if (!rp->opts->cli.json && !average && all.errors)
 		bn_warn("%" PRIu64 " socket operations not attributed in this interval "
-			"(task storage or cgroup map full)", all.errors);
+			"(cgroup map full)", all.errors);
 	if (rp->samples) {
 		if (!rp->opts->cli.json)
 			printf("\n");

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * snap.c - the counters of one moment: every CPU's nc_cpu from the mmapped
- * .bss, the time of what is running there now, /proc/stat's softirq ticks,
+ * .bss, the time of the softirq running there now, /proc/stat's softirq ticks,
  * netcost's own CPU time and (with --bpf-stats) its programs' run time.
  */
 #include <errno.h>
@@ -90,12 +90,11 @@ static void read_bpf_stats(const struct netcost_bpf *skel, uint64_t *ns, uint64_
 
 /* One CPU's state, read again until it is of one moment. */
 struct cpu_state {
-	uint64_t w, si, start;
+	uint64_t si, start;
 };
 
 static void read_state(const struct nc_state *st, struct cpu_state *c)
 {
-	c->w = __atomic_load_n(&st->cur, __ATOMIC_ACQUIRE);
 	c->si = __atomic_load_n(&st->si_vec, __ATOMIC_ACQUIRE);
 	c->start = __atomic_load_n(&st->si_start, __ATOMIC_ACQUIRE);
 }
@@ -114,7 +113,7 @@ static void read_cpu(struct nc_snap *s, const struct netcost_bpf *skel, int cpu,
 		memcpy(&s->cpu[cpu], &skel->bss->pcpu[cpu].c, sizeof(s->cpu[cpu]));
 		read_state(st, &c2);
 		/* si_vec without si_start: nc_si_exit is adding */
-		if (c->w == c2.w && c->si == c2.si && c->start == c2.start &&
+		if (c->si == c2.si && c->start == c2.start &&
 		    !(c->si && !c->start))
 			break;
 		/*
@@ -132,8 +131,9 @@ static void read_cpu(struct nc_snap *s, const struct netcost_bpf *skel, int cpu,
 }
 
 /*
- * Counters only move when an operation or softirq ends; what is running
- * now is counted in this interval (pend) and taken off the next one.
+ * Counters only move when an operation or softirq ends; a softirq running
+ * now is counted in this interval (pend) and taken off the next one. A
+ * socket operation is charged whole when it ends (netcost.bpf.c).
  */
 void nc_snap_take(struct nc_snap *s, const struct netcost_bpf *skel, bool bpf_stats)
 {
@@ -147,8 +147,6 @@ void nc_snap_take(struct nc_snap *s, const struct netcost_bpf *skel, bool bpf_st
 	for (cpu = 0; cpu < s->nr_cpus; cpu++) {
 		read_cpu(s, skel, cpu, &c);
 		pend = &s->pend[cpu * NC_NPEND];
-		if ((c.w >> 2) && (c.w >> 2) < s->mono)
-			pend[(c.w & 3) == NC_OP_SEND ? NC_SEND : NC_RECV] = s->mono - (c.w >> 2);
 		if (!c.si || !c.start || c.start >= s->mono)
 			continue;
 		pend[NC_NR_KINDS] = s->mono - c.start;
