@@ -114,7 +114,7 @@ prog_snap()
 # "bpf% ns/run irqs/s".
 run_with()
 {
-	local mode=$1 args=() s0 s1 b0 b1 g
+	local mode=$1 args=() s0 s1 b0 b1 g c0 c1
 
 	case $mode in
 	default) args=(-i 1) ;;
@@ -127,7 +127,9 @@ run_with()
 		b0=$(cost_bpf $TPID '^nc_sample$')
 		[ "$mode" = default ] && prog_snap $TPID > "$TMP/progs0"
 	fi
+	c0=$(ctxt)
 	g=$(iperf "$SECS")
+	c1=$(ctxt)
 	if [ "$mode" != none ] && [ -z "$g" ]; then
 		# iperf3 failed: a run without the load says nothing of its cost
 		stop_tool $TPID
@@ -148,6 +150,15 @@ run_with()
 				       runs ? ns / runs : 0, runs / el }' >> "$TMP/$mode.sampler"
 	fi
 	[ -n "$g" ] && echo "$g" >> "$TMP/$mode.tput"
+	[ -n "$g" ] && echo $(((${c1%% *} - ${c0%% *}) * 1000000000 / (${c1##* } - ${c0##* }))) \
+		>> "$TMP/$mode.ctxt"
+	[ -n "$g" ]
+}
+
+# ctxt: "context switches since boot, now in ns" (/proc/stat's ctxt line)
+ctxt()
+{
+	echo "$(awk '$1 == "ctxt" { print $2 }' /proc/stat) $(date +%s%N)"
 }
 
 # col FILE N: "median min max count" of column N of FILE; med: the median
@@ -183,7 +194,13 @@ last_tput()
 	return 0
 }
 run_with none && nb=$((nb + 1))
+lines()
+{
+	cat "$TMP/$1.cost" 2>/dev/null | wc -l
+}
 for ((i = 0; i < REPEATS; i++)); do
+	nd=$(lines default)
+	ns=$(lines softirqs)
 	for m in $modes; do
 		before=$(last_tput none $nb)
 		n0=$(cat "$TMP/$m.tput" 2>/dev/null | wc -l)
@@ -195,6 +212,12 @@ for ((i = 0; i < REPEATS; i++)); do
 			awk -v w="$w" -v a="$before" -v b="$after" \
 				'BEGIN { if (a + b > 0) print 2 * w / (a + b) }' >> "$TMP/$m.ratio"
 	done
+	# default and softirqs of one repeat ran minutes apart at most, under
+	# about the same load: their ratio, per repeat
+	[ "$(lines default)" = $((nd + 1)) ] && [ "$(lines softirqs)" = $((ns + 1)) ] &&
+		awk -v a="$(tail -1 "$TMP/default.cost" | awk '{ print $5 }')" \
+		    -v b="$(tail -1 "$TMP/softirqs.cost" | awk '{ print $5 }')" \
+			'BEGIN { if (b > 0) print a / b }' >> "$TMP/pair.ratio"
 done
 
 base=$(cost_median < "$TMP/none.tput" | awk '{ print $1 }')
@@ -205,8 +228,9 @@ for m in $modes; do
 	printf "netcost_exact_cost mode=%s bpf=%.3f%% user=%.3f%% timer=%.3f%% total=%.3f%%" \
 	       "$m" "$(med "$TMP/$m.cost" 1)" "$(med "$TMP/$m.cost" 2)" \
 	       "$(med "$TMP/$m.cost" 4)" "$tot"
-	printf " (%.3f-%.3f%%, median of %d; bpf %.0f ns/run, %.0f runs/s)\n" "$lo" "$hi" "$n" \
+	printf " (%.3f-%.3f%%, median of %d; bpf %.0f ns/run, %.0f runs/s;" "$lo" "$hi" "$n" \
 	       "$(med "$TMP/$m.cost" 6)" "$(med "$TMP/$m.cost" 7)"
+	printf " %.0f context switches/s)\n" "$(med "$TMP/$m.ctxt" 1)"
 	if [ -s "$TMP/$m.ratio" ]; then
 		read -r r lo hi n < <(cost_median < "$TMP/$m.ratio")
 		read -r t _ _ _ < <(cost_median < "$TMP/$m.tput")
@@ -220,6 +244,10 @@ if [ -s "$TMP/default.total" ] && [ -s "$TMP/softirqs.total" ]; then
 	awk -v a="$(cat "$TMP/default.total")" -v b="$(cat "$TMP/softirqs.total")" 'BEGIN {
 		if (b > 0) printf "netcost_vs_softirqs default/softirqs=%.2fx (%.3f%% / %.3f%%, " \
 				  "goal <= 1.5x)\n", a / b, a, b }'
+	[ -s "$TMP/pair.ratio" ] && read -r r lo hi n < <(cost_median < "$TMP/pair.ratio") &&
+		printf "netcost_vs_softirqs_pairs ratio=%.2fx (%.2f-%.2fx, %d repeats, each" \
+		       "$r" "$lo" "$hi" "$n" &&
+		printf " default against softirqs of the same repeat)\n"
 fi
 
 # What --breakdown adds to the default mode: its sampler's BPF (nc_sample),
