@@ -19,6 +19,13 @@ trap 'rm -rf "$tmp"' EXIT
 log=$tmp/log
 
 P=0 F=0 S=0
+# failed_checks STAGE: keep the stage's [FAIL] lines and "not ok" lines, repeated
+# at the end of the whole run (CI shows only part of a long log).
+failed_checks()
+{
+	grep -E '^(vm\| )?(not ok |# \[FAIL\])' "$log" | sed "s/^/# $1: /" >> "$tmp/fails"
+}
+
 add_stage()
 {
 	local p f s
@@ -37,6 +44,7 @@ if [ "${BPFNET_NO_HOST:-0}" != 1 ]; then
 	start=$(date +%s)
 	./run_tests.sh | tee "$log"
 	add_stage "${PIPESTATUS[0]}"
+	failed_checks "stage 1"
 	echo "# stage 1 took $(( $(date +%s) - start ))s"
 fi
 
@@ -80,6 +88,7 @@ vm_stages()
 		cat "${logs[i]}"
 		cp "${logs[i]}" "$log"
 		add_stage "$(cat "${logs[i]}.rc" 2>/dev/null || echo 1)"
+		failed_checks "stage $n"
 	done
 }
 
@@ -89,6 +98,10 @@ if [ "${BPFNET_NO_VM:-0}" != 1 ] && [ -x ./vmtest.sh ]; then
 	echo "# VM stages took $(( $(date +%s) - start ))s"
 fi
 
+if [ -s "$tmp/fails" ]; then
+	echo "# every failure of every stage:"
+	cat "$tmp/fails"
+fi
 echo "# total: all stages"
 echo "$P passed, $F failed, $S skipped"
 [ "$F" -eq 0 ]

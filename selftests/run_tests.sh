@@ -22,6 +22,11 @@ passed=0
 failed=0
 skipped=0
 n=0
+# each test's output, to repeat its [FAIL] lines beside its "not ok" and at
+# the end (CI shows only part of a long log)
+out=$(mktemp) || exit 1
+fails=$(mktemp) || exit 1
+trap 'rm -f "$out" "$fails"' EXIT
 
 echo "TAP version 13"
 echo "1..${#tests[@]}"
@@ -39,8 +44,12 @@ for spec in "${tests[@]}"; do
 		continue
 	fi
 	start=$(date +%s)
-	timeout --foreground -k 10 "$timeout_s" "./$t" "${cases[@]}" 2>&1 | sed -u 's/^/# /'
+	timeout --foreground -k 10 "$timeout_s" "./$t" "${cases[@]}" 2>&1 | sed -u 's/^/# /' |
+		tee "$out"
 	rc=${PIPESTATUS[0]}
+	if [ "$rc" != 0 ] && [ "$rc" != 4 ]; then
+		grep -F '[FAIL]' "$out" | tail -20 | sed "s|^# |# $t: |" | tee -a "$fails"
+	fi
 	secs=$(( $(date +%s) - start ))
 	case $rc in
 	0)
@@ -61,5 +70,9 @@ for spec in "${tests[@]}"; do
 		;;
 	esac
 done
+if [ -s "$fails" ]; then
+	echo "# failed checks:"
+	cat "$fails"
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
