@@ -280,13 +280,15 @@ enum bn_hook {
 	BN_HOOK_TP_BTF,		/* tp_btf on tracepoint @func, e.g. "sched_switch" */
 	BN_HOOK_TC,		/* a SCHED_CLS program loads */
 	BN_HOOK_XDP,		/* an XDP program loads */
+	BN_HOOK_TP_MEM,		/* a tp_btf program may load through skb->data (6.17+) */
 	BN_HOOK_MAX,
 };
 const char *bn_hook_name(enum bn_hook hook);
 /*
  * Whether a program of type @hook can be loaded *and attached* on the running
  * kernel. For kprobe, fentry and tp_btf @func names the target (NULL picks a
- * function every kernel has); tc and XDP are load probes (@func unused).
+ * function every kernel has); tc, XDP and TP_MEM are load probes (@func
+ * unused).
  * Returns 0 if it works, a negative errno saying why not. Needs privileges.
  */
 int bn_probe_hook(enum bn_hook hook, const char *func);

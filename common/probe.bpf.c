@@ -21,6 +21,15 @@ int BPF_PROG(probe_tp_btf)
 	return 0;
 }
 
+/* loads only where the verifier allows loads through an skb's data pointer */
+SEC("tp_btf/netif_receive_skb")
+int BPF_PROG(probe_tp_mem, struct sk_buff *skb)
+{
+	unsigned char *d = skb->data;
+
+	return d[12] == 0xff;
+}
+
 SEC("tc")
 int probe_tc(struct __sk_buff *skb)
 {

@@ -21,6 +21,7 @@ static const char *const hook_names[BN_HOOK_MAX] = {
 	[BN_HOOK_TP_BTF] = "tp_btf",
 	[BN_HOOK_TC] = "tc",
 	[BN_HOOK_XDP] = "xdp",
+	[BN_HOOK_TP_MEM] = "tp_btf reading skb->data",
 };
 
 const char *bn_hook_name(enum bn_hook hook)
@@ -41,6 +42,8 @@ static struct bpf_program *hook_prog(struct probe_bpf *skel, enum bn_hook hook)
 		return skel->progs.probe_tc;
 	case BN_HOOK_XDP:
 		return skel->progs.probe_xdp;
+	case BN_HOOK_TP_MEM:
+		return skel->progs.probe_tp_mem;
 	default:
 		return NULL;
 	}

@@ -44,6 +44,8 @@ const volatile bool tuple_on = false;	/* addresses wanted: events, rules, flows 
 const volatile __u32 sample_n = 0;	/* follow 1 packet id in sample_n (0, 1: all) */
 const volatile __u64 rule_ns[TR_MAX_SEGS] = {};	/* emit when a segment takes longer */
 const volatile struct tr_fn_inst fn = {};	/* an fentry instance: its function */
+/* tracepoints read headers in place (the kernel allows loads through skb->data) */
+const volatile bool direct = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -176,12 +178,12 @@ static __always_inline __u64 stamp_read(struct sk_buff *skb, void *udp, __u32 l4
  * only if @tuple (events, rules, flows and drops show them). Returns the
  * offset in fb->hdr of the VXLAN payload (the inner Ethernet frame), or 0.
  */
-static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __u16 proto,
+static __always_inline __u32 parse_l3(const __u8 *hdr, __u32 off, void *p, __u16 proto,
 				      struct tr_info *in, bool tuple)
 {
 	__u64 h = 0x6a09e667f3bcc909ULL;
 	__u32 l4_off, l4_len, vx = 0;
-	__u8 *l4;
+	const __u8 *l4;
 	__u64 stamp;
 
 	in->l3 = p + off;
@@ -192,7 +194,7 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 
 		if (off > TR_HDR - sizeof(*ip))
 			return 0;
-		ip = (void *)fb->hdr + off;
+		ip = (void *)hdr + off;
 		if (ip->version != 4 || ip->ihl < 5)
 			return 0;
 		in->family = AF_INET;
@@ -216,7 +218,7 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 
 		if (off > TR_HDR - sizeof(*ip6))
 			return 0;
-		ip6 = (void *)fb->hdr + off;
+		ip6 = (void *)hdr + off;
 		if (ip6->version != 6)
 			return 0;
 		in->family = AF_INET6;
@@ -241,7 +243,7 @@ static __always_inline __u32 parse_l3(struct tr_fbuf *fb, __u32 off, void *p, __
 	asm volatile("" : "+r"(l4_off));
 	if (l4_off > TR_HDR - 16)
 		goto out;
-	l4 = fb->hdr + l4_off;
+	l4 = hdr + l4_off;
 	if (in->proto == IPPROTO_TCP) {
 		/* seq, ack, offset and flags: what a retransmission repeats */
 		in->sport = (l4[0] << 8) | l4[1];
@@ -272,37 +274,44 @@ out:
 
 /*
  * Parse from @p (Ethernet if @l2, else L3 with ethertype @proto), into VXLAN.
- * One read copies the headers (TR_HDR bytes: room for Ethernet, IP with
- * options, UDP and VXLAN twice) into the per-CPU scratch; parsing reads that.
+ * In place if @dir (a tracepoint's skb->data, where the kernel allows loads
+ * through it); else one read copies the headers (TR_HDR bytes: room for
+ * Ethernet, IP with options, UDP and VXLAN twice) into the per-CPU scratch
+ * and parsing reads that. Either way parsing reads the first TR_HDR bytes.
  */
-static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in, bool tuple)
+static __always_inline int parse(void *p, bool l2, __u16 proto, struct tr_info *in, bool tuple,
+				 bool dir)
 {
+	const __u8 *hdr = p;
 	struct tr_fbuf *fb;
 	__u32 zero = 0, off = 0, vx;
 	__u16 inner;
 
 	in->outer_family = 0;
-	fb = bpf_map_lookup_elem(&fbuf, &zero);
-	if (!fb || bpf_probe_read_kernel(fb->hdr, TR_HDR, p))
-		return -1;
+	if (!dir) {
+		fb = bpf_map_lookup_elem(&fbuf, &zero);
+		if (!fb || bpf_probe_read_kernel(fb->hdr, TR_HDR, p))
+			return -1;
+		hdr = fb->hdr;
+	}
 	if (l2) {
-		proto = (fb->hdr[12] << 8) | fb->hdr[13];
+		proto = (hdr[12] << 8) | hdr[13];
 		off = 14;
 	}
-	vx = parse_l3(fb, off, p, proto, in, tuple);
+	vx = parse_l3(hdr, off, p, proto, in, tuple);
 	if (!in->family)
 		return -1;
 	asm volatile("" : "+r"(vx));
 	if (!vx || vx > TR_HDR - 14)
 		return 0;
-	inner = (fb->hdr[vx + 12] << 8) | fb->hdr[vx + 13];
+	inner = (hdr[vx + 12] << 8) | hdr[vx + 13];
 	in->outer_family = in->family;
 	__builtin_memcpy(in->outer_src, in->src, 16);
 	__builtin_memcpy(in->outer_dst, in->dst, 16);
-	parse_l3(fb, vx + 14, p, inner, in, tuple);
+	parse_l3(hdr, vx + 14, p, inner, in, tuple);
 	if (!in->family) {	/* not IP inside: keep the outer packet */
 		in->outer_family = 0;
-		parse_l3(fb, off, p, proto, in, tuple);
+		parse_l3(hdr, off, p, proto, in, tuple);
 	}
 	return 0;
 }
@@ -355,32 +364,6 @@ static __always_inline bool filter(struct tr_info *in)
 static __always_inline bool is_fn(__u32 hook)
 {
 	return hook == TR_HOOK_FENTRY || hook == TR_HOOK_KPROBE;
-}
-
-/*
- * The first point of @hook on @ifindex in @netns; for fentry and kprobe
- * points, of the function at @ip (a kprobe's ip may be past an ENDBR).
- */
-static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns, __u64 ip)
-{
-	int i;
-
-	for (i = 0; i < TR_MAX_POINTS; i++) {
-		if (i >= npoints)
-			break;
-		if (is_fn(hook)) {
-			if (!is_fn(points[i].hook) || ip - points[i].ip >= 16)
-				continue;
-		} else if (points[i].hook != hook) {
-			continue;
-		}
-		if (points[i].ifindex && points[i].ifindex != ifindex)
-			continue;
-		if (points[i].netns && points[i].netns != netns)
-			continue;
-		return i;
-	}
-	return -1;
 }
 
 static __always_inline __u64 bucket(__u64 lat)
@@ -539,6 +522,7 @@ static __always_inline void *fn_start(struct sk_buff *skb, bool *l2, __u16 *prot
 
 /* The skb's fields handle() needs. */
 struct tr_skb {
+	struct net_device *dev;
 	void *data;
 	__u32 len;
 	__u32 ifindex;
@@ -550,7 +534,8 @@ struct tr_skb {
 /*
  * Load them directly where @skb is a typed pointer (@btf: the tracepoints'
  * argument; a NULL device reads as 0), else (fentry, kprobe) with
- * bpf_probe_read_kernel(), one helper call per field.
+ * bpf_probe_read_kernel(), one helper call per field. The netns only when
+ * asked for (skb_netns()): most packets a hook sees are on other devices.
  */
 static __always_inline void skb_get(struct sk_buff *skb, bool btf, struct tr_skb *f)
 {
@@ -562,17 +547,64 @@ static __always_inline void skb_get(struct sk_buff *skb, bool btf, struct tr_skb
 		f->len = skb->len;
 		f->proto = bpf_ntohs(skb->protocol);
 		f->ifindex = dev->ifindex;
-		f->netns = dev->nd_net.net->ns.inum;
+		f->netns = 0;
 		f->type = dev->type;
+		f->dev = dev;
 		return;
 	}
 	dev = BPF_CORE_READ(skb, dev);
+	f->dev = dev;
 	f->data = BPF_CORE_READ(skb, data);
 	f->len = BPF_CORE_READ(skb, len);
 	f->proto = bpf_ntohs(BPF_CORE_READ(skb, protocol));
 	f->ifindex = BPF_CORE_READ(dev, ifindex);
-	f->netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	f->netns = 0;
 	f->type = 0;
+}
+
+/* The netns inode of @f's device, read once (0: no device). */
+static __always_inline __u32 skb_netns(struct tr_skb *f, bool btf)
+{
+	struct net_device *dev = f->dev;
+
+	if (!f->netns)
+		f->netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
+	return f->netns;
+}
+
+/*
+ * The first point of @hook on @f's device (its ifindex; its netns, read
+ * only if a point names one); for fentry and kprobe points, of the function
+ * at @ip (a kprobe's ip may be past an ENDBR).
+ */
+static __always_inline int match_skb(__u32 hook, struct tr_skb *f, bool btf, __u64 ip)
+{
+	int i;
+
+	for (i = 0; i < TR_MAX_POINTS; i++) {
+		if (i >= npoints)
+			break;
+		if (is_fn(hook)) {
+			if (!is_fn(points[i].hook) || ip - points[i].ip >= 16)
+				continue;
+		} else if (points[i].hook != hook) {
+			continue;
+		}
+		if (points[i].ifindex && points[i].ifindex != f->ifindex)
+			continue;
+		if (points[i].netns && points[i].netns != skb_netns(f, btf))
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+/* The first point of @hook on @ifindex in @netns (drop and retransmit points). */
+static __always_inline int match(__u32 hook, __u32 ifindex, __u32 netns, __u64 ip)
+{
+	struct tr_skb f = { .ifindex = ifindex, .netns = netns };
+
+	return match_skb(hook, &f, false, ip);
 }
 
 static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
@@ -588,7 +620,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 	int i;
 
 	skb_get(skb, !is_fn(hook), &f);
-	i = match(hook, f.ifindex, f.netns, ip);
+	i = match_skb(hook, &f, !is_fn(hook), ip);
 	if (i < 0)
 		return 0;
 	pt = i;
@@ -602,7 +634,7 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 		l2 = (hook == TR_HOOK_TX || hook == TR_HOOK_TXQ || hook == TR_HOOK_QDISC) &&
 		     f.type == ARPHRD_ETHER;
 	}
-	if (parse(data, l2, f.proto, &in, tuple_on))
+	if (parse(data, l2, f.proto, &in, tuple_on, direct && !is_fn(hook)))
 		return 0;
 	now = bpf_ktime_get_ns();
 	st = bpf_map_lookup_elem(&pkts, &key);
@@ -656,7 +688,8 @@ static __always_inline int handle(struct sk_buff *skb, __u32 hook, __u64 ip)
 		flow_count(&in, pt, f.len);
 	if (events_on || rule) {
 		struct tr_where w = { .now = now, .hop = hop, .kind = TR_EV_PASS, .pt = pt,
-				      .prev = prev, .ifindex = f.ifindex, .netns = f.netns,
+				      .prev = prev, .ifindex = f.ifindex,
+				      .netns = skb_netns(&f, !is_fn(hook)),
 				      .len = f.len, .rule = rule };
 
 		emit(ps, &in, &w);
@@ -726,7 +759,8 @@ int BPF_PROG(tr_drop, struct sk_buff *skb, void *location, int reason)
 	 * until expiry) may be another packet, or not parse at all (not IP, no
 	 * network header yet): neither is a drop of the one followed.
 	 */
-	if (parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in, true) ||
+	if (parse(skb_l3(skb), false, bpf_ntohs(BPF_CORE_READ(skb, protocol)), &in, true,
+		  false) ||
 	    in.id != st->id)
 		return 0;
 	in.id = st->id;

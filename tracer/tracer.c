@@ -206,6 +206,16 @@ static int setup_filter(const struct tr_opts *o, struct tracer_bpf *skel)
 	return 0;
 }
 
+/* Whether the tracepoint programs may parse headers in place (probed once). */
+static bool tr_direct_reads(void)
+{
+	static int direct = -1;
+
+	if (direct < 0)
+		direct = !bn_probe_hook(BN_HOOK_TP_MEM, NULL);
+	return direct;
+}
+
 /*
  * Open, configure, load and attach @o's programs (only the hooks its points
  * use) as generation @gen; @rb_fd >= 0: share that ring buffer map.
@@ -235,6 +245,7 @@ static int setup_load(struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf *
 	skel->rodata->flows_on = o->top > 0;
 	skel->rodata->tuple_on = o->events || o->top > 0 || o->nrules > 0;
 	skel->rodata->gen = gen;
+	skel->rodata->direct = tr_direct_reads();
 	memcpy((void *)skel->rodata->rule_ns, o->rule_ns, sizeof(o->rule_ns));
 	bpf_program__set_autoload(skel->progs.tr_rx, used[TR_HOOK_RX]);
 	bpf_program__set_autoload(skel->progs.tr_rxq, used[TR_HOOK_RXQ]);
