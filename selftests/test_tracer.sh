@@ -856,7 +856,10 @@ lost = [r for r in recs if r["type"] == "lost"]
 check("a batch per record: the 20 events of 10 requests, whole lines (%d)" % len(ev),
       len(ev) == 20)
 check("nothing lost, nothing unwritten (%d lost records)" % len(lost), lost and
-      all(r["events"] == 0 and r["unwritten"] == 0 for r in lost))
+      all(r["events"] == 0 and r["unwritten"] == 0 and r["unwritten_records"] == 0
+          for r in lost))
+check("summary: no interval record unwritten", [r["unwritten_records"] for r in recs
+      if r["type"] == "summary"] == [0])
 PY
 	# a non-blocking pipe, read only after 400 requests passed: 400 events at a
 	python3 - "$TRACER" "$c1" <<'PY' || RET=$ksft_fail
@@ -913,7 +916,14 @@ print("[ OK ] " if ok else "[FAIL] ", "output: a full non-blocking pipe: %d of 4
       "written, the rest counted as lost (summary: events %s, lost %s; %d unwritten in the "
       "lost records that got through), exit %s" % (ev, s.get("events"), s.get("lost"), unw,
       p.returncode), sep="")
-sys.exit(0 if ok else 1)
+# the pipe stayed full for over 0.5 s (a 0.5 s interval): that interval's
+# records (point, segment, lost, clock) did not get through either, counted
+urec = s.get("unwritten_records", 0)
+seen = sum(x.get("unwritten_records", 0) for x in recs if x.get("type") == "lost")
+ok2 = urec > 0 and seen <= urec
+print("[ OK ] " if ok2 else "[FAIL] ", "output: interval records that did not get through "
+      "counted: %s in the summary (%d in the lost records that did)" % (urec, seen), sep="")
+sys.exit(0 if ok and ok2 else 1)
 PY
 	# /dev/full
 	"$TRACER" -j -e -f icmp -p a=tx@eth0%"$c1" >/dev/full 2>"$TMP/full.err" &

@@ -264,14 +264,15 @@ static size_t out_write(const char *p, size_t len, int *err)
 }
 
 /*
- * The batch to stdout. Its records that do not get there are counted as
- * lost: all of them when the batch itself failed (no memory), those from
- * the first line not written whole after a failed write. stdout full for
- * now (EAGAIN: a non-blocking pipe) only loses them; any other write error
- * (a closed pipe, a full disk) also stops the run with one error line, and
- * tracer exits 1.
+ * The batch to stdout. Its records that do not get there are counted, into
+ * @unwritten: all of them when the batch itself failed (no memory; a batch
+ * of interval records counts 1, its records are not counted as they are
+ * made), those from the first line not written whole after a failed write.
+ * stdout full for now (EAGAIN: a non-blocking pipe) only loses them; any
+ * other write error (a closed pipe, a full disk) also stops the run with
+ * one error line, and tracer exits 1.
  */
-static void batch_flush(struct tr_state *s)
+static void batch_flush(struct tr_state *s, uint64_t *unwritten)
 {
 	size_t done;
 	int err;
@@ -279,10 +280,10 @@ static void batch_flush(struct tr_state *s)
 	if (!s->out)
 		return;
 	if (fclose(s->out)) {
-		s->unwritten += s->batch_records;
+		*unwritten += s->batch_records ? s->batch_records : 1;
 	} else if (s->batch_len) {
 		done = out_write(s->batch, s->batch_len, &err);
-		s->unwritten += lines_in(s->batch + done, s->batch_len - done);
+		*unwritten += lines_in(s->batch + done, s->batch_len - done);
 		clearerr(stdout);
 		if (err && err != EAGAIN && !s->out_err) {
 			s->out_err = err;
@@ -303,7 +304,7 @@ static void batch_record(struct tr_state *s)
 	s->batch_records++;
 	if (ftello(s->out) < (off_t)s->batch_max)
 		return;
-	batch_flush(s);
+	batch_flush(s, &s->unwritten);
 	batch_open(s);
 }
 
@@ -351,8 +352,23 @@ int tr_events_consume(struct tr_state *s)
 
 	batch_open(s);
 	n = ring_buffer__consume(s->rb);
-	batch_flush(s);
+	batch_flush(s, &s->unwritten);
 	return n;
+}
+
+/*
+ * Interval records (tr_report_tick(), tr_report_config()) go out as one
+ * batch too, so that those that do not reach stdout are counted: in
+ * unwritten_recs, reported by the next `lost` record and the summary.
+ */
+void tr_out_begin(struct tr_state *s)
+{
+	batch_open(s);
+}
+
+void tr_out_end(struct tr_state *s)
+{
+	batch_flush(s, &s->unwritten_recs);
 }
 
 uint64_t tr_events_unwritten(struct tr_state *s)
@@ -360,5 +376,13 @@ uint64_t tr_events_unwritten(struct tr_state *s)
 	uint64_t n = s->unwritten - s->prev_unwritten;
 
 	s->prev_unwritten = s->unwritten;
+	return n;
+}
+
+uint64_t tr_records_unwritten(struct tr_state *s)
+{
+	uint64_t n = s->unwritten_recs - s->prev_unwritten_recs;
+
+	s->prev_unwritten_recs = s->unwritten_recs;
 	return n;
 }

@@ -65,9 +65,9 @@ static void flow_rec(struct tr_state *s, const struct flow *f, int rank, double 
 	bn_addr_str(f->k.family, f->k.src, a, sizeof(a));
 	bn_addr_str(f->k.family, f->k.dst, b, sizeof(b));
 	if (!s->cli.json) {
-		printf("%-12s flow %-16s #%d %u %s:%u > %s:%u %llu pkts %.1f bit/s\n",
-		       bn_time_str(rt, t, sizeof(t)), pt, rank, f->k.proto, a, f->k.sport, b,
-		       f->k.dport, (unsigned long long)f->packets, f->bytes * 8 / secs);
+		fprintf(tr_out(s), "%-12s flow %-16s #%d %u %s:%u > %s:%u %llu pkts %.1f bit/s\n",
+			bn_time_str(rt, t, sizeof(t)), pt, rank, f->k.proto, a, f->k.sport, b,
+			f->k.dport, (unsigned long long)f->packets, f->bytes * 8 / secs);
 		return;
 	}
 	tr_rec_begin(s, &j, "flow", rt);

@@ -241,9 +241,9 @@ static void point_rec(struct tr_state *s, int pt, double secs, uint64_t rt)
 		bn_json_double(&j, "bps", by * 8 / secs, 1);
 		bn_json_end(&j);
 	} else {
-		printf("%-12s %-16s %10llu %12llu %10.1f %14.1f\n", bn_time_str(rt, t, sizeof(t)),
-		       tr_point_name(&s->o, pt), (unsigned long long)pk,
-		       (unsigned long long)by, pk / secs, by * 8 / secs);
+		fprintf(tr_out(s), "%-12s %-16s %10llu %12llu %10.1f %14.1f\n",
+			bn_time_str(rt, t, sizeof(t)), tr_point_name(&s->o, pt),
+			(unsigned long long)pk, (unsigned long long)by, pk / secs, by * 8 / secs);
 	}
 }
 
@@ -320,17 +320,18 @@ static void seg_print(struct tr_state *s, const struct seg_out *o, uint64_t rt)
 	int i;
 
 	if (!s->cli.json) {
-		printf("%-12s %-16s %-16s %8llu %8llu %6llu %6llu %9.1f %9.1f %9.1f %9.1f %9.1f %s",
-		       bn_time_str(rt, t, sizeof(t)), tr_point_name(&s->o, o->a), to,
-		       (unsigned long long)(o->out + o->drops + o->lost),
-		       (unsigned long long)o->out, (unsigned long long)o->drops,
-		       (unsigned long long)o->lost, o->p50 / 1e3, o->p90 / 1e3, o->p99 / 1e3,
-		       o->max / 1e3, o->jitter / 1e3, o->complete ? "yes" : "no");
+		fprintf(tr_out(s), "%-12s %-16s %-16s %8llu %8llu %6llu %6llu "
+			"%9.1f %9.1f %9.1f %9.1f %9.1f %s", bn_time_str(rt, t, sizeof(t)),
+			tr_point_name(&s->o, o->a), to,
+			(unsigned long long)(o->out + o->drops + o->lost),
+			(unsigned long long)o->out, (unsigned long long)o->drops,
+			(unsigned long long)o->lost, o->p50 / 1e3, o->p90 / 1e3, o->p99 / 1e3,
+			o->max / 1e3, o->jitter / 1e3, o->complete ? "yes" : "no");
 		for (i = 0; i < r->nd; i++)
 			if (o->drops && (int)r->d[i].k.point == o->a && r->d[i].now > r->d[i].prev)
-				printf(" %s:%llu", tr_reason_name(s, r->d[i].k.reason),
-				       (unsigned long long)(r->d[i].now - r->d[i].prev));
-		printf("\n");
+				fprintf(tr_out(s), " %s:%llu", tr_reason_name(s, r->d[i].k.reason),
+					(unsigned long long)(r->d[i].now - r->d[i].prev));
+		fprintf(tr_out(s), "\n");
 		return;
 	}
 	tr_rec_begin(s, &j, "segment", rt);
@@ -458,7 +459,8 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 		bn_json_double(&j, "e2e_us", e2e / 1e3, 3);
 		bn_json_arr_begin(&j, "segments");
 	} else {
-		printf("%-12s path e2e %.1f us:", bn_time_str(rt, t, sizeof(t)), e2e / 1e3);
+		fprintf(tr_out(s), "%-12s path e2e %.1f us:", bn_time_str(rt, t, sizeof(t)),
+			e2e / 1e3);
 	}
 	for (i = 0; i < n; i++) {
 		const char *from = tr_point_name(&s->o, chain[i]);
@@ -466,7 +468,8 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 		double share = e2e > 0 ? 100 * mean[i] / e2e : 0;
 
 		if (!s->cli.json) {
-			printf(" %s->%s %.1f us (%.1f%%)", from, to, mean[i] / 1e3, share);
+			fprintf(tr_out(s), " %s->%s %.1f us (%.1f%%)", from, to, mean[i] / 1e3,
+				share);
 			continue;
 		}
 		bn_json_obj_begin(&j, NULL);
@@ -481,7 +484,7 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 		bn_json_arr_end(&j);
 		bn_json_end(&j);
 	} else {
-		printf("\n");
+		fprintf(tr_out(s), "\n");
 	}
 }
 
@@ -489,7 +492,7 @@ static void path_rec(struct tr_state *s, uint64_t rt)
 static void lost_rec(struct tr_state *s, uint64_t rt)
 {
 	int fd = bpf_map__fd(s->skel->maps.pstats), c;
-	uint64_t total = 0, *prev, unwritten;
+	uint64_t total = 0, *prev, unwritten, recs;
 	struct tr_point_stats *v;
 	char t[BN_TIMESTRLEN];
 	struct bn_json j;
@@ -522,16 +525,22 @@ static void lost_rec(struct tr_state *s, uint64_t rt)
 	}
 	free(v);
 	unwritten = tr_events_unwritten(s);
+	recs = tr_records_unwritten(s);
 	total += unwritten;
 	s->lost_events += total;
 	if (s->cli.json) {
 		bn_json_arr_end(&j);
 		bn_json_u64(&j, "unwritten", unwritten);
 		bn_json_u64(&j, "events", total);
+		bn_json_u64(&j, "unwritten_records", recs);
 		bn_json_end(&j);
 	} else {
-		printf("%-12s lost events %llu\n", bn_time_str(rt, t, sizeof(t)),
-		       (unsigned long long)total);
+		fprintf(tr_out(s), "%-12s lost events %llu", bn_time_str(rt, t, sizeof(t)),
+			(unsigned long long)total);
+		if (recs)
+			fprintf(tr_out(s), ", interval records unwritten %llu",
+				(unsigned long long)recs);
+		fputc('\n', tr_out(s));
 	}
 }
 
@@ -547,10 +556,10 @@ static void stamp_summary(struct tr_state *s, struct bn_json *j)
 	if (!s->stamp_on || tr_stamp_read(s->stamp, &ss))
 		return;
 	if (!j) {
-		printf("stamp:");
+		fprintf(tr_out(s), "stamp:");
 		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			printf(" %s %llu", names[i], (unsigned long long)v[i]);
-		printf("\n");
+			fprintf(tr_out(s), " %s %llu", names[i], (unsigned long long)v[i]);
+		fprintf(tr_out(s), "\n");
 		return;
 	}
 	bn_json_obj_begin(j, "stamp");
@@ -565,9 +574,11 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 	int pt;
 
 	if (!s->cli.json) {
-		printf("summary: %.1f s, %llu events, %llu drops, %llu events lost\n",
-		       (bn_now_ns() - s->start_ns) / 1e9, (unsigned long long)s->events,
-		       (unsigned long long)s->drops, (unsigned long long)s->lost_events);
+		fprintf(tr_out(s), "summary: %.1f s, %llu events, %llu drops, %llu events lost, "
+			"%llu interval records unwritten\n", (bn_now_ns() - s->start_ns) / 1e9,
+			(unsigned long long)s->events, (unsigned long long)s->drops,
+			(unsigned long long)s->lost_events,
+			(unsigned long long)s->unwritten_recs);
 		stamp_summary(s, NULL);
 		return;
 	}
@@ -576,6 +587,7 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 	bn_json_u64(&j, "events", s->events);
 	bn_json_u64(&j, "drops", s->drops);
 	bn_json_u64(&j, "lost", s->lost_events);
+	bn_json_u64(&j, "unwritten_records", s->unwritten_recs);
 	stamp_summary(s, &j);
 	bn_json_arr_begin(&j, "points");
 	for (pt = 0; pt < s->o.npoints; pt++) {
@@ -590,7 +602,7 @@ static void summary_rec(struct tr_state *s, uint64_t rt)
 }
 
 /* `config`: what runs from now on; gen 1 at start, +1 per accepted reload. */
-void tr_report_config(struct tr_state *s, int gen)
+static void config_rec(struct tr_state *s, int gen)
 {
 	char t[BN_TIMESTRLEN];
 	const char *via;
@@ -599,18 +611,18 @@ void tr_report_config(struct tr_state *s, int gen)
 	int i;
 
 	if (!s->cli.json) {
-		printf("%-12s config gen %d: %d points, %d rules, filter '%s', sample 1/%u",
-		       bn_time_str(tr_realtime_ns(s), t, sizeof(t)), gen, s->o.npoints,
-		       s->o.nrules, s->o.filter, s->o.sample_n ? s->o.sample_n : 1);
+		fprintf(tr_out(s), "%-12s config gen %d: %d points, %d rules, filter '%s', "
+			"sample 1/%u", bn_time_str(tr_realtime_ns(s), t, sizeof(t)), gen,
+			s->o.npoints, s->o.nrules, s->o.filter, s->o.sample_n ? s->o.sample_n : 1);
 		for (i = 0; i < s->o.npoints; i++)
 			if (s->o.points[i].via)
-				printf(", %s by %s", s->o.points[i].name,
-				       tr_hook_name(s->o.points[i].via));
+				fprintf(tr_out(s), ", %s by %s", s->o.points[i].name,
+					tr_hook_name(s->o.points[i].via));
 		if (s->stamp_on) {
 			tr_stamp_info(s->stamp, &via, &id);
-			printf(", stamp at %s by %s", s->stamp_pt.dev, via);
+			fprintf(tr_out(s), ", stamp at %s by %s", s->stamp_pt.dev, via);
 		}
-		printf("\n");
+		fprintf(tr_out(s), "\n");
 		return;
 	}
 	tr_rec_begin(s, &j, "config", tr_realtime_ns(s));
@@ -643,6 +655,13 @@ void tr_report_config(struct tr_state *s, int gen)
 	bn_json_end(&j);
 }
 
+void tr_report_config(struct tr_state *s, int gen)
+{
+	tr_out_begin(s);
+	config_rec(s, gen);
+	tr_out_end(s);
+}
+
 uint64_t tr_realtime_ns(const struct tr_state *s)
 {
 	return bn_realtime_ns() + s->skew_ns;
@@ -667,7 +686,7 @@ void tr_clock_sync(struct tr_state *s)
 
 void tr_rec_begin(struct tr_state *s, struct bn_json *j, const char *type, uint64_t rt)
 {
-	bn_rec_begin(j, s->out ? s->out : stdout, type, rt);
+	bn_rec_begin(j, tr_out(s), type, rt);
 	bn_json_str(j, "host", s->host);
 }
 
@@ -695,6 +714,7 @@ void tr_report_tick(struct tr_state *s, bool final)
 
 	if (secs <= 0)
 		secs = 1e-9;
+	tr_out_begin(s);
 	for (k = 0; k <= TR_MAX_POINTS; k++)
 		if (bn_percpu_sum(fd, &k, r->pt_now[k], NPS))
 			memset(r->pt_now[k], 0, sizeof(r->pt_now[k]));
@@ -702,14 +722,14 @@ void tr_report_tick(struct tr_state *s, bool final)
 	read_drops(s);
 	read_segs(s);
 	if (!s->cli.json)
-		printf("%-12s %-16s %10s %12s %10s %14s\n", "TIME", "POINT", "PACKETS", "BYTES",
-		       "PPS", "BIT/S");
+		fprintf(tr_out(s), "%-12s %-16s %10s %12s %10s %14s\n", "TIME", "POINT",
+			"PACKETS", "BYTES", "PPS", "BIT/S");
 	for (pt = 0; pt < s->o.npoints; pt++)
 		point_rec(s, pt, secs, rt);
 	if (!s->cli.json)
-		printf("%-12s %-16s %-16s %8s %8s %6s %6s %9s %9s %9s %9s %9s %s\n", "TIME",
-		       "FROM", "TO", "IN", "OUT", "DROPS", "LOST", "P50_US", "P90_US", "P99_US",
-		       "MAX_US", "JITTER_US", "COMPLETE");
+		fprintf(tr_out(s), "%-12s %-16s %-16s %8s %8s %6s %6s %9s %9s %9s %9s %9s %s\n",
+			"TIME", "FROM", "TO", "IN", "OUT", "DROPS", "LOST", "P50_US", "P90_US",
+			"P99_US", "MAX_US", "JITTER_US", "COMPLETE");
 	tr_flows_tick(s, secs, rt);
 	path_rec(s, rt);
 	for (a = 0; a < s->o.npoints; a++) {
@@ -729,6 +749,7 @@ void tr_report_tick(struct tr_state *s, bool final)
 	s->last_ns = now;
 	if (final)
 		summary_rec(s, rt);
+	tr_out_end(s);
 }
 
 /* ---- Prometheus (--metrics): the same cumulative counters ---- */

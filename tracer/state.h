@@ -91,6 +91,8 @@ struct tr_state {
 	uint64_t batch_records;		/* records in the batch */
 	uint64_t unwritten;		/* records lost on the way out (cumulative) */
 	uint64_t prev_unwritten;	/* ... at the last `lost` record */
+	uint64_t unwritten_recs;	/* interval records lost on the way out */
+	uint64_t prev_unwritten_recs;	/* ... at the last `lost` record */
 	int out_err;			/* stdout failed for good: the run stops, exit 1 */
 	int nr_cpus;
 	const char **reasons;		/* enum skb_drop_reason names, by value */
@@ -165,6 +167,15 @@ int tr_event(void *ctx, void *data, size_t size);
 int tr_events_consume(struct tr_state *s);
 /* Records lost on the way to stdout since the last call (for the `lost` record). */
 uint64_t tr_events_unwritten(struct tr_state *s);
+uint64_t tr_records_unwritten(struct tr_state *s);
+void tr_out_begin(struct tr_state *s);
+void tr_out_end(struct tr_state *s);
+
+/* Where records go: the open batch, else stdout. */
+static inline FILE *tr_out(struct tr_state *s)
+{
+	return s->out ? s->out : stdout;
+}
 /* --perfetto: the process of netns @netns (named after point @pt's netns). */
 int tr_pf_process(struct tr_state *s, const struct tr_opts *o, int pt, uint32_t netns);
 
