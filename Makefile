@@ -78,8 +78,9 @@ LDLIBS += $(LIBBPF_LIBS) -lm -lpthread
 # way the kernel's tools/bpf Makefiles do.
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 \
 	| sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+# BPF_EXTRA_CFLAGS: benchmark builds only (selftests/bench/tracer.sh's floor).
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
-	      -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS)
+	      -Icommon -I$(OUTPUT) $(LIBBPF_CFLAGS) $(BPF_EXTRA_CFLAGS)
 
 BINS := $(addprefix $(BIN_DIR),$(foreach t,$(TOOLS),$(t)/$(t) $(addprefix $(t)/,$($(t)_EXTRA))))
 

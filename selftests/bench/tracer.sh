@@ -11,6 +11,10 @@
 #   events       tracer --events (JSON to a file): every packet at every point
 #   sample100    tracer --events --sample 1/100
 #   tcpdump      tcpdump -w on srv's veth (the peer figure: 0.64 here before)
+# and, only when CFGS names them, the floor of any tracer on these
+# tracepoints: builds of tracer (made here, in $TMP) whose hook programs
+# stop at once (floor-empty), after the point match (floor-match) or after
+# parsing the packet id (floor-parse), with the same 8 points.
 # CFGS="summary events" runs only those. Beside them: events written and lost
 # (tracer's summary), BPF ns per program run (kernel.bpf_stats_enabled, in
 # one extra run per configuration: the pairs run without it; tracer's programs
@@ -70,14 +74,16 @@ run_cfg()
 		ip netns exec "$srv" tcpdump -i s0 -w "$TMP/cap.pcap" -s 128 >/dev/null 2>&1 & pid=$!
 		sleep 1 ;;
 	*)
-		local args=()
+		local args=() bin=$TRACER
+
 		case $1 in
 		summary-top5) args=(--top 5) ;;
 		events) args=(-e) ;;
 		sample100) args=(-e --sample 1/100) ;;
+		floor-*) bin=$TMP/$1/tracer/tracer ;;
 		esac
 		# shellcheck disable=SC2086
-		"$TRACER" -j -i 1 $POINTS "${args[@]}" >"$TMP/t.out" 2>"$TMP/t.err" & pid=$!
+		"$bin" -j -i 1 $POINTS "${args[@]}" >"$TMP/t.out" 2>"$TMP/t.err" & pid=$!
 		wait_until 20 grep -q 'ready' "$TMP/t.err" || { kill $pid; echo "0 0 0 0 0 0"; return; }
 		;;
 	esac
@@ -98,6 +104,20 @@ run_cfg()
 }
 
 read -r -a CFGS <<<"${CFGS:-summary summary-top5 events sample100 tcpdump}"
+# the floor builds: this tree's tracer with TR_BENCH_STOP (tracer.bpf.c)
+for c in "${CFGS[@]}"; do
+	case $c in
+	floor-empty) n=1 ;;
+	floor-match) n=2 ;;
+	floor-parse) n=3 ;;
+	*) continue ;;
+	esac
+	if ! make -s -C "$TOP_DIR" OUTPUT="$TMP/$c/.o" BIN_DIR="$TMP/$c/" \
+	     BPF_EXTRA_CFLAGS=-DTR_BENCH_STOP=$n tracer >"$TMP/$c.log" 2>&1; then
+		echo "# skipped $c: the build failed: $(tail -1 "$TMP/$c.log")"
+		exit 0
+	fi
+done
 cost_init	# the old bpf_stats value restored at cleanup
 # The throughput pairs run without bpf_stats: its accounting (two clock reads
 # per program run, 8 points per packet) is not tracer's cost. BPF ns per run
@@ -122,7 +142,8 @@ base = [float(r[1]) for r in runs if r[0] == "base"]
 print("tracer bench: iperf3 TCP cli -> bridge -> srv, 8 points, %d repeats of %g s; "
       "baseline median %.2f Gbit/s (%.2f-%.2f)" % (len(base), secs, st.median(base),
                                                 min(base), max(base)))
-for c in ["summary", "summary-top5", "events", "sample100", "tcpdump"]:
+for c in ["summary", "summary-top5", "events", "sample100", "tcpdump", "floor-empty",
+          "floor-match", "floor-parse"]:
     rs = [r for r in runs if r[0] == c]
     if not rs:
         continue
