@@ -265,29 +265,31 @@ static size_t out_write(const char *p, size_t len, int *err)
 
 /*
  * The batch to stdout. Its records that do not get there are counted, into
- * @unwritten: all of them when the batch itself failed (no memory; a batch
- * of interval records counts 1, its records are not counted as they are
- * made), those from the first line not written whole after a failed write.
+ * @unwritten: all of them when the batch itself failed (no memory: the
+ * events counted as they were made, else the lines it holds, at least
+ * one), those from the first line not written whole after a failed write.
  * stdout full for now (EAGAIN: a non-blocking pipe) only loses them; any
  * other write error (a closed pipe, a full disk) also stops the run with
  * one error line, and tracer exits 1.
  */
-static void batch_flush(struct tr_state *s, uint64_t *unwritten)
+static void batch_flush(struct tr_state *s, uint64_t *unwritten, bool events)
 {
+	uint64_t n;
 	size_t done;
 	int err;
 
 	if (!s->out)
 		return;
 	if (fclose(s->out)) {
-		*unwritten += s->batch_records ? s->batch_records : 1;
+		n = s->batch ? lines_in(s->batch, s->batch_len) : 0;
+		*unwritten += events ? s->batch_records : n ? n : 1;
 	} else if (s->batch_len) {
 		done = out_write(s->batch, s->batch_len, &err);
 		*unwritten += lines_in(s->batch + done, s->batch_len - done);
 		clearerr(stdout);
 		if (err && err != EAGAIN && !s->out_err) {
 			s->out_err = err;
-			bn_err("cannot write events: %s", strerror(err));
+			bn_err("cannot write to stdout: %s", strerror(err));
 			bn_stop = 1;
 		}
 	}
@@ -304,7 +306,7 @@ static void batch_record(struct tr_state *s)
 	s->batch_records++;
 	if (ftello(s->out) < (off_t)s->batch_max)
 		return;
-	batch_flush(s, &s->unwritten);
+	batch_flush(s, &s->unwritten, true);
 	batch_open(s);
 }
 
@@ -352,7 +354,7 @@ int tr_events_consume(struct tr_state *s)
 
 	batch_open(s);
 	n = ring_buffer__consume(s->rb);
-	batch_flush(s, &s->unwritten);
+	batch_flush(s, &s->unwritten, true);
 	return n;
 }
 
@@ -368,7 +370,7 @@ void tr_out_begin(struct tr_state *s)
 
 void tr_out_end(struct tr_state *s)
 {
-	batch_flush(s, &s->unwritten_recs);
+	batch_flush(s, &s->unwritten_recs, false);
 }
 
 uint64_t tr_events_unwritten(struct tr_state *s)

@@ -747,9 +747,12 @@ void tr_report_tick(struct tr_state *s, bool final)
 	for (k = 0; k <= TR_MAX_POINTS; k++)
 		memcpy(&s->prev_pt[k], r->pt_now[k], sizeof(s->prev_pt[k]));
 	s->last_ns = now;
-	if (final)
-		summary_rec(s, rt);
 	tr_out_end(s);
+	if (final) {	/* after the last interval's records are counted */
+		tr_out_begin(s);
+		summary_rec(s, rt);
+		tr_out_end(s);
+	}
 }
 
 /* ---- Prometheus (--metrics): the same cumulative counters ---- */

@@ -578,7 +578,7 @@ static __always_inline __u32 skb_netns(struct tr_skb *f, bool btf)
 {
 	struct net_device *dev = f->dev;
 
-	if (!f->netns)
+	if (!f->netns && dev)
 		f->netns = btf ? dev->nd_net.net->ns.inum : BPF_CORE_READ(dev, nd_net.net, ns.inum);
 	return f->netns;
 }

@@ -207,13 +207,16 @@ static int setup_filter(const struct tr_opts *o, struct tracer_bpf *skel)
 }
 
 /* Whether the tracepoint programs may parse headers in place (probed once). */
+static int tr_direct = -1;
+
 static bool tr_direct_reads(void)
 {
-	static int direct = -1;
-
-	if (direct < 0)
-		direct = !bn_probe_hook(BN_HOOK_TP_MEM, NULL);
-	return direct;
+	/* test-only: as if the probe had passed, to test the fallback below */
+	if (tr_direct < 0 && getenv("BPFNET_TRACER_FORCE_DIRECT"))
+		tr_direct = 1;
+	if (tr_direct < 0)
+		tr_direct = !bn_probe_hook(BN_HOOK_TP_MEM, NULL);
+	return tr_direct;
 }
 
 /*
@@ -265,10 +268,19 @@ static int setup_load(struct tr_opts *o, int gen, int rb_fd, struct tracer_bpf *
 	if (ret)
 		return ret;
 	ret = tracer_bpf__load(skel);
+	if (ret && skel->rodata->direct) {
+		/* the probe's one load passed, the parser's did not: copy instead */
+		bn_info("headers read in place refused (%s): copying them", strerror(-ret));
+		tr_direct = 0;
+		tracer_bpf__destroy(skel);
+		*out = NULL;
+		return setup_load(o, gen, rb_fd, out, fn);
+	}
 	if (ret) {
 		bn_err("cannot load the BPF programs: %s", strerror(-ret));
 		return ret;
 	}
+	bn_info("packet headers: %s", skel->rodata->direct ? "read in place" : "copied");
 	if (used[TR_HOOK_FENTRY] || used[TR_HOOK_KPROBE]) {
 		elf = tracer_bpf__elf_bytes(&elf_sz);
 		ret = tr_fn_attach(o, skel->obj, elf, elf_sz,

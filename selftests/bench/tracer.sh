@@ -103,19 +103,23 @@ run_cfg()
 	echo "$g $ev $lost ${st[0]} ${st[1]} $cpu"
 }
 
-read -r -a CFGS <<<"${CFGS:-summary summary-top5 events sample100 tcpdump}"
-# the floor builds: this tree's tracer with TR_BENCH_STOP (tracer.bpf.c)
-for c in "${CFGS[@]}"; do
+read -r -a want <<<"${CFGS:-summary summary-top5 events sample100 tcpdump}"
+# the floor builds: this tree's tracer with TR_BENCH_STOP (tracer.bpf.c), in
+# $TMP only, without the make variables of a calling make (SAN=1 and such)
+CFGS=()
+for c in "${want[@]}"; do
 	case $c in
 	floor-empty) n=1 ;;
 	floor-match) n=2 ;;
 	floor-parse) n=3 ;;
-	*) continue ;;
+	*) CFGS+=("$c"); continue ;;
 	esac
-	if ! make -s -C "$TOP_DIR" OUTPUT="$TMP/$c/.o" BIN_DIR="$TMP/$c/" \
-	     BPF_EXTRA_CFLAGS=-DTR_BENCH_STOP=$n tracer >"$TMP/$c.log" 2>&1; then
-		echo "# skipped $c: the build failed: $(tail -1 "$TMP/$c.log")"
-		exit 0
+	if env -u MAKEFLAGS -u MAKELEVEL make -s -C "$TOP_DIR" OUTPUT="$TMP/$c/.o" \
+	   BIN_DIR="$TMP/$c/" BPF_EXTRA_CFLAGS=-DTR_BENCH_STOP=$n "$TMP/$c/tracer/tracer" \
+	   >"$TMP/$c.log" 2>&1; then
+		CFGS+=("$c")
+	else
+		echo "# skipped $c: its build failed: $(tail -1 "$TMP/$c.log")"
 	fi
 done
 cost_init	# the old bpf_stats value restored at cleanup
