@@ -199,7 +199,7 @@ light()
 # Programs are freed a moment after the last reference goes: wait up to 3 s.
 nothing_attached()
 {
-	wait_until 3 attached_none >/dev/null || attached_none
+	wait_until $((3 * SLOW)) attached_none >/dev/null || attached_none
 }
 
 # check_nothing WHAT: log OK/FAIL for nothing_attached
@@ -279,7 +279,7 @@ case_main()
 	since=$(date +%s%N)
 	ip netns exec "$node" conntrack -D -p tcp --orig-src "$C1" --sport 40001 -w 1 \
 		>/dev/null 2>&1
-	if wait_for_file 2 "$TMP/$name.out" '"type":"elephant_del"'; then
+	if wait_for_file $((2 * SLOW)) "$TMP/$name.out" '"type":"elephant_del"'; then
 		del_ms=$(( ($(date +%s%N) - since) / 1000000 ))
 		log_ok "$name: elephant_del ${del_ms} ms after conntrack -D"
 	else
@@ -532,7 +532,7 @@ case_atdelete()
 		[ -z "$(events "$name" | grep '"sport":40005')" ]
 	ip netns exec "$node" conntrack -D -p tcp --orig-src "$C1" --sport 40005 -w 1 \
 		>/dev/null 2>&1
-	wait_for_file 2 "$TMP/$name.out" '"type":"elephant_del"'
+	wait_for_file $((2 * SLOW)) "$TMP/$name.out" '"type":"elephant_del"'
 	out=$(events "$name" | jq -r 'select(.sport == 40005) | "\(.type) \(.reason)"')
 	check "$name: add at delete, then del: $(echo $out)" [ "$out" = \
 		"$(printf '%s\n%s' 'elephant_add bytes>=524288,duration>=4s,at_delete' \
@@ -827,8 +827,8 @@ concurrent_slow()
 		"$EL" --backend tc -i 1 -d $((30 * SLOW)) >/dev/null 2>"$TMP/conc.slow.err" &
 	spid=$!
 	on_cleanup "kill $spid; pkill -P $spid"
-	# until it writes its first run file (either name), or at most 5 s
-	wait_until $((5 * SLOW)) sh -c "ls /run/bpfnet/elephant-$ino.run.tmp* \
+	# until it writes its first run file (either name), or at most 20 s
+	wait_until $((20 * SLOW)) sh -c "ls /run/bpfnet/elephant-$ino.run.tmp* \
 		/run/bpfnet/elephant-netns$cookie.run.tmp* 2>/dev/null | grep -q ."
 	epid=$(pgrep -P "$spid")
 	ip netns exec "$node" "$EL" --backend tc -i 1 -d 1 >/dev/null 2>"$TMP/conc.2.err"
@@ -1006,7 +1006,7 @@ case_badinput()
 	# port in use
 	ip netns exec "$node" socat TCP-LISTEN:19465,bind=127.0.0.1,reuseaddr - >/dev/null &
 	local spid=$!
-	wait_listen 5 "$node" 19465
+	wait_listen $((5 * SLOW)) "$node" 19465
 	ip netns exec "$node" "$EL" --backend tc --metrics 19465 -d 1 >/dev/null \
 		2>"$TMP/bad.err"
 	rc=$?

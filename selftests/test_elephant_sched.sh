@@ -126,7 +126,7 @@ srv_stop()
 {
 	[ -n "${SRV_PID[$1]:-}" ] || return 0
 	kill -9 "${SRV_PID[$1]}" 2>/dev/null
-	wait_until 5 sh -c "! kill -0 ${SRV_PID[$1]} 2>/dev/null"
+	wait_until $((5 * SLOW)) sh -c "! kill -0 ${SRV_PID[$1]} 2>/dev/null"
 	SRV_PID[$1]=
 }
 

@@ -35,7 +35,7 @@ for pair in "$A:$B:2" "$B:$A:1"; do
 		rx=$(mktemp)
 		timeout 20 ip netns exec "$dst" socat -u "$listen" "OPEN:$rx,creat,trunc" &
 		srv=$!
-		wait_listen 5 "$dst" "$port"
+		wait_listen $((5 * SLOW)) "$dst" "$port"
 		head -c 262144 /dev/zero | timeout 20 ip netns exec "$src" socat -u - "$conn"
 		wait $srv
 		check "TCP IPv$v -> $dst_ip: 262144 bytes arrived" \

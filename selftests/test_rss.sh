@@ -132,7 +132,7 @@ check_all_answered()
 	rcvd=$(total "$TMP/$name.cli" received)
 	rx=$(total "$TMP/$name.srv.out" rx)
 	bad=$(sed -n 's/.* \([0-9]*\) bad timestamps.*/\1/p' "$TMP/$name.cli.err")
-	if [ "$sent" -lt 100 ]; then
+	if [ "$sent" -lt $((200 / SLOW)) ]; then
 		log_fail "$name: only $sent requests sent"
 	elif [ "$sent" != "$rcvd" ]; then
 		log_fail "$name: $sent requests sent, $rcvd replies received; server: saw $rx, $(drops "$name");" \
@@ -454,12 +454,12 @@ case_malformed()
 	upid=$!
 	wait_listen $((5 * SLOW)) "$srv" 7000 udp
 	send_file "$TMP/zero.bin" 7000
-	sleep 0.3
+	wait_until $((2 * SLOW)) test -s "$TMP/udp.out"
 	check "malformed: UDP to another port passes" test -s "$TMP/udp.out"
 	check "malformed: a 64-byte request is answered, tail intact, checksum valid" \
 		long_payload_request
 	# and requests still work
-	client malformed --clients 1 --rate $((500 / SLOW)) -d 1 "$S4"
+	client malformed --clients 1 --rate $((500 / SLOW)) --arrival fixed -d 1 "$S4"
 	sleep 0.6
 	server_stop
 	kill $upid 2>/dev/null
@@ -679,7 +679,7 @@ idle_ctl_clients()
 	rc=$?
 	ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 	wait "${pids[@]}"
-	if [ $rc != 0 ] || [ $ms -gt $((500 * SLOW)) ]; then
+	if [ $rc != 0 ] || [ $ms -gt $((1500 * SLOW)) ]; then
 		log_fail "bad input: a swap behind 6 idle control clients: exit $rc after $ms ms"
 	else
 		log_ok "bad input: a swap behind 6 idle control clients answered in $ms ms"
@@ -706,7 +706,7 @@ case_ctlsquat()
 		STDOUT >>"$TMP/squat.out" 2>/dev/null &
 	sq=$!
 	on_cleanup "kill $sq"
-	sleep 0.3
+	wait_until $((5 * SLOW)) sh -c 'ss -xlH | grep -qF -- "$0"' "@bpfnet-rss.$(ifx)"
 	# bound, it would wait for a client until the timeout (124)
 	as_nobody timeout 2 socat -u "UNIX-LISTEN:/run/bpfnet/rss.squat.$$,type=5" STDOUT \
 		</dev/null >/dev/null 2>&1
@@ -767,7 +767,7 @@ case_ctlsquat()
 		timeout $((5 * SLOW)) socat -u "UNIX-LISTEN:$path,type=5,unlink-early" \
 			STDOUT >"$TMP/impostor.out" 2>/dev/null &
 		sq=$!
-		sleep 0.3
+		wait_until $((5 * SLOW)) sh -c 'ss -xlH | grep -qF -- "$0"' "$path"
 		expect_fail "swap to a socket that is not rss's" 1 "not a root rss holding" \
 			ip netns exec "$srv" "$RSS" -I rss-s --swap --policy rr
 		kill $sq 2>/dev/null
@@ -880,7 +880,7 @@ case_vethgro()
 	ip netns exec "$cli" ethtool -K rss-c gro off >/dev/null
 	on_cleanup "ip netns exec $cli ethtool -K rss-c gro on"
 	server_start vethgro --policy rr --cpus 0,1
-	client vethgro --clients 1 --rate $((500 / SLOW)) -d 1 "$S4"
+	client vethgro --clients 1 --rate $((500 / SLOW)) --arrival fixed -d 1 "$S4"
 	sleep 0.6
 	server_stop
 	ip netns exec "$cli" ethtool -K rss-c gro on >/dev/null
@@ -896,7 +896,7 @@ case_vethgro()
 		"$TMP/vethgro.srv.err" ||
 	     ! grep -q "fix: ethtool -K rss-c gro on" "$TMP/vethgro.srv.err"; }; then
 		log_fail "vethgro: no warning naming the peer and the fix: $(head -c 400 "$TMP/vethgro.srv.err")"
-	elif [ "$sent" -lt 100 ] || [ "$rcvd" != 0 ] || [ "$rx" != "$sent" ] ||
+	elif [ "$sent" -lt $((200 / SLOW)) ] || [ "$rcvd" != 0 ] || [ "$rx" != "$sent" ] ||
 	     [ "$drop" != "$sent" ] || [ "$tx" != 0 ]; then
 		log_fail "vethgro: sent $sent, received $rcvd; server rx $rx, tx $tx, drop_reply+drop_xmit $drop"
 	elif ! grep -q " 0 replies, " "$TMP/vethgro.srv.err"; then

@@ -188,7 +188,7 @@ case_noreply()
 		log_fail "noreply: no ready line"
 		return
 	fi
-	wait_until 5 grep -q '"step":1' "$TMP/noreply.out"
+	wait_until $((5 * SLOW)) grep -q '"step":1' "$TMP/noreply.out"
 	start=$(date +%s%N)
 	tool_stop noreply INT
 	rc=$?
@@ -198,7 +198,7 @@ case_noreply()
 		(keys | any(test("^cpu[0-9]"))))' "$TMP/noreply.out")
 	if [ $rc != 1 ] || ! grep -q "nothing answered" "$TMP/noreply.err"; then
 		log_fail "noreply: exit $rc, want 1 with 'nothing answered': $(cat "$TMP/noreply.err")"
-	elif [ $ms -gt 2000 ] || ! grep -q "total: " "$TMP/noreply.err"; then
+	elif [ $ms -gt $((2000 * SLOW)) ] || ! grep -q "total: " "$TMP/noreply.err"; then
 		log_fail "noreply: SIGINT took ${ms} ms, or no summary: $(cat "$TMP/noreply.err")"
 	elif [ -n "$bad" ] || ! jq -s -e 'map(select(.type == "step")) | length >= 4 and
 		     all(.sent > 0 and .received == 0 and .queue_p99_us == null)' \

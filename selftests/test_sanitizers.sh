@@ -100,7 +100,9 @@ case_tools()
 	add_addrs "$rs" san-s 3 2
 	ip netns exec "$rc" ethtool -K san-c gro on >/dev/null
 	ip netns exec "$rc" ping -c 1 -W 2 "$(addr4 3 2)" >/dev/null
-	( sleep 1; ip netns exec "$rc" "$b/rss/rss-client" --port $port -j -d 2 --rate 500 \
+	rm -f "$TMP/rss.err"
+	( wait_for_file $((10 * SLOW)) "$TMP/rss.err" "rss: ready"
+	  ip netns exec "$rc" "$b/rss/rss-client" --port $port -j -d 2 --rate 500 \
 		"$(addr4 3 2)" >"$TMP/client.out" 2>"$TMP/client.err"; echo $? >"$TMP/client.rc" ) &
 	san_run rss ip netns exec "$rs" "$b/rss/rss" -I san-s --port $port -j -i 1 -d 5
 	wait
