@@ -20,7 +20,12 @@
 #     the breakdown at its default 99 Hz vs 1 kHz on the same load (two
 #     instances at once, ACC_SECS seconds, ACC_RUNS times): the largest gap
 #     between a category's two shares, against the 95% error netcost reports
-#     for the 99 Hz share.
+#     for the 99 Hz share;
+#  4. bpf_stats' own share: what it reports per run of a program that does
+#     nothing (selftests/bench/stats_floor: empty programs at softirq_entry
+#     and softirq_exit, FLOOR_RUNS runs under the same load), and netcost
+#     against softirqs with that much taken off each run of either: the two
+#     clock reads of the accounting weigh more on the tool with more runs.
 # This machine is shared and its throughput moves by 10-15 % between
 # identical runs: the exact costs are what to trust, the ratios are context.
 # Never fails: a missing tool or a failed run prints a "# skipped" line.
@@ -33,6 +38,8 @@ REPEATS=${REPEATS:-9}
 SECS=${SECS:-5}
 ACC_SECS=${ACC_SECS:-10}
 ACC_RUNS=${ACC_RUNS:-3}
+FLOOR=${FLOOR:-$TOP_DIR/selftests/bench/stats_floor}
+FLOOR_RUNS=${FLOOR_RUNS:-3}
 trap cleanup EXIT
 
 if [ "$(id -u)" != 0 ] || [ ! -x "$NETCOST" ] || ! command -v iperf3 >/dev/null ||
@@ -79,6 +86,10 @@ start_tool()
 		"$SOFTIRQS" -N "$@" 99999 1 > "$TMP/$name.out" 2> "$TMP/$name.err" &
 		TPID=$!
 		wait_until 20 holds_progs $TPID && sleep 0.2 && return 0 ;;
+	floor)
+		"$FLOOR" > /dev/null 2> "$TMP/$name.err" &
+		TPID=$!
+		wait_for_file 20 "$TMP/$name.err" "^stats_floor: ready$" && return 0 ;;
 	*)
 		"$NETCOST" -j "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
 		TPID=$!
@@ -272,6 +283,45 @@ if [ -s "$TMP/progs0" ] && [ -s "$TMP/progs1" ]; then
 		select($c > 0) |
 		"netcost_prog \($x.n) ns_per_run=\(($x.t - $y.t) / $c | floor) " +
 		"runs_per_s=\($c / $s | floor)"'
+fi
+
+# ---- bpf_stats' own share: an empty program's run time per run ----
+# FLOOR_NS: the median ns/run of stats_floor's programs over FLOOR_RUNS runs
+# of the load; each mode's total is then taken again with FLOOR_NS off each
+# of its runs (cost_vals' runs/s, column 7), run by run, and the median.
+FLOOR_NS=
+if [ -x "$FLOOR" ]; then
+	for ((i = 0; i < FLOOR_RUNS; i++)); do
+		start_tool floor floor || break
+		sleep 0.5
+		f0=$(cost_bpf $TPID)
+		iperf "$SECS" > /dev/null
+		f1=$(cost_bpf $TPID)
+		stop_tool $TPID
+		set -- $f0 $f1
+		[ $(($4 - $2)) -gt 0 ] && echo $((($3 - $1) / ($4 - $2))) >> "$TMP/floor.ns"
+	done
+	[ -s "$TMP/floor.ns" ] && read -r FLOOR_NS flo fhi fn < <(cost_median < "$TMP/floor.ns")
+fi
+if [ -n "$FLOOR_NS" ]; then
+	printf "netcost_stats_floor ns_per_run=%.0f (%.0f-%.0f, median of %d; empty programs at" \
+	       "$FLOOR_NS" "$flo" "$fhi" "$fn"
+	printf " softirq_entry/exit: what bpf_stats reports of a run that does nothing)\n"
+	for m in $modes; do
+		[ -s "$TMP/$m.cost" ] || continue
+		awk -v f="$FLOOR_NS" -v n="$COST_NCPUS" \
+			'{ print $5 - f * $7 / (1e7 * n) }' "$TMP/$m.cost" | cost_median > "$TMP/$m.less"
+	done
+	if [ -s "$TMP/default.less" ] && [ -s "$TMP/softirqs.less" ]; then
+		read -r a _ _ _ < "$TMP/default.less"
+		read -r b _ _ _ < "$TMP/softirqs.less"
+		awk -v a="$a" -v b="$b" -v f="$FLOOR_NS" 'BEGIN {
+			if (b > 0) printf "netcost_vs_softirqs_less_floor default/softirqs=%.2fx " \
+				"(%.3f%% / %.3f%%: each total less %.0f ns per program run)\n",
+				a / b, a, b, f }'
+	fi
+else
+	echo "# stats floor: skipped (selftests/bench/stats_floor not built or did not attach)"
 fi
 
 # ---- accuracy: NET_RX against softirqs, over the same window ----
