@@ -827,7 +827,7 @@ concurrent_slow()
 		"$EL" --backend tc -i 1 -d $((30 * SLOW)) >/dev/null 2>"$TMP/conc.slow.err" &
 	spid=$!
 	on_cleanup "kill $spid; pkill -P $spid"
-	# until it writes its first run file (either name), or at most 20 s
+	# until it writes its first run file (either name), or at most 20 s (x SLOW)
 	wait_until $((20 * SLOW)) sh -c "ls /run/bpfnet/elephant-$ino.run.tmp* \
 		/run/bpfnet/elephant-netns$cookie.run.tmp* 2>/dev/null | grep -q ."
 	epid=$(pgrep -P "$spid")

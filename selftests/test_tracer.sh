@@ -361,10 +361,11 @@ for r in recs:
     if r["type"] == "drop" and r["reason"] != "NETFILTER_DROP":
         print("# other drop: %s at %s" % (r["reason"], r["location"]))
 # iperf3 counts a gap in the sequence numbers it read: a drop among the last
-# datagrams, those its server never read (purged), is no gap to it
+# datagrams, those its server never read (purged), is no gap to it: one in
+# ten of that tail at most, and one more
 lost_iperf = ip["end"]["sum"].get("lost_packets", -1)
 check("iperf3's lost datagrams (%d) are the drops" % lost_iperf,
-      want - 1 <= lost_iperf <= want)
+      want - (other // 9 + 1) <= lost_iperf <= want)
 dr = [r for r in recs if r["type"] == "drop" and r["reason"] == "NETFILTER_DROP"]
 check("a drop record per drop, with a location", len(dr) == want and
       all(r["reason"] == "NETFILTER_DROP" and r["point"] == "drop" and
@@ -1015,6 +1016,8 @@ case_reload()
 	kill -HUP "${TOOL_PID[reload]}"
 	wait_for_file $((20 * SLOW)) "$TMP/reload.out" '"gen":2' || log_fail "reload: no config gen 2"
 	ids2=$(prog_ids "${TOOL_PID[reload]}")
+	check "reload: the old generation's programs are gone ($(echo $ids1))" \
+		wait_until $((5 * SLOW)) progs_gone "$ids1"
 	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	nsexec "$c2" ping -c 5 -i 0.1 -W 2 198.18.10.1 >/dev/null
 	echo "bogus line" >>"$conf"
@@ -1023,8 +1026,6 @@ case_reload()
 	nsexec "$c1" ping -c 5 -i 0.1 -W 2 198.18.10.2 >/dev/null
 	sleep 0.8
 	tool_stop reload
-	check "reload: the old generation's programs are gone ($(echo $ids1))" \
-		wait_until $((5 * SLOW)) progs_gone "$ids1"
 	check "reload: as many programs after as before ($(echo $ids2))" \
 		[ "$(echo $ids1 | wc -w)" = "$(echo $ids2 | wc -w)" ]
 	check "reload: one error line for the bad config" \
