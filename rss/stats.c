@@ -133,6 +133,21 @@ static void interval_delays(struct rss_stats *rs, struct interval *iv)
 	iv->qp99 = n ? rss_hist_buckets_percentile(hist, 99) / 1e3 : 0;
 }
 
+/*
+ * Replies sent, of @replied handed to the devmap: in native mode those its
+ * flush gave the driver (@xmit_sent, xdp_devmap_xmit), so that a reply
+ * handed over before a snapshot and dropped at the flush after it is never
+ * counted as sent; in skb mode (no flush, no such tracepoint) those handed
+ * over less the @lost ones.
+ */
+static __u64 replies_sent(const struct rss_server *srv, __u64 replied, __u64 lost,
+			  __u64 xmit_sent)
+{
+	if (!srv->skb_mode)
+		return xmit_sent;
+	return replied > lost ? replied - lost : 0;
+}
+
 static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 			     struct interval *iv)
 {
@@ -155,7 +170,8 @@ static void interval_compute(struct rss_stats *rs, struct rss_server *srv,
 	iv->drop_reply = b->tp.reply_err - a->tp.reply_err;
 	lost = iv->drop_reply + (b->tp.xmit_drops - a->tp.xmit_drops);
 	if (!rs->no_reply)
-		iv->tx = iv->tx > lost ? iv->tx - lost : 0;
+		iv->tx = replies_sent(srv, iv->tx, lost,
+				      b->tp.xmit_sent - a->tp.xmit_sent);
 	account_active(srv, b->t_ns);
 	iv->active = iv->dt > 0 ? srv->active_integral / iv->dt : active_now(srv);
 	srv->active_integral = 0;
@@ -287,7 +303,7 @@ void print_totals(struct rss_stats *rs, struct rss_server *srv, struct snap *cur
 	for (c = 0; c < rs->nr_cpus; c++)
 		replied += cur->replied[c];
 	lost = cur->tp.reply_err + cur->tp.xmit_drops;
-	replied = replied > lost ? replied - lost : 0;
+	replied = replies_sent(srv, replied, lost, cur->tp.xmit_sent);
 	account_active(srv, cur->t_ns);
 	fprintf(stderr, "%s: total: %llu requests in, %llu redirected, %llu replies, "
 		"%llu replies refused, %llu queue drops, %llu worker drops, %llu malformed, "
