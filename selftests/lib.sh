@@ -240,7 +240,7 @@ tool_start()
 # tool_ready NAME: has it printed its ready line?
 tool_ready()
 {
-	grep -qE '^[a-z-]+: ready$' "$TMP/$1.err" 2>/dev/null
+	grep -qE '^[a-z_-]+: ready$' "$TMP/$1.err" 2>/dev/null
 }
 
 tool_ready_or_gone()

@@ -87,26 +87,17 @@ start_tool()
 		TPID=$!
 		wait_until 20 holds_progs $TPID && sleep 0.2 && return 0 ;;
 	floor)
-		"$FLOOR" > /dev/null 2> "$TMP/$name.err" &
-		TPID=$!
-		wait_until 20 ready_or_gone "$TMP/$name.err" stats_floor $TPID
-		grep -q "^stats_floor: ready$" "$TMP/$name.err" && return 0 ;;
+		tool_start "$name" "$FLOOR" || return 1
+		TPID=${TOOL_PID[$name]}
+		return 0 ;;
 	*)
-		"$NETCOST" -j "$@" > "$TMP/$name.out" 2> "$TMP/$name.err" &
-		TPID=$!
-		wait_until 20 ready_or_gone "$TMP/$name.err" netcost $TPID
-		grep -q "^netcost: ready$" "$TMP/$name.err" && return 0 ;;
+		tool_start "$name" "$NETCOST" -j "$@" || return 1
+		TPID=${TOOL_PID[$name]}
+		return 0 ;;
 	esac
 	kill -9 $TPID 2>/dev/null
 	wait $TPID 2>/dev/null
 	return 1
-}
-
-# ready_or_gone ERR NAME PID: ERR says "NAME: ready", or PID is gone (waits
-# no longer for a tool that failed at start)
-ready_or_gone()
-{
-	grep -q "^$2: ready$" "$1" 2>/dev/null || ! kill -0 "$3" 2>/dev/null
 }
 
 holds_progs()

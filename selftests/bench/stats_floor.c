@@ -8,44 +8,34 @@
  *
  * usage: stats_floor; prints "stats_floor: ready" on stderr once attached
  */
-#include <signal.h>
-#include <stdio.h>
+#include "common.h"
 #include "stats_floor.skel.h"
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
+int main(int argc, char **argv)
 {
-	stop = 1;
-}
-
-int main(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
 	struct stats_floor_bpf *skel;
-	sigset_t set, old;
+	struct bn_loop loop;
 	int err = 1;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigprocmask(SIG_BLOCK, &set, &old);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	skel = stats_floor_bpf__open_and_load();
-	if (!skel) {
-		fprintf(stderr, "stats_floor: cannot load its programs\n");
+	(void)argc;
+	bn_log_init(argv[0]);
+	if (bn_signals_setup() || bn_loop_init(&loop, 0, 0)) {
+		bn_err("cannot set up signals or the loop");
 		return 1;
 	}
-	if (stats_floor_bpf__attach(skel)) {
-		fprintf(stderr, "stats_floor: cannot attach at softirq_entry/exit\n");
+	skel = stats_floor_bpf__open_and_load();
+	if (!skel) {
+		bn_err("cannot load its programs");
 		goto cleanup;
 	}
-	fprintf(stderr, "stats_floor: ready\n");
-	while (!stop)
-		sigsuspend(&old);
-	err = 0;
+	if (stats_floor_bpf__attach(skel)) {
+		bn_err("cannot attach at softirq_entry/exit");
+		goto cleanup;
+	}
+	bn_ready();
+	err = bn_loop_run(&loop, NULL, NULL) ? 1 : 0;
 cleanup:
 	stats_floor_bpf__destroy(skel);
+	bn_loop_close(&loop);
 	return err;
 }
